@@ -1,0 +1,500 @@
+// The chat domain: service sessions, the chat state machine (waiting → connected → ended, or expired)
+// and its transcript. Every change to a session is one atomic store update; committed events go to a
+// ChatListener. No HTTP, no CometD, no knowledge of which store is behind the interface.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { GatewayError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+import type {
+  Chat,
+  ChatAgent,
+  ChatEvent,
+  ChatListener,
+  ChatRouter,
+  ChatUpdate,
+  Clock,
+  EventType,
+  PartyType,
+  ServiceLookup,
+  ServiceOptions,
+  ServiceSession,
+} from './types.ts';
+import { eventsAfter } from './transcript.ts';
+
+export const NOTICE_TEXT = {
+  joined: 'has joined the session',
+  left: 'has left the session',
+  typingStarted: 'is typing',
+  typingStopped: 'stopped typing',
+} as const;
+
+const sessionKey = (id: string): string => `session:${id}`;
+const chatKey = (chatSessionId: string): string => `chat:${chatSessionId}`;
+
+/** What a customer call returns: the session, its chat and the events to show. */
+export interface ChatView {
+  session: ServiceSession;
+  chat: Chat;
+  events: ChatEvent[];
+  /** The number of the last event in the transcript. */
+  position: number;
+}
+
+export interface StartParams {
+  notifyBy?: string;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  subject?: string;
+  userDisplayName?: string;
+  userData: Record<string, string>;
+}
+
+export interface Limits {
+  /** Most events one chat may hold; more are refused, never dropped. */
+  maxTranscriptEvents: number;
+}
+
+export interface ChatDomainDeps {
+  store: Store;
+  services: ServiceLookup;
+  router: ChatRouter;
+  listener: ChatListener;
+  clock: Clock;
+  limits?: Partial<Limits>;
+  /** How long an expired session is kept so that the sweeper can end its chat and tell the agents. */
+  expiryGraceMs?: number;
+}
+
+/** Parses a `transcriptPosition` parameter: a whole number ≥ 0, or absent. */
+export function parsePosition(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,15}$/.test(raw)) {
+    throw new GatewayError('InvalidParameter', 'transcriptPosition must be a whole number of 0 or more.');
+  }
+  return Number(raw);
+}
+
+export class ChatDomain {
+  private readonly store: Store;
+  private readonly services: ServiceLookup;
+  private readonly router: ChatRouter;
+  private readonly listener: ChatListener;
+  private readonly clock: Clock;
+  private readonly limits: Limits;
+  private readonly graceMs: number;
+
+  constructor(deps: ChatDomainDeps) {
+    this.store = deps.store;
+    this.services = deps.services;
+    this.router = deps.router;
+    this.listener = deps.listener;
+    this.clock = deps.clock;
+    this.limits = { maxTranscriptEvents: 10_000, ...deps.limits };
+    this.graceMs = deps.expiryGraceMs ?? 60_000;
+  }
+
+  // ---- service sessions (spec §1) ----
+
+  async createSession(service: ServiceOptions, data: Record<string, string>, gmsUser?: string): Promise<ServiceSession> {
+    if (!service.enabled) {
+      throw new GatewayError('ServiceUnavailable', `Service '${service.name}' is disabled and takes no new chats.`);
+    }
+    await this.router.admit(service.endpoint);
+    const now = this.clock.now();
+    const session: ServiceSession = {
+      id: randomUUID(),
+      service: service.name,
+      createdAt: now,
+      lastActivity: now,
+      ttl: service.ttl,
+      expiresAt: now + service.ttl * 1000,
+      data,
+      ...(gmsUser ? { gmsUser } : {}),
+    };
+    await this.store.set(sessionKey(session.id), session, this.storeTtl(service.ttl));
+    return session;
+  }
+
+  async getSession(id: string, gmsUser: string | undefined): Promise<ServiceSession> {
+    const session = await this.store.get<ServiceSession>(sessionKey(id));
+    if (!session || session.expiresAt <= this.clock.now()) throw sessionNotFound();
+    checkOwner(session, gmsUser);
+    return session;
+  }
+
+  // ---- the customer's chat (spec §2) ----
+
+  async startChat(id: string, gmsUser: string | undefined, params: StartParams): Promise<ChatView> {
+    const notifyBy = params.notifyBy === 'comet' ? 'comet' : 'poll';
+    if (notifyBy === 'comet' && !gmsUser) {
+      throw new GatewayError('InvalidParameter', 'notify_by=comet needs the gms_user header that the CometD client uses.');
+    }
+    return this.mutate(id, gmsUser, async (session, now, add) => {
+      if (session.chat) throw new GatewayError('ChatAlreadyStarted', 'The chat of this session was already started.');
+      const endpoint = this.options(session).endpoint;
+      await this.router.admit(endpoint);
+      if (gmsUser && !session.gmsUser) session.gmsUser = gmsUser;
+      const nickname = customerNickname(params);
+      const chat: Chat = {
+        chatSessionId: randomId(),
+        state: 'waiting',
+        startedAt: now,
+        endpoint,
+        notifyBy,
+        userId: randomId(),
+        secureKey: randomId(),
+        customer: {
+          nickname,
+          ...definedOnly({ firstName: params.firstName, lastName: params.lastName, email: params.email, subject: params.subject }),
+          userData: params.userData,
+        },
+        agents: [],
+        events: [],
+        clientPosition: 0,
+      };
+      session.chat = chat;
+      add(chat, 'Notice.Joined', nickname, NOTICE_TEXT.joined, 'CLIENT');
+      await this.store.set(chatKey(chat.chatSessionId), session.id, this.storeTtl(session.ttl) * 2);
+      return {
+        view: this.customerView(session, chat, 0),
+        after: () => this.router.enqueue(endpoint, { chatSessionId: chat.chatSessionId, serviceId: session.id, since: now }),
+      };
+    });
+  }
+
+  send(id: string, gmsUser: string | undefined, message: string | undefined): Promise<ChatView> {
+    return this.mutate(id, gmsUser, (session, _now, add) => {
+      const chat = liveChat(session);
+      const text = this.checkMessage(session, message);
+      add(chat, 'Message.Text', chat.customer.nickname, text, 'CLIENT');
+      return { view: this.customerView(session, chat, undefined) };
+    });
+  }
+
+  refresh(id: string, gmsUser: string | undefined, position: number | undefined, message?: string): Promise<ChatView> {
+    return this.mutate(id, gmsUser, (session, _now, add) => {
+      const chat = startedChat(session);
+      if (chat.state === 'ended' && this.options(session).disconnectedStatus === 400) {
+        throw new GatewayError('ChatEnded', 'The chat has ended.');
+      }
+      if (message !== undefined && message !== '') {
+        liveChat(session);
+        add(chat, 'Message.Text', chat.customer.nickname, this.checkMessage(session, message), 'CLIENT');
+      }
+      return { view: this.customerView(session, chat, position) };
+    });
+  }
+
+  typing(id: string, gmsUser: string | undefined, started: boolean): Promise<ChatView> {
+    return this.mutate(id, gmsUser, (session, _now, add) => {
+      const chat = liveChat(session);
+      add(
+        chat,
+        started ? 'Notice.TypingStarted' : 'Notice.TypingStopped',
+        chat.customer.nickname,
+        started ? NOTICE_TEXT.typingStarted : NOTICE_TEXT.typingStopped,
+        'CLIENT',
+      );
+      return { view: this.customerView(session, chat, undefined) };
+    });
+  }
+
+  /** The customer leaves; leaving an ended chat again is harmless (a retried request). */
+  disconnect(id: string, gmsUser: string | undefined, message?: string): Promise<ChatView> {
+    return this.mutate(id, gmsUser, (session, now, add) => {
+      const chat = startedChat(session);
+      if (chat.state === 'ended') return { view: this.customerView(session, chat, undefined) };
+      if (message !== undefined && message !== '') {
+        add(chat, 'Message.Text', chat.customer.nickname, this.checkMessage(session, message), 'CLIENT');
+      }
+      const wasWaiting = chat.state === 'waiting';
+      add(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT');
+      endChat(chat, now);
+      return {
+        view: this.customerView(session, chat, undefined),
+        after: wasWaiting ? () => this.router.dequeue(chat.endpoint, chat.chatSessionId) : undefined,
+      };
+    });
+  }
+
+  /** The customer's CometD client went to the background having seen events up to `position`. */
+  markAway(id: string, position: number): Promise<void> {
+    return this.store.update<ServiceSession, void>(sessionKey(id), (session) => {
+      if (!session?.chat || session.expiresAt <= this.clock.now()) return { result: undefined };
+      session.chat.awayPosition = Math.min(position, session.chat.events.length);
+      return { write: session, ttlMs: this.storeTtl(session.ttl), result: undefined };
+    });
+  }
+
+  /** Events the customer missed while away (spec §4); clears the away mark. */
+  async comeBack(id: string): Promise<ChatView | undefined> {
+    const session = await this.store.get<ServiceSession>(sessionKey(id));
+    if (!session?.chat || session.chat.awayPosition === undefined) return undefined;
+    return this.mutate(id, session.gmsUser, (s) => {
+      const chat = startedChat(s);
+      return { view: this.customerView(s, chat, undefined) };
+    });
+  }
+
+  // ---- the agent side (agent-api.md) ----
+
+  async findChat(chatSessionId: string): Promise<{ session: ServiceSession; chat: Chat } | undefined> {
+    const serviceId = await this.store.get<string>(chatKey(chatSessionId));
+    if (!serviceId) return undefined;
+    const session = await this.store.get<ServiceSession>(sessionKey(serviceId));
+    if (!session?.chat || session.chat.chatSessionId !== chatSessionId || session.expiresAt <= this.clock.now()) return undefined;
+    return { session, chat: session.chat };
+  }
+
+  /** The agent joins a waiting chat; of several agents racing, exactly one wins. */
+  accept(chatSessionId: string, agent: { id: string; nickname: string }): Promise<Chat> {
+    return this.mutateChat(chatSessionId, (session, chat, now, add) => {
+      if (chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+      if (chat.agents.some((a) => a.id === agent.id)) return { chat };
+      if (chat.state !== 'waiting') throw new GatewayError('Conflict', 'Another agent has already accepted this chat.');
+      const member: ChatAgent = { id: agent.id, nickname: agent.nickname, joinedAt: now };
+      chat.agents.push(member);
+      chat.state = 'connected';
+      add(chat, 'Notice.Joined', agent.nickname, NOTICE_TEXT.joined, 'AGENT', agent.id);
+      return { chat, after: () => this.router.dequeue(chat.endpoint, chat.chatSessionId) };
+    });
+  }
+
+  /** An event from an agent who is in the chat: a message, typing, a URL or a custom notice. */
+  agentEvent(chatSessionId: string, agentId: string, type: EventType, text: string): Promise<Chat> {
+    return this.mutateChat(chatSessionId, (_session, chat, _now, add) => {
+      const agent = agentInChat(chat, agentId);
+      add(chat, type, agent.nickname, text, 'AGENT', agent.id);
+      return { chat };
+    });
+  }
+
+  /** The agent leaves; the chat ends when no agent is left in it. */
+  leave(chatSessionId: string, agentId: string): Promise<Chat> {
+    return this.mutateChat(chatSessionId, (_session, chat, now, add) => {
+      const agent = agentInChat(chat, agentId);
+      add(chat, 'Notice.Left', agent.nickname, NOTICE_TEXT.left, 'AGENT', agent.id);
+      chat.agents = chat.agents.filter((a) => a.id !== agentId);
+      if (chat.agents.length === 0) endChat(chat, now);
+      return { chat, leftAgentIds: [agent.id] };
+    });
+  }
+
+  // ---- expiry (spec §3) ----
+
+  /** Ends and removes every session whose time to live has run out. Returns how many. */
+  async expireDue(): Promise<number> {
+    const now = this.clock.now();
+    let expired = 0;
+    for await (const [key, session] of this.store.entries<ServiceSession>('session:')) {
+      if (session.expiresAt > now) continue;
+      const done = await this.store.update<ServiceSession, boolean>(key.slice(key.indexOf('session:')), (current) => {
+        if (!current || current.expiresAt > this.clock.now()) return { result: false };
+        const chat = current.chat;
+        if (!chat || chat.state === 'ended') return { remove: true, result: true };
+        const wasWaiting = chat.state === 'waiting';
+        const agentIds = chat.agents.map((a) => a.id);
+        const left = appendEvent(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', this.clock.now());
+        endChat(chat, this.clock.now());
+        return {
+          remove: true,
+          result: true,
+          committed: () => {
+            this.publish(current, chat, [left], agentIds);
+            if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId).catch(() => undefined);
+            void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
+          },
+        };
+      });
+      if (done) expired++;
+    }
+    return expired;
+  }
+
+  // ---- internals ----
+
+  private options(session: ServiceSession): ServiceOptions {
+    // A session outlives edits of its service file, and even its deletion: the last known values serve.
+    return (
+      this.services(session.service) ?? {
+        name: session.service,
+        ttl: session.ttl,
+        endpoint: session.chat?.endpoint ?? 'gms_builtin',
+        enabled: true,
+        maxMessageLength: 4096,
+        disconnectedStatus: 200,
+      }
+    );
+  }
+
+  private storeTtl(ttlSeconds: number): number {
+    return ttlSeconds * 1000 + this.graceMs;
+  }
+
+  private checkMessage(session: ServiceSession, message: string | undefined): string {
+    if (message === undefined || message.trim() === '') {
+      throw new GatewayError('InvalidParameter', "The parameter 'message' is required and must not be empty.");
+    }
+    const max = this.options(session).maxMessageLength;
+    if ([...message].length > max) {
+      throw new GatewayError('InvalidParameter', `The message is longer than ${max} characters.`);
+    }
+    return message;
+  }
+
+  private customerView(session: ServiceSession, chat: Chat, position: number | undefined): ChatView {
+    const from = position ?? chat.awayPosition ?? chat.clientPosition;
+    chat.awayPosition = undefined;
+    const last = chat.events.length;
+    chat.clientPosition = last;
+    return { session, chat, events: eventsAfter(chat, from), position: last };
+  }
+
+  /**
+   * One atomic change of a customer's session: checks it is alive and theirs, lets `fn` change it and
+   * add events, refreshes its time to live, stores it, then publishes the new events in order.
+   */
+  private mutate(
+    id: string,
+    gmsUser: string | undefined,
+    fn: (session: ServiceSession, now: number, add: AddEvent) => MutationResult<ChatView> | Promise<MutationResult<ChatView>>,
+  ): Promise<ChatView> {
+    return this.change(sessionKey(id), async (session, now, add) => {
+      checkOwner(session, gmsUser);
+      return fn(session, now, add);
+    });
+  }
+
+  private async mutateChat(
+    chatSessionId: string,
+    fn: (session: ServiceSession, chat: Chat, now: number, add: AddEvent) => Omit<MutationResult<Chat>, 'view'> & { chat: Chat },
+  ): Promise<Chat> {
+    const serviceId = await this.store.get<string>(chatKey(chatSessionId));
+    if (!serviceId) throw chatNotFound();
+    return this.change(sessionKey(serviceId), (session, now, add) => {
+      if (session.chat?.chatSessionId !== chatSessionId) throw chatNotFound();
+      const { chat, after, leftAgentIds } = fn(session, session.chat, now, add);
+      return { view: chat, after, leftAgentIds };
+    });
+  }
+
+  private async change<V>(
+    key: string,
+    fn: (session: ServiceSession, now: number, add: AddEvent) => MutationResult<V> | Promise<MutationResult<V>>,
+  ): Promise<V> {
+    let after: (() => Promise<void>) | undefined;
+    const result = await this.store.update<ServiceSession, V>(key, async (session) => {
+      const now = this.clock.now();
+      if (!session || session.expiresAt <= now) throw sessionNotFound();
+      const added: ChatEvent[] = [];
+      const add: AddEvent = (chat, type, nickname, text, partyType, agentId) => {
+        if (chat.events.length >= this.limits.maxTranscriptEvents) {
+          throw new GatewayError('InvalidParameter', `The chat has reached its limit of ${this.limits.maxTranscriptEvents} events.`);
+        }
+        added.push(appendEvent(chat, type, nickname, text, partyType, now, agentId));
+      };
+      const outcome = await fn(session, now, add);
+      after = outcome.after;
+      // Activity extends the session by the service's ttl in force now (spec §3).
+      const ttl = this.options(session).ttl;
+      session.ttl = ttl;
+      session.lastActivity = now;
+      session.expiresAt = now + ttl * 1000;
+      const chat = session.chat;
+      const agentIds = [...(chat?.agents.map((a) => a.id) ?? []), ...(outcome.leftAgentIds ?? [])];
+      return {
+        write: session,
+        ttlMs: this.storeTtl(ttl),
+        result: outcome.view,
+        committed: chat && added.length > 0 ? () => this.publish(session, chat, added, agentIds) : undefined,
+      };
+    });
+    if (after) await after();
+    return result;
+  }
+
+  private publish(session: ServiceSession, chat: Chat, events: ChatEvent[], agentIds: string[]): void {
+    const update: ChatUpdate = {
+      serviceId: session.id,
+      service: session.service,
+      chatSessionId: chat.chatSessionId,
+      endpoint: chat.endpoint,
+      notifyBy: chat.notifyBy,
+      state: chat.state,
+      startedAt: chat.startedAt,
+      agentIds,
+      events,
+      ...(session.gmsUser ? { gmsUser: session.gmsUser } : {}),
+    };
+    this.listener.chatUpdated(update);
+  }
+}
+
+type AddEvent = (chat: Chat, type: EventType, nickname: string, text: string, partyType: PartyType, agentId?: string) => void;
+
+interface MutationResult<V> {
+  view: V;
+  /** Work outside the session's lock once the change is stored (the endpoint's queue). */
+  after?: () => Promise<void>;
+  leftAgentIds?: string[];
+}
+
+function appendEvent(chat: Chat, type: EventType, nickname: string, text: string, partyType: PartyType, at: number, agentId?: string): ChatEvent {
+  const event: ChatEvent = { position: chat.events.length + 1, type, nickname, text, at, partyType, ...(agentId ? { agentId } : {}) };
+  chat.events.push(event);
+  return event;
+}
+
+function endChat(chat: Chat, now: number): void {
+  chat.state = 'ended';
+  chat.endedAt = now;
+}
+
+function startedChat(session: ServiceSession): Chat {
+  if (!session.chat) throw new GatewayError('ChatNotStarted', 'The chat has not been started; call .../ixn/chat first.');
+  return session.chat;
+}
+
+function liveChat(session: ServiceSession): Chat {
+  const chat = startedChat(session);
+  if (chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+  return chat;
+}
+
+function agentInChat(chat: Chat, agentId: string): ChatAgent {
+  if (chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+  const agent = chat.agents.find((a) => a.id === agentId);
+  if (!agent) throw new GatewayError('Forbidden', 'You are not in this chat; accept it first.');
+  return agent;
+}
+
+function checkOwner(session: ServiceSession, gmsUser: string | undefined): void {
+  if (session.gmsUser !== undefined && session.gmsUser !== gmsUser) {
+    throw new GatewayError('Forbidden', 'This session belongs to another gms_user.');
+  }
+}
+
+function customerNickname(params: StartParams): string {
+  const display = params.userDisplayName?.trim();
+  if (display) return display;
+  const full = [params.firstName?.trim(), params.lastName?.trim()].filter(Boolean).join(' ');
+  return full || 'Customer';
+}
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** 16 characters from a cryptographic source: chat ids, user ids and secure keys. */
+function randomId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+function sessionNotFound(): GatewayError {
+  return new GatewayError('SessionNotFound', 'No such service session: the id is unknown or the session has expired.');
+}
+
+function chatNotFound(): GatewayError {
+  return new GatewayError('SessionNotFound', 'No such chat: the id is unknown or the chat has expired.');
+}

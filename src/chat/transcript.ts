@@ -1,0 +1,66 @@
+// The chat response of spec §2: the one place where chat state becomes the wire's strings and
+// five-string event arrays. Used by the poll routes and the CometD pushes alike.
+
+import type { Chat, ChatEvent, ServiceSession } from './types.ts';
+
+export type WireEvent = [type: string, nickname: string, text: string, secondsSinceStart: string, partyType: string];
+
+export interface ChatResponse {
+  chatIxnState: 'CONNECTED' | 'TRANSCRIPT' | 'DISCONNECTED';
+  chatSessionId: string;
+  transcriptPosition: string;
+  chatServiceMessage: string;
+  startedAt: string;
+  transcriptToShow: WireEvent[];
+  [verbose: string]: unknown;
+}
+
+export const CHAT_SERVICE_MESSAGE = 'Chat service is available';
+
+/** ISO 8601 to the second, as GMS writes it (`2026-11-24T19:49:03Z`). */
+export function isoSeconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export function toWireEvent(event: ChatEvent, startedAt: number): WireEvent {
+  const seconds = Math.max(0, Math.floor(event.at / 1000) - Math.floor(startedAt / 1000));
+  return [event.type, event.nickname, event.text, String(seconds), event.partyType];
+}
+
+export function eventsAfter(chat: Chat, position: number): ChatEvent[] {
+  // Positions are 1-based and dense, so the events after N start at index N.
+  return chat.events.slice(Math.max(0, position));
+}
+
+export function chatResponse(
+  chat: Pick<Chat, 'chatSessionId' | 'state' | 'startedAt'>,
+  events: ChatEvent[],
+  lastPosition: number,
+  mode: 'poll' | 'push' = 'poll',
+): ChatResponse {
+  const ended = chat.state === 'ended';
+  return {
+    chatIxnState: ended ? 'DISCONNECTED' : mode === 'push' ? 'TRANSCRIPT' : 'CONNECTED',
+    chatSessionId: chat.chatSessionId,
+    transcriptPosition: String(lastPosition),
+    chatServiceMessage: CHAT_SERVICE_MESSAGE,
+    startedAt: isoSeconds(chat.startedAt),
+    transcriptToShow: events.map((e) => toWireEvent(e, chat.startedAt)),
+  };
+}
+
+/** The `_verbose` extras of spec §2: the chat server's ids and the action links. */
+export function verboseExtras(session: ServiceSession, chat: Chat): Record<string, string> {
+  const base = `/genesys/1/service/${session.id}/ixn/chat`;
+  return {
+    userId: chat.userId,
+    secureKey: chat.secureKey,
+    alias: chat.endpoint,
+    _chatIxnAPI_SEND_URL: `${base}/send`,
+    _chatIxnAPI_REFRESH_URL: `${base}/refresh`,
+    _chatIxnAPI_REFRESH_FROM_START_URL: `${base}/refreshFromStart`,
+    _chatIxnAPI_START_TYPING_URL: `${base}/startTyping`,
+    _chatIxnAPI_STOP_TYPING_URL: `${base}/stopTyping`,
+    _chatIxnAPI_DISCONNECT_URL: `${base}/disconnect`,
+  };
+}

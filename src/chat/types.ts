@@ -1,0 +1,127 @@
+// The chat domain's data: a service session, the chat it may hold, and the chat's events.
+// Plain JSON-serialisable records, so any store can keep them.
+
+export type PartyType = 'CLIENT' | 'AGENT' | 'SUPERVISOR' | 'EXTERNAL';
+
+export type EventType =
+  | 'Message.Text'
+  | 'Notice.Joined'
+  | 'Notice.Left'
+  | 'Notice.TypingStarted'
+  | 'Notice.TypingStopped'
+  | 'Notice.PushUrl'
+  | 'Notice.Custom';
+
+export interface ChatEvent {
+  /** 1-based; the same number always means the same event. */
+  position: number;
+  type: EventType;
+  nickname: string;
+  text: string;
+  /** Milliseconds since the epoch. */
+  at: number;
+  partyType: PartyType;
+  /** Which agent produced it (agent events only). */
+  agentId?: string;
+}
+
+/** `waiting`: routed, no agent yet; `connected`: an agent is in; `ended`: over for good. */
+export type ChatState = 'waiting' | 'connected' | 'ended';
+
+export interface ChatAgent {
+  id: string;
+  nickname: string;
+  joinedAt: number;
+}
+
+export interface Customer {
+  nickname: string;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  subject?: string;
+  /** Every other parameter the customer app sent when it started the chat. */
+  userData: Record<string, string>;
+}
+
+export interface Chat {
+  chatSessionId: string;
+  state: ChatState;
+  startedAt: number;
+  endedAt?: number;
+  endpoint: string;
+  notifyBy: 'comet' | 'poll';
+  userId: string;
+  secureKey: string;
+  customer: Customer;
+  /** Agents currently in the chat. */
+  agents: ChatAgent[];
+  events: ChatEvent[];
+  /** The last position the customer was given, for clients that poll without one. */
+  clientPosition: number;
+  /** Set while the customer's CometD client is in the background (spec §4). */
+  awayPosition?: number;
+}
+
+export interface ServiceSession {
+  id: string;
+  service: string;
+  createdAt: number;
+  lastActivity: number;
+  /** The time to live in force at the last activity, in seconds. */
+  ttl: number;
+  expiresAt: number;
+  gmsUser?: string;
+  data: Record<string, string>;
+  chat?: Chat;
+}
+
+/** A service's options as the domain needs them, read at the moment of use. */
+export interface ServiceOptions {
+  name: string;
+  ttl: number;
+  endpoint: string;
+  enabled: boolean;
+  maxMessageLength: number;
+  disconnectedStatus: 200 | 400;
+}
+
+export type ServiceLookup = (name: string) => ServiceOptions | undefined;
+
+/** What happened to one chat in one committed update: the new events, in order. */
+export interface ChatUpdate {
+  serviceId: string;
+  service: string;
+  chatSessionId: string;
+  gmsUser?: string;
+  endpoint: string;
+  notifyBy: 'comet' | 'poll';
+  state: ChatState;
+  startedAt: number;
+  /** Agents in the chat after the update, plus any who left in it. */
+  agentIds: string[];
+  events: ChatEvent[];
+}
+
+/** Where committed chat events go (CometD, agents, other nodes). The domain knows nothing more. */
+export interface ChatListener {
+  chatUpdated(update: ChatUpdate): void;
+}
+
+/** Decides whether a chat may be routed to an endpoint, and keeps the endpoint's waiting queue. */
+export interface ChatRouter {
+  /** Throws ServiceUnavailable when the endpoint is unknown, closed or full. */
+  admit(endpoint: string): Promise<void>;
+  enqueue(endpoint: string, entry: QueueEntry): Promise<void>;
+  dequeue(endpoint: string, chatSessionId: string): Promise<void>;
+}
+
+export interface QueueEntry {
+  chatSessionId: string;
+  serviceId: string;
+  since: number;
+}
+
+export interface Clock {
+  now(): number;
+}

@@ -1,0 +1,48 @@
+// Reading one configuration file (JSON or YAML) into a plain object, or saying why it cannot be read.
+// Shared by every kind of file the gateway watches (services, endpoints).
+
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ConfigProblem } from './schemas.ts';
+
+/** File base names usable as names in URLs (spec §5). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const EXTENSIONS = ['.json', '.yaml', '.yml'];
+
+export type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; problems: ConfigProblem[] };
+
+/**
+ * The name a config file defines, or undefined for files that are not config files at all
+ * (editor swap and backup files, dotfiles, other extensions): those are ignored, not rejected.
+ */
+export function configName(file: string): string | undefined {
+  const base = path.basename(file);
+  if (base.startsWith('.') || base.endsWith('~')) return undefined;
+  const ext = path.extname(base).toLowerCase();
+  if (!EXTENSIONS.includes(ext)) return undefined;
+  return base.slice(0, -ext.length);
+}
+
+export function parseConfigText(file: string, text: string): Parsed {
+  const label = path.basename(file);
+  const name = configName(file);
+  if (name === undefined || !NAME_PATTERN.test(name)) {
+    return fail(label, '', `the file name must be <name>.json, .yaml or .yml, where <name> matches ${NAME_PATTERN.source}`);
+  }
+  if (text.trim() === '') return fail(label, '', 'the file is empty');
+  let value: unknown;
+  try {
+    value = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    const what = path.extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML';
+    return fail(label, '', `not valid ${what}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(label, '', 'must hold one object of options');
+  }
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+function fail(file: string, field: string, reason: string): Parsed {
+  return { ok: false, problems: [{ file, field, reason }] };
+}

@@ -1,0 +1,53 @@
+// The JSON schemas of schemas/, each compiled once with ajv (defaults filled in, all errors reported).
+
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+
+export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+const compiled = new Map<string, ValidateFunction>();
+
+/** The validator for `schemas/<name>.schema.json`, compiled on first use and kept. */
+export function validatorFor(name: string): ValidateFunction {
+  let validate = compiled.get(name);
+  if (!validate) {
+    const schema = JSON.parse(fs.readFileSync(`${SCHEMAS_DIR}${name}.schema.json`, 'utf8')) as object;
+    validate = ajv.compile(schema);
+    compiled.set(name, validate);
+  }
+  return validate;
+}
+
+/** One reason a file was refused, in an operator's words. */
+export interface ConfigProblem {
+  file: string;
+  /** The option at fault, as a dotted path; empty for the file as a whole. */
+  field: string;
+  reason: string;
+}
+
+export function describeErrors(file: string, errors: ErrorObject[] | null | undefined): ConfigProblem[] {
+  return (errors ?? []).map((e) => {
+    const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    if (e.keyword === 'additionalProperties') {
+      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      return { file, field: path ? `${path}.${extra}` : extra, reason: 'unknown option (check its spelling)' };
+    }
+    if (e.keyword === 'required') {
+      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      return { file, field: path ? `${path}.${missing}` : missing, reason: 'is required' };
+    }
+    if (e.keyword === 'enum' || e.keyword === 'const') {
+      const allowed = (e.params as { allowedValues?: unknown[]; allowedValue?: unknown });
+      const values = allowed.allowedValues ?? [allowed.allowedValue];
+      return { file, field: path, reason: `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}` };
+    }
+    return { file, field: path, reason: e.message ?? 'is not valid' };
+  });
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return p.field ? `${p.file}: ${p.field}: ${p.reason}` : `${p.file}: ${p.reason}`;
+}

@@ -1,0 +1,106 @@
+// Wiring only: the store, the registries and their watchers, the chat domain, the Koa app, the HTTP
+// server and the CometD adapter, started and stopped in the right order.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { ChatDomain } from './chat/chat-service.ts';
+import type { ServiceLookup } from './chat/types.ts';
+import { Registry } from './config/registry.ts';
+import { loadServiceFile, type ServiceDefinition } from './config/service-file.ts';
+import { ConfigWatcher } from './config/watcher.ts';
+import { QueueRouter } from './endpoints/queue-router.ts';
+import { adminRoutes } from './http/admin-routes.ts';
+import { bodyNormaliser } from './http/body.ts';
+import { errorBody } from './http/error-body.ts';
+import { gmsRoutes } from './http/gms-routes.ts';
+import { cors, noCache } from './http/headers.ts';
+import { createLogger, type Logger } from './log.ts';
+import { ChatHub } from './push/chat-hub.ts';
+import type { Settings } from './settings.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
+
+export interface Gateway {
+  server: http.Server;
+  /** `http://host:port` the gateway listens on. */
+  url: string;
+  services: Registry<ServiceDefinition>;
+  domain: ChatDomain;
+  hub: ChatHub;
+  store: Store;
+  log: Logger;
+  /** Waits for every pending config change to be applied (tests). */
+  settled(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish, then closes the watchers and the store. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(settings: Settings, log: Logger = createLogger(settings.logLevel)): Promise<Gateway> {
+  const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log });
+
+  const services = new Registry<ServiceDefinition>();
+  const serviceWatcher = new ConfigWatcher({
+    dir: settings.servicesDir,
+    kind: 'service',
+    load: loadServiceFile,
+    registry: services,
+    log,
+    settleMs: settings.reloadSettleMs,
+  });
+  await serviceWatcher.start();
+  const lookup: ServiceLookup = (name) => services.get(name);
+
+  const hub = new ChatHub(log);
+  const router = new QueueRouter(store, (name) => (name === 'gms_builtin' ? { open: true } : undefined));
+  const domain = new ChatDomain({ store, services: lookup, router, listener: hub, clock: Date });
+
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  app.use(errorBody(log));
+  app.use(noCache());
+  app.use(cors(settings.corsOrigins));
+  app.use(bodyNormaliser({ limitBytes: settings.bodyLimitBytes }));
+  for (const router of [adminRoutes(services), gmsRoutes(domain, lookup)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+
+  const sweeper = setInterval(() => {
+    domain.expireDue().catch((err: unknown) => log.warn({ err: String(err) }, 'could not end expired chats'));
+  }, settings.sweepIntervalMs);
+  sweeper.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    url,
+    services,
+    domain,
+    hub,
+    store,
+    log,
+    settled: () => serviceWatcher.settled(),
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await serviceWatcher.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

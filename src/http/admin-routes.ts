@@ -1,0 +1,23 @@
+// What an operator looks at: health, and the services loaded with their effective options and
+// the files currently refused (ours).
+
+import Router from '@koa/router';
+import type { ServiceDefinition } from '../config/service-file.ts';
+import type { Registry } from '../config/registry.ts';
+
+export function adminRoutes(services: Registry<ServiceDefinition>): Router {
+  const router = new Router();
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok', services: services.list().length };
+  });
+
+  router.get('/genesys/1/admin/services', (ctx) => {
+    ctx.body = {
+      services: services.list().map((e) => ({ name: e.name, file: e.file, loadedAt: e.loadedAt, options: e.value })),
+      rejected: services.rejected(),
+    };
+  });
+
+  return router;
+}

@@ -1,0 +1,156 @@
+// The one body normaliser (spec §"Request bodies"): form, multipart fields, JSON, JSON sent with the
+// form content type, and the query string all become one flat map of strings on ctx.state.params.
+
+import type { Context, Next } from 'koa';
+import bodyParser from 'koa-bodyparser';
+import busboy from 'busboy';
+import { GatewayError } from '../errors.ts';
+
+export type Params = Record<string, string>;
+
+/** Keys that could reach an object's prototype are dropped, never merged. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MAX_PARAMS = 256;
+const MAX_KEY_LENGTH = 256;
+
+declare module 'koa' {
+  interface DefaultState {
+    params: Params;
+  }
+}
+
+export interface BodyOptions {
+  limitBytes: number;
+}
+
+export function bodyNormaliser({ limitBytes }: BodyOptions): (ctx: Context, next: Next) => Promise<void> {
+  // Form bodies are read as text so that a JSON object sent with the form content type still parses.
+  const readText = bodyParser({
+    enableTypes: ['json', 'text'],
+    extendTypes: { text: ['application/x-www-form-urlencoded', 'text/plain'] },
+    jsonLimit: String(limitBytes),
+    textLimit: String(limitBytes),
+    strict: false,
+    onerror: (err: Error & { status?: number; type?: string }) => {
+      throw translate(err);
+    },
+  });
+
+  return async function normaliseBody(ctx, next) {
+    const params: Params = Object.create(null) as Params;
+    merge(params, Object.fromEntries(new URLSearchParams(ctx.querystring)));
+    if (hasBody(ctx)) {
+      const type = ctx.request.type;
+      if (type === 'multipart/form-data') {
+        merge(params, await readMultipart(ctx, limitBytes));
+      } else if (type === '' || ctx.is('json', 'urlencoded', 'text/plain')) {
+        if (type === '') ctx.request.headers['content-type'] = 'text/plain';
+        await readText(ctx, async () => undefined);
+        merge(params, decode(ctx.request.body));
+      } else {
+        throw new GatewayError('UnsupportedMediaType', `Content type '${type}' is not supported; send a form, multipart form or JSON.`);
+      }
+    }
+    ctx.state.params = params;
+    await next();
+  };
+}
+
+function hasBody(ctx: Context): boolean {
+  const length = ctx.get('content-length');
+  return ctx.get('transfer-encoding') !== '' || (length !== '' && length !== '0');
+}
+
+/** A parsed body (JSON value, or text holding a form or a JSON object) → flat params. */
+function decode(body: unknown): Params {
+  if (typeof body === 'string') {
+    const text = body.trim();
+    if (text.startsWith('{')) return decode(parseJson(text));
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new GatewayError('InvalidParameter', 'A JSON body must be an object of parameters.');
+  }
+  const flat: Params = Object.create(null) as Params;
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (value === null || value === undefined) continue;
+    flat[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return flat;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayError('InvalidParameter', 'The body looks like JSON but cannot be parsed.');
+  }
+}
+
+function merge(into: Params, from: Record<string, string>): void {
+  for (const [key, value] of Object.entries(from)) {
+    if (FORBIDDEN_KEYS.has(key)) continue;
+    if (key.length > MAX_KEY_LENGTH) throw new GatewayError('InvalidParameter', `A parameter name is longer than ${MAX_KEY_LENGTH} characters.`);
+    if (!(key in into) && Object.keys(into).length >= MAX_PARAMS) {
+      throw new GatewayError('InvalidParameter', `More than ${MAX_PARAMS} parameters.`);
+    }
+    into[key] = value;
+  }
+}
+
+function readMultipart(ctx: Context, limitBytes: number): Promise<Params> {
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: ctx.req.headers, limits: { fieldSize: limitBytes, fields: MAX_PARAMS, files: 0, parts: MAX_PARAMS } });
+    } catch {
+      reject(new GatewayError('InvalidParameter', 'The multipart body has no valid boundary.'));
+      return;
+    }
+    const fields: Params = Object.create(null) as Params;
+    let received = 0;
+    let failed = false;
+    const fail = (err: GatewayError): void => {
+      if (failed) return;
+      failed = true;
+      ctx.req.unpipe(parser);
+      ctx.req.resume();
+      reject(err);
+    };
+    ctx.req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limitBytes) fail(tooLarge(limitBytes));
+    });
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) fail(tooLarge(limitBytes));
+      else if (!FORBIDDEN_KEYS.has(name)) fields[name] = value;
+    });
+    parser.on('file', (_name, stream) => {
+      stream.resume();
+      fail(new GatewayError('InvalidParameter', 'File uploads are not accepted; send plain fields.'));
+    });
+    parser.on('filesLimit', () => fail(new GatewayError('InvalidParameter', 'File uploads are not accepted; send plain fields.')));
+    parser.on('fieldsLimit', () => fail(new GatewayError('InvalidParameter', `More than ${MAX_PARAMS} parameters.`)));
+    parser.on('error', () => fail(new GatewayError('InvalidParameter', 'The multipart body is malformed.')));
+    parser.on('close', () => {
+      if (!failed) resolve(fields);
+    });
+    ctx.req.pipe(parser);
+  });
+}
+
+function tooLarge(limitBytes: number): GatewayError {
+  return new GatewayError('PayloadTooLarge', `The body is larger than ${limitBytes} bytes.`);
+}
+
+function translate(err: Error & { status?: number; type?: string }): GatewayError {
+  if (err.status === 413) return new GatewayError('PayloadTooLarge', 'The body is larger than the configured limit.');
+  if (err.status === 415) return new GatewayError('UnsupportedMediaType', 'This content type or charset is not supported.');
+  return new GatewayError('InvalidParameter', 'The body cannot be parsed.');
+}
+
+/** Flags arrive as strings: "true", "True" and "1" are true. */
+export function flag(value: string | undefined): boolean {
+  return value !== undefined && ['true', '1', 'yes'].includes(value.trim().toLowerCase());
+}

@@ -1,0 +1,46 @@
+// The one middleware that renders every error as {"message", "exception"} with its status:
+// never a stack trace, never HTML. Unexpected errors are logged with their stack, shown as InternalError.
+
+import type { Context, Next } from 'koa';
+import { GatewayError, isGatewayError, type ExceptionName } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/** Errors thrown by Koa and its middleware (`ctx.throw`, http-errors) carry a status. */
+function fromHttpError(err: unknown): GatewayError | undefined {
+  const status = (err as { status?: unknown })?.status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  const byStatus: Partial<Record<number, ExceptionName>> = {
+    400: 'InvalidParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
+    409: 'Conflict', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType', 429: 'RateLimited',
+  };
+  const exception = byStatus[status] ?? 'InvalidParameter';
+  const expose = (err as { expose?: boolean }).expose;
+  const message = expose && err instanceof Error ? err.message : 'The request is not valid.';
+  return new GatewayError(exception, message, { status });
+}
+
+export function renderError(ctx: Context, err: GatewayError): void {
+  ctx.status = err.status;
+  ctx.set(err.headers);
+  ctx.body = { message: err.message, exception: err.exception };
+}
+
+export function errorBody(log: Logger): (ctx: Context, next: Next) => Promise<void> {
+  return async function errors(ctx, next) {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new GatewayError('NotFound', `Nothing is served at ${ctx.method} ${ctx.path}.`);
+      }
+    } catch (err) {
+      const known = isGatewayError(err) ? err : fromHttpError(err);
+      if (known) {
+        renderError(ctx, known);
+        log.debug({ method: ctx.method, path: ctx.path, status: known.status, exception: known.exception }, known.message);
+        return;
+      }
+      log.error({ method: ctx.method, path: ctx.path, err }, 'request failed unexpectedly');
+      renderError(ctx, new GatewayError('InternalError', 'The gateway could not handle this request.'));
+    }
+  };
+}

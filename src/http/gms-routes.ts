@@ -1,0 +1,95 @@
+// The customer's wire protocol (spec §1 and §2): create a service session, then the Chat API v1.
+// Each route reads its parameters, calls the chat domain, and shapes the chat response.
+
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { parsePosition, type ChatDomain, type ChatView } from '../chat/chat-service.ts';
+import { chatResponse, verboseExtras } from '../chat/transcript.ts';
+import type { ServiceLookup } from '../chat/types.ts';
+import { NAME_PATTERN } from '../config/config-file.ts';
+import { GatewayError } from '../errors.ts';
+import { flag, type Params } from './body.ts';
+
+export const BASE = '/genesys/1/service';
+
+/** Chat-start parameters with a meaning of their own; every other key is user data. */
+const START_PARAMS = new Set([
+  '_verbose', 'notify_by', 'firstName', 'lastName', 'email', 'subject', 'userDisplayName',
+]);
+
+export function gmsRoutes(domain: ChatDomain, services: ServiceLookup): Router {
+  const router = new Router({ prefix: BASE });
+
+  router.post('/:name', async (ctx) => {
+    const name = ctx.params.name!;
+    const service = NAME_PATTERN.test(name) ? services(name) : undefined;
+    if (!service) throw new GatewayError('ServiceNotFound', `No service named '${name}' is loaded.`);
+    const params = ctx.state.params;
+    const data = withoutKeys(params, ['_verbose']);
+    const session = await domain.createSession(service, data, gmsUser(ctx));
+    ctx.body = {
+      _id: session.id,
+      '_chatIxnAPI-CREATE-URL': `${BASE}/${session.id}/ixn/chat`,
+      ...(flag(params._verbose) ? { _service: service.name, _ttl: service.ttl, _endpoint: service.endpoint, _data: data } : {}),
+    };
+  });
+
+  router.post('/:id/ixn/chat', async (ctx) => {
+    const p = ctx.state.params;
+    const view = await domain.startChat(ctx.params.id!, gmsUser(ctx), {
+      ...pick(p, ['firstName', 'lastName', 'email', 'subject', 'userDisplayName']),
+      ...(p.notify_by !== undefined ? { notifyBy: p.notify_by } : {}),
+      userData: withoutKeys(p, [...START_PARAMS]),
+    });
+    respond(ctx, view);
+  });
+
+  router.post('/:id/ixn/chat/send', async (ctx) => {
+    respond(ctx, await domain.send(ctx.params.id!, gmsUser(ctx), ctx.state.params.message));
+  });
+
+  router.post('/:id/ixn/chat/refresh', async (ctx) => {
+    const p = ctx.state.params;
+    respond(ctx, await domain.refresh(ctx.params.id!, gmsUser(ctx), parsePosition(p.transcriptPosition), p.message));
+  });
+
+  router.post('/:id/ixn/chat/refreshFromStart', async (ctx) => {
+    respond(ctx, await domain.refresh(ctx.params.id!, gmsUser(ctx), 0));
+  });
+
+  router.post('/:id/ixn/chat/startTyping', async (ctx) => {
+    respond(ctx, await domain.typing(ctx.params.id!, gmsUser(ctx), true));
+  });
+
+  router.post('/:id/ixn/chat/stopTyping', async (ctx) => {
+    respond(ctx, await domain.typing(ctx.params.id!, gmsUser(ctx), false));
+  });
+
+  router.post('/:id/ixn/chat/disconnect', async (ctx) => {
+    respond(ctx, await domain.disconnect(ctx.params.id!, gmsUser(ctx), ctx.state.params.message));
+  });
+
+  return router;
+}
+
+function respond(ctx: Context, view: ChatView): void {
+  const body = chatResponse(view.chat, view.events, view.position);
+  ctx.body = flag(ctx.state.params._verbose) ? { ...body, ...verboseExtras(view.session, view.chat) } : body;
+}
+
+export function gmsUser(ctx: Context): string | undefined {
+  const value = ctx.get('gms_user');
+  return value === '' ? undefined : value;
+}
+
+function withoutKeys(params: Params, keys: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) if (!keys.includes(k)) out[k] = v;
+  return out;
+}
+
+function pick(params: Params, keys: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) if (params[k] !== undefined) out[k] = params[k];
+  return out;
+}

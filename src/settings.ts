@@ -1,0 +1,53 @@
+// Gateway settings: read once from the environment, with defaults that run on a fresh machine.
+
+import path from 'node:path';
+
+export interface Settings {
+  /** TCP port; 0 picks a free one (tests). */
+  port: number;
+  host: string;
+  servicesDir: string;
+  endpointsDir: string;
+  /** `sqlite://path`, `memory://`, or `redis://host:port`. */
+  storeUrl: string;
+  /** Prefix for every store key and pub/sub channel, so several gateways can share one Redis. */
+  storePrefix: string;
+  logLevel: string;
+  /** Allowed CORS origins; `*` allows any. */
+  corsOrigins: string[];
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number;
+  /** How often expired chats are looked for and ended, in milliseconds. */
+  sweepIntervalMs: number;
+  /** Milliseconds the watcher waits for a file to stop changing before reading it. */
+  reloadSettleMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`setting ${name}=${JSON.stringify(raw)} must be a whole number of at least ${min}`);
+  }
+  return value;
+}
+
+export function readSettings(env: Env = process.env): Settings {
+  const cwd = process.cwd();
+  return {
+    port: integer(env, 'PORT', 8080),
+    host: env.HOST || '0.0.0.0',
+    servicesDir: path.resolve(cwd, env.SERVICES_DIR || 'services.d'),
+    endpointsDir: path.resolve(cwd, env.ENDPOINTS_DIR || 'endpoints.d'),
+    storeUrl: env.STORE_URL || `sqlite://${path.resolve(cwd, 'data', 'sessions.sqlite')}`,
+    storePrefix: env.STORE_PREFIX || 'gms',
+    logLevel: env.LOG_LEVEL || 'info',
+    corsOrigins: (env.CORS_ORIGINS || '*').split(',').map((o) => o.trim()).filter(Boolean),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1),
+    sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 5000, 10),
+    reloadSettleMs: integer(env, 'RELOAD_SETTLE_MS', 100, 0),
+  };
+}

@@ -1,0 +1,34 @@
+// The storage interface the chat domain sees: keys holding JSON values that expire, and an atomic
+// read-modify-write of one key. Which backend sits behind it is chosen in open-store.ts.
+
+/** What an update function decides: write `value` (with its time to live), delete the key, or leave it. */
+export type Change<T, R> = (
+  | { write: T; ttlMs: number; result: R }
+  | { remove: true; result: R }
+  | { result: R }
+) & {
+  /** Runs once the change is stored, still inside the key's lock: observers see changes in order. */
+  committed?: () => void;
+};
+
+export type Updater<T, R> = (current: T | undefined) => Change<T, R> | Promise<Change<T, R>>;
+
+export interface Store {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T, ttlMs: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Reads `key`, hands its value to `fn`, and applies what `fn` decides, with no other update of the
+   * same key in between, on this node or (for shared backends) any other.
+   */
+  update<T, R>(key: string, fn: Updater<T, R>): Promise<R>;
+  /** Every live key under a prefix, with its value (expired entries are skipped and removed). */
+  entries<T>(prefix: string): AsyncIterable<[string, T]>;
+  close(): Promise<void>;
+}
+
+/** Serialises work on one key. The embedded store needs it per process; Redis needs it across nodes. */
+export interface KeyLock {
+  withLock<R>(key: string, fn: () => Promise<R>): Promise<R>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+// Starts a real gateway on an ephemeral port with its own temporary folders, and calls it over HTTP.
+
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { createLogger } from '../../src/log.ts';
+import { readSettings, type Settings } from '../../src/settings.ts';
+
+export interface TestGateway extends Gateway {
+  dir: string;
+  servicesDir: string;
+  settings: Settings;
+  /** Writes a service file (an object is written as JSON). */
+  writeService(file: string, content: unknown): Promise<void>;
+  post(pathname: string, body?: Body, headers?: Record<string, string>): Promise<Reply>;
+  get(pathname: string, headers?: Record<string, string>): Promise<Reply>;
+}
+
+export type Body = string | URLSearchParams | FormData | Uint8Array | Record<string, string>;
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  // Tests read arbitrary JSON fields of the gateway's answers.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export async function makeTempDir(prefix = 'gms-test-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function request(base: string, method: string, pathname: string, body?: Body, headers: Record<string, string> = {}): Promise<Reply> {
+  const init: RequestInit = { method, headers };
+  if (body !== undefined) {
+    init.body =
+      typeof body === 'string' || body instanceof URLSearchParams || body instanceof FormData || body instanceof Uint8Array
+        ? body
+        : new URLSearchParams(body);
+  }
+  const res = await fetch(base + pathname, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: the test sees the text.
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+export async function startTestGateway(
+  options: { services?: Record<string, unknown>; env?: Record<string, string>; dir?: string } = {},
+): Promise<TestGateway> {
+  const dir = options.dir ?? (await makeTempDir());
+  const servicesDir = path.join(dir, 'services.d');
+  await fs.mkdir(servicesDir, { recursive: true });
+  const write = (file: string, content: unknown): Promise<void> =>
+    fs.writeFile(path.join(servicesDir, file), typeof content === 'string' ? content : JSON.stringify(content));
+  if (!options.dir) {
+    for (const [file, content] of Object.entries(options.services ?? { 'request-chat.json': {} })) await write(file, content);
+  }
+  const settings = readSettings({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SERVICES_DIR: servicesDir,
+    ENDPOINTS_DIR: path.join(dir, 'endpoints.d'),
+    STORE_URL: 'memory://',
+    RELOAD_SETTLE_MS: '50',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  const gateway = await startGateway(settings, createLogger(settings.logLevel));
+  return {
+    ...gateway,
+    dir,
+    servicesDir,
+    settings,
+    writeService: write,
+    post: (p, b, h) => request(gateway.url, 'POST', p, b, h),
+    get: (p, h) => request(gateway.url, 'GET', p, undefined, h),
+  };
+}
+
+/** Polls `check` until it returns a truthy value (no fixed sleeps), or fails after `ms`. */
+export async function eventually<T>(check: () => Promise<T> | T, ms = 3000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
