@@ -24,13 +24,12 @@ export interface BodyOptions {
 }
 
 export function bodyNormaliser({ limitBytes }: BodyOptions): (ctx: Context, next: Next) => Promise<void> {
-  // Form bodies are read as text so that a JSON object sent with the form content type still parses.
+  // Every body is read as text and decoded here, so that a JSON object sent with the form content
+  // type parses like any JSON, and one JSON parser decides what happens to __proto__ keys.
   const readText = bodyParser({
-    enableTypes: ['json', 'text'],
-    extendTypes: { text: ['application/x-www-form-urlencoded', 'text/plain'] },
-    jsonLimit: String(limitBytes),
+    enableTypes: ['text'],
+    extendTypes: { text: ['application/json', 'application/*+json', 'application/x-www-form-urlencoded', 'text/plain'] },
     textLimit: String(limitBytes),
-    strict: false,
     onerror: (err: Error & { status?: number; type?: string }) => {
       throw translate(err);
     },
@@ -45,8 +44,9 @@ export function bodyNormaliser({ limitBytes }: BodyOptions): (ctx: Context, next
         merge(params, await readMultipart(ctx, limitBytes));
       } else if (type === '' || ctx.is('json', 'urlencoded', 'text/plain')) {
         if (type === '') ctx.request.headers['content-type'] = 'text/plain';
+        const json = ctx.is('json', '+json') !== false;
         await readText(ctx, async () => undefined);
-        merge(params, decode(ctx.request.body));
+        merge(params, decode(ctx.request.body, json));
       } else {
         throw new GatewayError('UnsupportedMediaType', `Content type '${type}' is not supported; send a form, multipart form or JSON.`);
       }
@@ -61,15 +61,16 @@ function hasBody(ctx: Context): boolean {
   return ctx.get('transfer-encoding') !== '' || (length !== '' && length !== '0');
 }
 
-/** A parsed body (JSON value, or text holding a form or a JSON object) → flat params. */
-function decode(body: unknown): Params {
-  if (typeof body === 'string') {
-    const text = body.trim();
-    if (text.startsWith('{')) return decode(parseJson(text));
-    return Object.fromEntries(new URLSearchParams(text));
-  }
-  if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) {
+/** A body's text (JSON, or a form that may really be a JSON object) → flat params. */
+function decode(body: unknown, json: boolean): Params {
+  const text = typeof body === 'string' ? body.trim() : '';
+  if (text === '') return {};
+  if (json || text.startsWith('{')) return flatten(parseJson(text));
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+function flatten(body: unknown): Params {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError('InvalidParameter', 'A JSON body must be an object of parameters.');
   }
   const flat: Params = Object.create(null) as Params;

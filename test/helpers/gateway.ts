@@ -34,10 +34,11 @@ export async function makeTempDir(prefix = 'gms-test-'): Promise<string> {
 export async function request(base: string, method: string, pathname: string, body?: Body, headers: Record<string, string> = {}): Promise<Reply> {
   const init: RequestInit = { method, headers };
   if (body !== undefined) {
-    init.body =
+    init.body = (
       typeof body === 'string' || body instanceof URLSearchParams || body instanceof FormData || body instanceof Uint8Array
         ? body
-        : new URLSearchParams(body);
+        : new URLSearchParams(body)
+    ) as BodyInit;
   }
   const res = await fetch(base + pathname, init);
   const text = await res.text();
