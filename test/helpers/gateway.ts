@@ -10,9 +10,12 @@ import { readSettings, type Settings } from '../../src/settings.ts';
 export interface TestGateway extends Gateway {
   dir: string;
   servicesDir: string;
+  endpointsDir: string;
   settings: Settings;
   /** Writes a service file (an object is written as JSON). */
   writeService(file: string, content: unknown): Promise<void>;
+  /** Writes an endpoint file (an object is written as JSON). */
+  writeEndpoint(file: string, content: unknown): Promise<void>;
   post(pathname: string, body?: Body, headers?: Record<string, string>): Promise<Reply>;
   get(pathname: string, headers?: Record<string, string>): Promise<Reply>;
 }
@@ -52,21 +55,32 @@ export async function request(base: string, method: string, pathname: string, bo
 }
 
 export async function startTestGateway(
-  options: { services?: Record<string, unknown>; env?: Record<string, string>; dir?: string } = {},
+  options: {
+    services?: Record<string, unknown>;
+    /** Endpoint files; by default an open gms_builtin without agents, so services take chats. */
+    endpoints?: Record<string, unknown>;
+    env?: Record<string, string>;
+    dir?: string;
+  } = {},
 ): Promise<TestGateway> {
   const dir = options.dir ?? (await makeTempDir());
   const servicesDir = path.join(dir, 'services.d');
+  const endpointsDir = path.join(dir, 'endpoints.d');
   await fs.mkdir(servicesDir, { recursive: true });
-  const write = (file: string, content: unknown): Promise<void> =>
-    fs.writeFile(path.join(servicesDir, file), typeof content === 'string' ? content : JSON.stringify(content));
+  await fs.mkdir(endpointsDir, { recursive: true });
+  const writeIn = (folder: string) => (file: string, content: unknown): Promise<void> =>
+    fs.writeFile(path.join(folder, file), typeof content === 'string' ? content : JSON.stringify(content));
+  const write = writeIn(servicesDir);
+  const writeEndpoint = writeIn(endpointsDir);
   if (!options.dir) {
     for (const [file, content] of Object.entries(options.services ?? { 'request-chat.json': {} })) await write(file, content);
+    for (const [file, content] of Object.entries(options.endpoints ?? { 'gms_builtin.json': {} })) await writeEndpoint(file, content);
   }
   const settings = readSettings({
     PORT: '0',
     HOST: '127.0.0.1',
     SERVICES_DIR: servicesDir,
-    ENDPOINTS_DIR: path.join(dir, 'endpoints.d'),
+    ENDPOINTS_DIR: endpointsDir,
     STORE_URL: 'memory://',
     RELOAD_SETTLE_MS: '50',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -77,8 +91,10 @@ export async function startTestGateway(
     ...gateway,
     dir,
     servicesDir,
+    endpointsDir,
     settings,
     writeService: write,
+    writeEndpoint,
     post: (p, b, h) => request(gateway.url, 'POST', p, b, h),
     get: (p, h) => request(gateway.url, 'GET', p, undefined, h),
   };

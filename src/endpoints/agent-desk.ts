@@ -1,0 +1,231 @@
+// What an agent does with the built-in endpoint's chats: see the waiting queue and their own chats,
+// read a transcript, accept, add events and leave. Checks that the agent serves the chat's endpoint
+// and shapes chats as the agent API shows them; the chat domain does every change.
+
+import type { ChatDomain } from '../chat/chat-service.ts';
+import type { Chat, ChatEvent, EventType, ServiceLookup, ServiceSession } from '../chat/types.ts';
+import { GatewayError, isGatewayError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+import type { Agent } from './agents.ts';
+import type { QueueRouter } from './queue-router.ts';
+
+/** A transcript event as agents see it (agent-api.md): an object, its time in ISO 8601. */
+export interface AgentEvent {
+  position: number;
+  type: string;
+  nickname: string;
+  text: string;
+  at: string;
+  partyType: string;
+}
+
+export interface WaitingChat {
+  chatSessionId: string;
+  service: string;
+  endpoint: string;
+  nickname: string;
+  subject?: string;
+  waitingSince: string;
+  userData: Record<string, string>;
+}
+
+export interface AgentChatView {
+  chatSessionId: string;
+  service: string;
+  endpoint: string;
+  state: Chat['state'];
+  startedAt: string;
+  endedAt?: string;
+  customer: { nickname: string; firstName?: string; lastName?: string; email?: string; subject?: string };
+  userData: Record<string, string>;
+  agents: { id: string; nickname: string }[];
+  transcriptPosition: number;
+  events: AgentEvent[];
+}
+
+const MAX_URL_LENGTH = 2048;
+const MAX_NOTICE_LENGTH = 4096;
+/** The list of an agent's chats outlives a working day; stale ids are dropped as the list is read. */
+const MINE_TTL_MS = 7 * 24 * 3600 * 1000;
+const mineKey = (agentId: string): string => `agent-chats:${agentId}`;
+
+export function agentEvent(event: ChatEvent): AgentEvent {
+  return {
+    position: event.position,
+    type: event.type,
+    nickname: event.nickname,
+    text: event.text,
+    at: new Date(event.at).toISOString(),
+    partyType: event.partyType,
+  };
+}
+
+export class AgentDesk {
+  constructor(
+    private readonly domain: ChatDomain,
+    private readonly queues: QueueRouter,
+    private readonly store: Store,
+    private readonly services: ServiceLookup,
+  ) {}
+
+  /** The chats waiting in the agent's endpoints, oldest first. */
+  async waiting(agent: Agent): Promise<WaitingChat[]> {
+    const all: WaitingChat[] = [];
+    for (const endpoint of agent.endpoints) {
+      for (const entry of await this.queues.waiting(endpoint)) {
+        const found = await this.domain.findChat(entry.chatSessionId);
+        if (found?.chat.state === 'waiting') all.push(waitingChat(found.session, found.chat));
+      }
+    }
+    return all.sort((a, b) => a.waitingSince.localeCompare(b.waitingSince));
+  }
+
+  /** A waiting chat's summary, for the push that announces it; undefined once it is no longer waiting. */
+  async waitingChat(chatSessionId: string): Promise<WaitingChat | undefined> {
+    const found = await this.domain.findChat(chatSessionId);
+    return found?.chat.state === 'waiting' ? waitingChat(found.session, found.chat) : undefined;
+  }
+
+  /** The chats the agent is in, including ended ones the agent has not left yet. */
+  async mine(agent: Agent): Promise<AgentChatView[]> {
+    const ids = (await this.store.get<string[]>(mineKey(agent.id))) ?? [];
+    const views: AgentChatView[] = [];
+    const stale: string[] = [];
+    for (const id of ids) {
+      const found = await this.domain.findChat(id);
+      if (found && found.chat.agents.some((a) => a.id === agent.id)) views.push(chatView(found.session, found.chat));
+      else stale.push(id);
+    }
+    if (stale.length > 0) await this.forget(agent.id, stale);
+    return views;
+  }
+
+  async view(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
+    const { session, chat } = await this.served(agent, chatSessionId);
+    return chatView(session, chat);
+  }
+
+  async accept(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
+    const { session } = await this.served(agent, chatSessionId);
+    const chat = await this.domain.accept(chatSessionId, agent);
+    await this.store.update<string[], void>(mineKey(agent.id), (ids = []) => ({
+      write: [...ids.filter((id) => id !== chatSessionId), chatSessionId],
+      ttlMs: MINE_TTL_MS,
+      result: undefined,
+    }));
+    return chatView(session, chat);
+  }
+
+  async send(agent: Agent, chatSessionId: string, message: string | undefined): Promise<AgentChatView> {
+    const { session } = await this.served(agent, chatSessionId);
+    const max = this.services(session.service)?.maxMessageLength ?? 4096;
+    return this.add(agent, session, 'Message.Text', required(message, 'message', max));
+  }
+
+  async typing(agent: Agent, chatSessionId: string, typing: string | undefined): Promise<AgentChatView> {
+    const { session } = await this.served(agent, chatSessionId);
+    const value = typing?.trim().toLowerCase();
+    if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') {
+      throw new GatewayError('InvalidParameter', "The parameter 'typing' must be true or false.");
+    }
+    const started = value === 'true' || value === '1';
+    return this.add(agent, session, started ? 'Notice.TypingStarted' : 'Notice.TypingStopped', started ? 'is typing' : 'stopped typing');
+  }
+
+  async pushUrl(agent: Agent, chatSessionId: string, url: string | undefined): Promise<AgentChatView> {
+    const { session } = await this.served(agent, chatSessionId);
+    return this.add(agent, session, 'Notice.PushUrl', webUrl(required(url, 'url', MAX_URL_LENGTH)));
+  }
+
+  async notice(agent: Agent, chatSessionId: string, text: string | undefined): Promise<AgentChatView> {
+    const { session } = await this.served(agent, chatSessionId);
+    return this.add(agent, session, 'Notice.Custom', required(text, 'text', MAX_NOTICE_LENGTH));
+  }
+
+  /** The agent leaves; leaving a chat that already ended (the customer left) just closes it for the agent. */
+  async leave(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
+    const { session, chat } = await this.served(agent, chatSessionId);
+    let after: Chat = chat;
+    try {
+      after = await this.domain.leave(chatSessionId, agent.id);
+    } catch (err) {
+      const alreadyOver = isGatewayError(err) && err.exception === 'ChatEnded' && chat.agents.some((a) => a.id === agent.id);
+      if (!alreadyOver) throw err;
+    }
+    await this.forget(agent.id, [chatSessionId]);
+    return chatView(session, after);
+  }
+
+  private async add(agent: Agent, session: ServiceSession, type: EventType, text: string): Promise<AgentChatView> {
+    const chat = await this.domain.agentEvent(session.chat!.chatSessionId, agent.id, type, text);
+    return chatView(session, chat);
+  }
+
+  /** The chat, if it exists (404) and belongs to an endpoint the agent serves (403). */
+  private async served(agent: Agent, chatSessionId: string): Promise<{ session: ServiceSession; chat: Chat }> {
+    const found = await this.domain.findChat(chatSessionId);
+    if (!found) throw new GatewayError('SessionNotFound', 'No such chat: the id is unknown or the chat has expired.');
+    if (!agent.endpoints.includes(found.chat.endpoint)) {
+      throw new GatewayError('Forbidden', `This chat belongs to the endpoint '${found.chat.endpoint}', which you do not serve.`);
+    }
+    return found;
+  }
+
+  private forget(agentId: string, chatSessionIds: string[]): Promise<void> {
+    return this.store.update<string[], void>(mineKey(agentId), (ids) => {
+      if (!ids) return { result: undefined };
+      const left = ids.filter((id) => !chatSessionIds.includes(id));
+      return left.length > 0 ? { write: left, ttlMs: MINE_TTL_MS, result: undefined } : { remove: true, result: undefined };
+    });
+  }
+}
+
+function waitingChat(session: ServiceSession, chat: Chat): WaitingChat {
+  return {
+    chatSessionId: chat.chatSessionId,
+    service: session.service,
+    endpoint: chat.endpoint,
+    nickname: chat.customer.nickname,
+    ...(chat.customer.subject !== undefined ? { subject: chat.customer.subject } : {}),
+    waitingSince: new Date(chat.startedAt).toISOString(),
+    userData: chat.customer.userData,
+  };
+}
+
+export function chatView(session: ServiceSession, chat: Chat): AgentChatView {
+  const { nickname, firstName, lastName, email, subject, userData } = chat.customer;
+  return {
+    chatSessionId: chat.chatSessionId,
+    service: session.service,
+    endpoint: chat.endpoint,
+    state: chat.state,
+    startedAt: new Date(chat.startedAt).toISOString(),
+    ...(chat.endedAt !== undefined ? { endedAt: new Date(chat.endedAt).toISOString() } : {}),
+    customer: { nickname, firstName, lastName, email, subject },
+    userData,
+    agents: chat.agents.map((a) => ({ id: a.id, nickname: a.nickname })),
+    transcriptPosition: chat.events.length,
+    events: chat.events.map(agentEvent),
+  };
+}
+
+function required(value: string | undefined, name: string, max: number): string {
+  if (value === undefined || value.trim() === '') {
+    throw new GatewayError('InvalidParameter', `The parameter '${name}' is required and must not be empty.`);
+  }
+  if ([...value].length > max) throw new GatewayError('InvalidParameter', `The parameter '${name}' is longer than ${max} characters.`);
+  return value;
+}
+
+function webUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new GatewayError('InvalidParameter', "The parameter 'url' is not a valid absolute URL.");
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new GatewayError('InvalidParameter', "The parameter 'url' must be an http or https URL.");
+  }
+  return url.href;
+}

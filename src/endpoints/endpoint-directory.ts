@@ -1,0 +1,45 @@
+// The loaded endpoint files seen two ways: whether an endpoint takes chats now (for the queue router)
+// and who its agents are (the AgentDirectory of the agent API and the agent CometD channels).
+// Reads the registry at every call, so an edited file applies to the very next request.
+
+import type { Registry } from '../config/registry.ts';
+import type { Agent, AgentDirectory } from './agents.ts';
+import type { EndpointDefinition } from './endpoint-file.ts';
+import type { EndpointStatus } from './queue-router.ts';
+import { digestsEqual, storedDigest, tokenDigest } from './token-hash.ts';
+
+export class EndpointDirectory implements AgentDirectory {
+  constructor(private readonly endpoints: Registry<EndpointDefinition>) {}
+
+  /** Undefined when no file defines the endpoint: services routed there answer 503 saying so. */
+  status(name: string): EndpointStatus | undefined {
+    const endpoint = this.endpoints.get(name);
+    if (!endpoint) return undefined;
+    return { open: endpoint.open, ...(endpoint.maxWaiting !== undefined ? { maxWaiting: endpoint.maxWaiting } : {}) };
+  }
+
+  authenticate(token: string): Agent | undefined {
+    const presented = tokenDigest(token);
+    let found: { id: string; nickname: string; token: string } | undefined;
+    // Every hash is compared, match or not, so the time taken says nothing about which one matched.
+    for (const endpoint of this.endpoints.list()) {
+      for (const agent of endpoint.value.agents) {
+        if (digestsEqual(presented, storedDigest(agent.token)) && !found) found = agent;
+      }
+    }
+    return found && this.agent(found);
+  }
+
+  agentsOf(endpoint: string): Agent[] {
+    return (this.endpoints.get(endpoint)?.agents ?? []).map((a) => this.agent(a));
+  }
+
+  /** An agent listed in several files with the same token serves all of those endpoints. */
+  private agent(entry: { id: string; nickname: string; token: string }): Agent {
+    const endpoints = this.endpoints
+      .list()
+      .filter((e) => e.value.agents.some((a) => a.id === entry.id && a.token === entry.token))
+      .map((e) => e.name);
+    return { id: entry.id, nickname: entry.nickname, endpoints };
+  }
+}

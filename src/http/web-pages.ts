@@ -1,0 +1,40 @@
+// The static pages under src/web/: the agent console at /agent/ and the customer demo at /demo/.
+// Only files that exist in those folders are served, by name; nothing outside them can be reached.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Router from '@koa/router';
+
+const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
+const PAGES = ['agent', 'demo'];
+const FILE_NAME = /^[a-z0-9][a-z0-9-]*\.(html|css|js|svg)$/;
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+export function webPages(): Router {
+  const router = new Router();
+  for (const page of PAGES) {
+    router.get(`/${page}`, (ctx) => {
+      ctx.redirect(`/${page}/`);
+    });
+    router.get([`/${page}/`, `/${page}/:file`], async (ctx, next) => {
+      const file = ctx.params.file ?? 'index.html';
+      if (!FILE_NAME.test(file)) return next();
+      let body: Buffer;
+      try {
+        body = await fs.readFile(path.join(WEB_DIR, page, file));
+      } catch {
+        return next();
+      }
+      ctx.type = TYPES[path.extname(file)]!;
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.body = body;
+    });
+  }
+  return router;
+}
