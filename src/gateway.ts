@@ -9,11 +9,17 @@ import type { ServiceLookup } from './chat/types.ts';
 import { Registry } from './config/registry.ts';
 import { loadServiceFile, type ServiceDefinition } from './config/service-file.ts';
 import { ConfigWatcher } from './config/watcher.ts';
+import { AgentDesk } from './endpoints/agent-desk.ts';
+import type { AgentDirectory } from './endpoints/agents.ts';
+import { EndpointDirectory } from './endpoints/endpoint-directory.ts';
+import { loadEndpointFile, type EndpointDefinition } from './endpoints/endpoint-file.ts';
 import { QueueRouter } from './endpoints/queue-router.ts';
+import { agentRoutes } from './http/agent-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { bodyNormaliser } from './http/body.ts';
 import { errorBody } from './http/error-body.ts';
 import { gmsRoutes } from './http/gms-routes.ts';
+import { webPages } from './http/web-pages.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ChatHub } from './push/chat-hub.ts';
@@ -26,6 +32,8 @@ export interface Gateway {
   /** `http://host:port` the gateway listens on. */
   url: string;
   services: Registry<ServiceDefinition>;
+  endpoints: Registry<EndpointDefinition>;
+  agents: AgentDirectory;
   domain: ChatDomain;
   hub: ChatHub;
   store: Store;
@@ -51,8 +59,20 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   await serviceWatcher.start();
   const lookup: ServiceLookup = (name) => services.get(name);
 
+  const endpoints = new Registry<EndpointDefinition>();
+  const endpointWatcher = new ConfigWatcher({
+    dir: settings.endpointsDir,
+    kind: 'endpoint',
+    load: loadEndpointFile,
+    registry: endpoints,
+    log,
+    settleMs: settings.reloadSettleMs,
+  });
+  await endpointWatcher.start();
+  const agents = new EndpointDirectory(endpoints);
+
   const hub = new ChatHub(log);
-  const router = new QueueRouter(store, (name) => (name === 'gms_builtin' ? { open: true } : undefined));
+  const router = new QueueRouter(store, (name) => agents.status(name));
   const domain = new ChatDomain({ store, services: lookup, router, listener: hub, clock: Date });
 
   const app = new Koa({ proxy: false });
@@ -61,7 +81,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   app.use(noCache());
   app.use(cors(settings.corsOrigins));
   app.use(bodyNormaliser({ limitBytes: settings.bodyLimitBytes }));
-  for (const router of [adminRoutes(services), gmsRoutes(domain, lookup)]) {
+  const desk = new AgentDesk(domain, router, store, lookup);
+  for (const router of [adminRoutes(services), gmsRoutes(domain, lookup), agentRoutes(desk, agents), webPages()]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
@@ -85,11 +106,16 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     server,
     url,
     services,
+    endpoints,
+    agents,
     domain,
     hub,
     store,
     log,
-    settled: () => serviceWatcher.settled(),
+    settled: async () => {
+      await serviceWatcher.settled();
+      await endpointWatcher.settled();
+    },
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
@@ -98,6 +124,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
           server.closeIdleConnections();
         });
         await serviceWatcher.close();
+        await endpointWatcher.close();
         await store.close();
       })();
       return closing;
