@@ -1,0 +1,42 @@
+// Caps the chats a service holds at once (the service option `maxChats`): a store key per service lists
+// its sessions, and a new session is admitted only while fewer than the cap are still live.
+
+import { GatewayError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+
+/** Session id → when it was admitted; kept in the store so that every gateway node sees the same count. */
+type Admitted = Record<string, number>;
+
+const quotaKey = (service: string): string => `quota:${service}`;
+/** The list is rewritten at every admission; it only needs to outlive the longest quiet spell. */
+const QUOTA_TTL_MS = 365 * 24 * 3600 * 1000;
+
+export class ChatQuota {
+  constructor(
+    private readonly store: Store,
+    /** Whether a session still holds a place: it exists, has not expired, and its chat has not ended. */
+    private readonly holdsPlace: (sessionId: string) => Promise<boolean>,
+  ) {}
+
+  /**
+   * Records `sessionId` as one of `service`'s chats, or throws ServiceUnavailable when `max` are live.
+   * Sessions that ended are only looked up once the list is full, so admission stays cheap below the cap.
+   */
+  admit(service: string, max: number, sessionId: string, now: number): Promise<void> {
+    return this.store.update<Admitted, void>(quotaKey(service), async (current) => {
+      const admitted: Admitted = { ...current };
+      if (Object.keys(admitted).length >= max) {
+        const ids = Object.keys(admitted);
+        const live = await Promise.all(ids.map((id) => this.holdsPlace(id)));
+        ids.forEach((id, i) => {
+          if (!live[i]) delete admitted[id];
+        });
+      }
+      if (Object.keys(admitted).length >= max) {
+        throw new GatewayError('ServiceUnavailable', `Service '${service}' already has its maximum of ${max} chats; try again later.`);
+      }
+      admitted[sessionId] = now;
+      return { write: admitted, ttlMs: QUOTA_TTL_MS, result: undefined };
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import net from 'node:net';
+import { expect } from 'chai';
+import { TokenBuckets } from '../src/http/rate-limit.ts';
+import { startCustomerChat } from './helpers/chat-client.ts';
+import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+describe('limits', () => {
+  const gateways: TestGateway[] = [];
+  const start = async (options: Parameters<typeof startTestGateway>[0]): Promise<TestGateway> => {
+    const gw = await startTestGateway(options);
+    gateways.push(gw);
+    return gw;
+  };
+  afterEach(async () => {
+    await Promise.all(gateways.splice(0).map((gw) => gw.close()));
+  });
+
+  describe('body and message size', () => {
+    it('a body over BODY_LIMIT_BYTES gets 413 PayloadTooLarge', async () => {
+      const gw = await start({ env: { BODY_LIMIT_BYTES: '1000' } });
+      const reply = await gw.post('/genesys/1/service/request-chat', { topic: 'x'.repeat(2000) });
+      expect(reply.status).to.equal(413);
+      expect(reply.body.exception).to.equal('PayloadTooLarge');
+    });
+
+    it("a message longer than the service's maxMessageLength gets 400 InvalidParameter", async () => {
+      const gw = await start({ services: { 'request-chat.json': { maxMessageLength: 10 } } });
+      const chat = await startCustomerChat(gw);
+      const reply = await chat.call('send', { message: 'x'.repeat(11) });
+      expect(reply.status).to.equal(400);
+      expect(reply.body).to.deep.equal({ message: 'The message is longer than 10 characters.', exception: 'InvalidParameter' });
+      expect((await chat.call('send', { message: 'x'.repeat(10) })).status).to.equal(200);
+    });
+  });
+
+  describe('transcript length', () => {
+    it('refuses events past MAX_TRANSCRIPT_EVENTS with a clear error, keeps the transcript, and still lets the customer leave', async () => {
+      const gw = await start({ env: { MAX_TRANSCRIPT_EVENTS: '3' } });
+      const chat = await startCustomerChat(gw); // event 1: the customer joined
+      expect((await chat.call('send', { message: 'one' })).status).to.equal(200);
+      expect((await chat.call('send', { message: 'two' })).status).to.equal(200);
+
+      const refused = await chat.call('send', { message: 'three' });
+      expect(refused.status).to.equal(400);
+      expect(refused.body.exception).to.equal('InvalidParameter');
+      expect(refused.body.message).to.contain('limit of 3 events');
+      expect((await chat.call('startTyping')).status).to.equal(400);
+
+      const transcript = await chat.call('refreshFromStart');
+      expect(transcript.body.transcriptToShow.map((e: string[]) => e[2])).to.deep.equal(['has joined the session', 'one', 'two']);
+
+      const left = await chat.call('disconnect');
+      expect(left.status).to.equal(200);
+      expect(left.body.chatIxnState).to.equal('DISCONNECTED');
+    });
+  });
+
+  describe('request rate', () => {
+    it('a client address over its rate gets 429 RateLimited with Retry-After; health checks are never limited', async () => {
+      const gw = await start({ env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_IP_PER_SEC: '1', RATE_LIMIT_IP_BURST: '3' } });
+      for (let i = 0; i < 3; i++) expect((await gw.post('/genesys/1/service/request-chat')).status).to.equal(200);
+      const limited = await gw.post('/genesys/1/service/request-chat');
+      expect(limited.status).to.equal(429);
+      expect(limited.body.exception).to.equal('RateLimited');
+      expect(Number(limited.headers.get('retry-after'))).to.be.at.least(1);
+      expect((await gw.get('/healthz')).status).to.equal(200);
+    });
+
+    it('one busy service session is limited without slowing down another', async () => {
+      const gw = await start({
+        env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_SESSION_PER_SEC: '1', RATE_LIMIT_SESSION_BURST: '3' },
+      });
+      const busy = await startCustomerChat(gw); // the start call takes one token
+      const calm = await startCustomerChat(gw);
+      expect((await busy.call('refresh')).status).to.equal(200);
+      expect((await busy.call('refresh')).status).to.equal(200);
+      const limited = await busy.call('refresh');
+      expect(limited.status).to.equal(429);
+      expect(limited.body.exception).to.equal('RateLimited');
+      expect(limited.headers.get('retry-after')).to.equal('1');
+      // Another spelling of the same id is the same session.
+      const spelled = await gw.post(`/genesys/1/service/${encodeURIComponent(busy.id).replace('-', '%2D')}/ixn/chat/refresh`);
+      expect(spelled.status).to.equal(429);
+      expect((await calm.call('refresh')).status).to.equal(200);
+    });
+
+    it('the local host is not limited by default, so local tools and benchmarks run at full speed', async () => {
+      const gw = await start({});
+      const chat = await startCustomerChat(gw);
+      const statuses = await Promise.all(Array.from({ length: 250 }, () => chat.call('refresh')));
+      expect(statuses.filter((r) => r.status !== 200)).to.have.length(0);
+    });
+
+    it('keeps memory bounded: idle buckets are forgotten and the number of keys is capped', () => {
+      let now = 0;
+      const buckets = new TokenBuckets({ perSecond: 10, burst: 20 }, 1000, () => now);
+      for (let i = 0; i < 10_000; i++) buckets.take(`client-${i}`);
+      expect(buckets.size).to.equal(1000);
+      now += 2000; // every bucket has refilled: the next take forgets them
+      buckets.take('late');
+      expect(buckets.size).to.equal(1);
+      for (let i = 0; i < 20; i++) expect(buckets.take('late-burst')).to.equal(0);
+      expect(buckets.take('late-burst')).to.equal(1);
+    });
+  });
+
+  describe('concurrent chats per service', () => {
+    it('a service at its maxChats answers 503 to new sessions until one of its chats ends', async () => {
+      const gw = await start({ services: { 'request-chat.json': { maxChats: 2 }, 'other.json': {} } });
+      const first = await startCustomerChat(gw);
+      await startCustomerChat(gw);
+      const full = await gw.post('/genesys/1/service/request-chat');
+      expect(full.status).to.equal(503);
+      expect(full.body.exception).to.equal('ServiceUnavailable');
+      expect((await gw.post('/genesys/1/service/other')).status).to.equal(200);
+
+      await first.call('disconnect');
+      expect((await gw.post('/genesys/1/service/request-chat')).status).to.equal(200);
+    });
+
+    it('a service file with an invalid maxChats is refused', async () => {
+      const gw = await start({ services: { 'request-chat.json': { maxChats: 0 } } });
+      expect((await gw.post('/genesys/1/service/request-chat')).body.exception).to.equal('ServiceNotFound');
+      expect(gw.services.rejected()[0]!.problems[0]!.field).to.contain('maxChats');
+    });
+  });
+
+  describe('HTTP server timeouts', () => {
+    it('a client that sends its headers too slowly is disconnected', async () => {
+      const gw = await start({ env: { HEADERS_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '600' } });
+      const { port } = new URL(gw.url);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      const began = Date.now();
+      socket.write('POST /genesys/1/service/request-chat HTTP/1.1\r\nHost: x\r\n');
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (d: Buffer) => (text += d.toString()));
+        socket.on('close', () => resolve(text));
+      });
+      expect(answer).to.match(/^HTTP\/1\.1 408/);
+      expect(Date.now() - began).to.be.below(3000);
+    });
+  });
+});

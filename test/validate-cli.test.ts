@@ -1,0 +1,48 @@
+// `npm run validate`: checks service files before they are deployed, like `nginx -t`.
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { makeTempDir } from './helpers/gateway.ts';
+
+const run = promisify(execFile);
+const cli = path.resolve('src/config/validate-cli.ts');
+
+async function validate(...targets: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, ...targets]);
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    return { code: e.code, out: e.stdout };
+  }
+}
+
+describe('npm run validate', () => {
+  it('passes the shipped services.d and exits 0', async () => {
+    const { code, out } = await validate('services.d');
+    expect(code).to.equal(0);
+    expect(out).to.match(/^ok\s+services\.d\/request-chat\.json: service 'request-chat' \(ttl 3600s, endpoint gms_builtin\)$/m);
+  });
+
+  it('names the file, field and reason of each problem and exits 1', async () => {
+    const dir = await makeTempDir();
+    await fs.writeFile(path.join(dir, 'good.json'), '{"ttl": 10}');
+    await fs.writeFile(path.join(dir, 'bad.yaml'), 'ttl: 0\ncolour: red\n');
+    await fs.writeFile(path.join(dir, 'notes.txt'), 'ignored');
+    const { code, out } = await validate(dir);
+    expect(code).to.equal(1);
+    expect(out).to.contain(`ok      ${path.join(dir, 'good.json')}`);
+    expect(out).to.contain(`invalid ${dir}/bad.yaml: ttl: must be >= 1`);
+    expect(out).to.contain(`invalid ${dir}/bad.yaml: colour: unknown option (check its spelling)`);
+    expect(out).not.to.contain('notes.txt');
+  });
+
+  it('exits 1 for a path that does not exist', async () => {
+    const { code, out } = await validate('/no/such/folder');
+    expect(code).to.equal(1);
+    expect(out).to.contain('/no/such/folder: no such file or folder');
+  });
+});
