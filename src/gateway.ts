@@ -20,6 +20,7 @@ import { bodyNormaliser } from './http/body.ts';
 import { errorBody } from './http/error-body.ts';
 import { gmsRoutes } from './http/gms-routes.ts';
 import { webPages } from './http/web-pages.ts';
+import { rateLimit } from './http/rate-limit.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ChatHub } from './push/chat-hub.ts';
@@ -73,7 +74,14 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
 
   const hub = new ChatHub(log);
   const router = new QueueRouter(store, (name) => agents.status(name));
-  const domain = new ChatDomain({ store, services: lookup, router, listener: hub, clock: Date });
+  const domain = new ChatDomain({
+    store,
+    services: lookup,
+    router,
+    listener: hub,
+    clock: Date,
+    limits: { maxTranscriptEvents: settings.maxTranscriptEvents },
+  });
 
   const app = new Koa({ proxy: false });
   app.silent = true;
@@ -85,9 +93,20 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   for (const router of [adminRoutes(services), gmsRoutes(domain, lookup), agentRoutes(desk, agents), webPages()]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
+  app.use(rateLimit(settings.rateLimit));
   }
 
-  const server = http.createServer(app.callback());
+  const server = http.createServer(
+    // Slow clients cannot hold a connection: headers and the whole request must arrive in time.
+    {
+      headersTimeout: Math.min(settings.timeouts.headersMs, settings.timeouts.requestMs),
+      requestTimeout: settings.timeouts.requestMs,
+      // Node checks those timeouts on this interval (30 s by default, far too coarse for them).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(settings.timeouts.headersMs / 4))),
+    },
+    app.callback(),
+  );
+  server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());

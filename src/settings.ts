@@ -21,6 +21,17 @@ export interface Settings {
   sweepIntervalMs: number;
   /** Milliseconds the watcher waits for a file to stop changing before reading it. */
   reloadSettleMs: number;
+  /** Most events one chat's transcript may hold; more are refused with an error, never dropped. */
+  maxTranscriptEvents: number;
+  /** Request rates (token buckets): sustained requests per second and burst; a rate of 0 turns a limit off. */
+  rateLimit: {
+    perIp: { perSecond: number; burst: number };
+    perSession: { perSecond: number; burst: number };
+    /** Client addresses never limited (the operator's own host by default). */
+    exempt: string[];
+  };
+  /** HTTP server timeouts, in milliseconds, so that slow clients cannot hold connections. */
+  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -49,5 +60,19 @@ export function readSettings(env: Env = process.env): Settings {
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1),
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 5000, 10),
     reloadSettleMs: integer(env, 'RELOAD_SETTLE_MS', 100, 0),
+    maxTranscriptEvents: integer(env, 'MAX_TRANSCRIPT_EVENTS', 10_000, 1),
+    rateLimit: {
+      perIp: { perSecond: integer(env, 'RATE_LIMIT_IP_PER_SEC', 100, 0), burst: integer(env, 'RATE_LIMIT_IP_BURST', 200, 1) },
+      perSession: {
+        perSecond: integer(env, 'RATE_LIMIT_SESSION_PER_SEC', 20, 0),
+        burst: integer(env, 'RATE_LIMIT_SESSION_BURST', 40, 1),
+      },
+      exempt: (env.RATE_LIMIT_EXEMPT ?? '127.0.0.1,::1,::ffff:127.0.0.1').split(',').map((a) => a.trim()).filter(Boolean),
+    },
+    timeouts: {
+      headersMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 1),
+      requestMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1),
+      keepAliveMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1),
+    },
   };
 }

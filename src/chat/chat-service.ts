@@ -19,6 +19,7 @@ import type {
   ServiceOptions,
   ServiceSession,
 } from './types.ts';
+import { ChatQuota } from './chat-quota.ts';
 import { eventsAfter } from './transcript.ts';
 
 export const NOTICE_TEXT = {
@@ -83,6 +84,7 @@ export class ChatDomain {
   private readonly clock: Clock;
   private readonly limits: Limits;
   private readonly graceMs: number;
+  private readonly quota: ChatQuota;
 
   constructor(deps: ChatDomainDeps) {
     this.store = deps.store;
@@ -92,6 +94,10 @@ export class ChatDomain {
     this.clock = deps.clock;
     this.limits = { maxTranscriptEvents: 10_000, ...deps.limits };
     this.graceMs = deps.expiryGraceMs ?? 60_000;
+    this.quota = new ChatQuota(this.store, async (id) => {
+      const session = await this.store.get<ServiceSession>(sessionKey(id));
+      return session !== undefined && session.expiresAt > this.clock.now() && session.chat?.state !== 'ended';
+    });
   }
 
   // ---- service sessions (spec §1) ----
@@ -102,8 +108,10 @@ export class ChatDomain {
     }
     await this.router.admit(service.endpoint);
     const now = this.clock.now();
+    const id = randomUUID();
+    if (service.maxChats !== undefined) await this.quota.admit(service.name, service.maxChats, id, now);
     const session: ServiceSession = {
-      id: randomUUID(),
+      id,
       service: service.name,
       createdAt: now,
       lastActivity: now,
@@ -389,8 +397,9 @@ export class ChatDomain {
       if (!session || session.expiresAt <= now) throw sessionNotFound();
       const added: ChatEvent[] = [];
       const add: AddEvent = (chat, type, nickname, text, partyType, agentId) => {
-        if (chat.events.length >= this.limits.maxTranscriptEvents) {
-          throw new GatewayError('InvalidParameter', `The chat has reached its limit of ${this.limits.maxTranscriptEvents} events.`);
+        // Leaving is always possible, so that a full chat can still end.
+        if (chat.events.length >= this.limits.maxTranscriptEvents && type !== 'Notice.Left') {
+          throw new GatewayError('InvalidParameter', `The chat has reached its limit of ${this.limits.maxTranscriptEvents} events; nothing more can be added to it.`);
         }
         added.push(appendEvent(chat, type, nickname, text, partyType, now, agentId));
       };

@@ -86,6 +86,8 @@ export interface ServiceOptions {
   disconnectedStatus: 200 | 400;
 }
 
+  /** Most chats the service holds at once; undefined for no cap. */
+  maxChats?: number;
 export type ServiceLookup = (name: string) => ServiceOptions | undefined;
 
 /** What happened to one chat in one committed update: the new events, in order. */

@@ -32,10 +32,20 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
   }
   const validate = validatorFor('request-chat');
   if (!validate(options)) return { ok: false, name, problems: describeErrors(label, validate.errors) };
-  const { type, ttl, endpoint, enabled, maxMessageLength, disconnectedStatus, description } = options as unknown as ServiceDefinition;
+  const { type, ttl, endpoint, enabled, maxMessageLength, disconnectedStatus, maxChats, description } = options as unknown as ServiceDefinition;
   return {
     ok: true,
     name: name!,
-    value: { name: name!, type, ttl, endpoint, enabled, maxMessageLength, disconnectedStatus, ...(description ? { description } : {}) },
+    value: {
+      name: name!,
+      type,
+      ttl,
+      endpoint,
+      enabled,
+      maxMessageLength,
+      disconnectedStatus,
+      ...(maxChats !== undefined ? { maxChats } : {}),
+      ...(description ? { description } : {}),
+    },
   };
 }
