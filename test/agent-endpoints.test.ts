@@ -1,0 +1,96 @@
+// Endpoint files in endpoints.d/: which endpoints take chats, capped or closed, reloaded live, and
+// a bad file never takes down a good endpoint.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadEndpointFile } from '../src/endpoints/endpoint-file.ts';
+import { agentClient, endpointFile } from './helpers/agent-client.ts';
+import { startCustomerChat } from './helpers/chat-client.ts';
+import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+const createSession = (gw: TestGateway, service = 'request-chat') => gw.post(`/genesys/1/service/${service}`);
+
+describe('endpoint files', () => {
+  let gw: TestGateway;
+  beforeEach(async () => {
+    gw = await startTestGateway({
+      services: { 'request-chat.json': {}, 'nowhere.json': { endpoint: 'no_such_desk' } },
+      endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
+    });
+  });
+  afterEach(() => gw.close());
+
+  it('a service routed to an endpoint no file defines answers 503 saying so', async () => {
+    const reply = await createSession(gw, 'nowhere');
+    expect(reply.status).to.equal(503);
+    expect(reply.body.exception).to.equal('ServiceUnavailable');
+    expect(reply.body.message).to.include("'no_such_desk' is not configured");
+  });
+
+  it('closing the endpoint in its file turns chats away (503) until it is reopened, without a restart', async () => {
+    expect((await createSession(gw)).status).to.equal(200);
+    await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { open: false }));
+    const closed = await eventually(async () => {
+      const r = await createSession(gw);
+      return r.status === 503 && r;
+    }, 3000, 'the endpoint to close');
+    expect(closed.body.message).to.include('closed');
+    // The agents of a closed endpoint still work its chats.
+    expect((await agentClient(gw, 'alice').get('/chats?state=waiting')).status).to.equal(200);
+    await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { open: true }));
+    await eventually(async () => (await createSession(gw)).status === 200, 3000, 'the endpoint to reopen');
+  });
+
+  it('a full endpoint answers 503 until a waiting chat is taken', async () => {
+    await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { maxWaiting: 1 }));
+    await eventually(() => gw.endpoints.get('gms_builtin')?.maxWaiting === 1, 3000, 'the cap to load');
+    const first = await startCustomerChat(gw);
+    const full = await createSession(gw);
+    expect(full.status).to.equal(503);
+    expect(full.body.message).to.include('full');
+    await agentClient(gw, 'alice').post(`/chats/${first.start.body.chatSessionId}/accept`);
+    expect((await createSession(gw)).status).to.equal(200);
+  });
+
+  it('an invalid file keeps the last good version serving, and its agents keep signing in', async () => {
+    await gw.writeEndpoint('gms_builtin.json', { open: 'yes', agents: [{ id: 'alice', nickname: 'Alice', token: 'plain-text-token' }] });
+    await eventually(() => gw.endpoints.rejected().length === 1, 3000, 'the bad file to be refused');
+    const problems = gw.endpoints.rejected()[0]!.problems.map((p) => `${p.field}: ${p.reason}`);
+    expect(problems).to.include('open: must be boolean');
+    expect(problems.some((p) => p.startsWith('agents.0.token:'))).to.equal(true);
+    expect((await createSession(gw)).status).to.equal(200);
+    expect((await agentClient(gw, 'alice').get('/me')).status).to.equal(200);
+  });
+
+  it('adding an agent lets them in at once; removing them shuts them out', async () => {
+    const bob = agentClient(gw, 'bob');
+    expect((await bob.get('/me')).status).to.equal(401);
+    await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice', 'bob']));
+    await eventually(async () => (await bob.get('/me')).status === 200, 3000, 'bob to be let in');
+    await fs.rm(path.join(gw.endpointsDir, 'gms_builtin.json'));
+    await eventually(async () => (await bob.get('/me')).status === 401, 3000, 'bob to be shut out');
+    expect((await createSession(gw)).status).to.equal(503);
+  });
+
+  it('refuses plain-text tokens, duplicate agents and unknown options, naming the field', () => {
+    const agent = { id: 'alice', nickname: 'Alice', token: 'sha256:' + 'a'.repeat(64) };
+    const refused = (content: unknown) => {
+      const r = loadEndpointFile('/x/gms_builtin.json', JSON.stringify(content));
+      return r.ok ? [] : r.problems.map((p) => p.field);
+    };
+    expect(refused({ agents: [{ ...agent, token: 'secret' }] })).to.deep.equal(['agents.0.token']);
+    expect(refused({ agents: [agent, agent] })).to.deep.equal(['agents.1.id']);
+    expect(refused({ opne: true })).to.deep.equal(['opne']);
+    expect(refused({ maxWaiting: -1 })).to.deep.equal(['maxWaiting']);
+    expect(refused({ agents: [agent] })).to.deep.equal([]);
+  });
+
+  it('ships a working gms_builtin whose demo agent signs in with the documented token', async () => {
+    const shipped = path.resolve('endpoints.d/gms_builtin.json');
+    await fs.copyFile(shipped, path.join(gw.endpointsDir, 'gms_builtin.json'));
+    await eventually(async () => (await agentClient(gw, 'alice', 'demo-agent-token-change-me').get('/me')).status === 200, 3000, 'the shipped file');
+    const readme = await fs.readFile('README.md', 'utf8');
+    expect(readme).to.include('demo-agent-token-change-me');
+  });
+});
