@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { loadEndpointFile } from '../src/endpoints/endpoint-file.ts';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
-import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually, startTestGateway, type Reply, type TestGateway } from './helpers/gateway.ts';
 
 const createSession = (gw: TestGateway, service = 'request-chat') => gw.post(`/genesys/1/service/${service}`);
 
@@ -31,11 +31,12 @@ describe('endpoint files', () => {
   it('closing the endpoint in its file turns chats away (503) until it is reopened, without a restart', async () => {
     expect((await createSession(gw)).status).to.equal(200);
     await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { open: false }));
-    const closed = await eventually(async () => {
-      const r = await createSession(gw);
-      return r.status === 503 && r;
+    let closed: Reply | undefined;
+    await eventually(async () => {
+      closed = await createSession(gw);
+      return closed.status === 503;
     }, 3000, 'the endpoint to close');
-    expect(closed.body.message).to.include('closed');
+    expect(closed!.body.message).to.include('closed');
     // The agents of a closed endpoint still work its chats.
     expect((await agentClient(gw, 'alice').get('/chats?state=waiting')).status).to.equal(200);
     await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { open: true }));
