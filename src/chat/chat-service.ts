@@ -163,7 +163,6 @@ export class ChatDomain {
       };
       session.chat = chat;
       add(chat, 'Notice.Joined', nickname, NOTICE_TEXT.joined, 'CLIENT');
-      await this.store.set(chatKey(chat.chatSessionId), session.id, this.storeTtl(session.ttl) * 2);
       return {
         view: this.customerView(session, chat, 0),
         after: () => this.router.enqueue(endpoint, { chatSessionId: chat.chatSessionId, serviceId: session.id, since: now }),
@@ -294,13 +293,23 @@ export class ChatDomain {
   /** Ends and removes every session whose time to live has run out. Returns how many. */
   async expireDue(): Promise<number> {
     const now = this.clock.now();
+    // Due keys are gathered first and removed after: deleting during a paged scan would skip entries.
+    // The scan covers every key so that the store also drops entries whose own time to live ran out
+    // while no gateway was running (keyv deletes those as it meets them).
+    const due: string[] = [];
+    for await (const [key, value] of this.store.entries<ServiceSession | unknown>('')) {
+      const at = key.indexOf('session:');
+      if (at >= 0 && (value as ServiceSession).expiresAt <= now) due.push(key.slice(at));
+    }
     let expired = 0;
-    for await (const [key, session] of this.store.entries<ServiceSession>('session:')) {
-      if (session.expiresAt > now) continue;
-      const done = await this.store.update<ServiceSession, boolean>(key.slice(key.indexOf('session:')), (current) => {
+    for (const key of due) {
+      const done = await this.store.update<ServiceSession, boolean>(key, (current) => {
         if (!current || current.expiresAt > this.clock.now()) return { result: false };
         const chat = current.chat;
-        if (!chat || chat.state === 'ended') return { remove: true, result: true };
+        if (!chat) return { remove: true, result: true };
+        if (chat.state === 'ended') {
+          return { remove: true, result: true, committed: () => void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined) };
+        }
         const wasWaiting = chat.state === 'waiting';
         const agentIds = chat.agents.map((a) => a.id);
         const left = appendEvent(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', this.clock.now());
@@ -411,6 +420,13 @@ export class ChatDomain {
       session.lastActivity = now;
       session.expiresAt = now + ttl * 1000;
       const chat = session.chat;
+      if (chat && (chat.indexExpiresAt ?? 0) < session.expiresAt + this.graceMs) {
+        // The agents' way in (chat id → session) must live as long as the session: renewed for two
+        // lifetimes at a time, so that most activity costs no second write.
+        const ttlMs = 2 * this.storeTtl(ttl);
+        await this.store.set(chatKey(chat.chatSessionId), session.id, ttlMs);
+        chat.indexExpiresAt = now + ttlMs;
+      }
       const agentIds = [...(chat?.agents.map((a) => a.id) ?? []), ...(outcome.leftAgentIds ?? [])];
       return {
         write: session,

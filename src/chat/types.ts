@@ -61,6 +61,8 @@ export interface Chat {
   clientPosition: number;
   /** Set while the customer's CometD client is in the background (spec §4). */
   awayPosition?: number;
+  /** Until when the store keeps the chat id → session index (ms since the epoch). */
+  indexExpiresAt?: number;
 }
 
 export interface ServiceSession {
@@ -84,10 +86,10 @@ export interface ServiceOptions {
   enabled: boolean;
   maxMessageLength: number;
   disconnectedStatus: 200 | 400;
-}
-
   /** Most chats the service holds at once; undefined for no cap. */
   maxChats?: number;
+}
+
 export type ServiceLookup = (name: string) => ServiceOptions | undefined;
 
 /** What happened to one chat in one committed update: the new events, in order. */

@@ -1,0 +1,201 @@
+// The chat domain on its own (no HTTP): the chat state machine and time to live, driven through
+// ChatDomain with the real memory store, the real queue router and a clock the test moves.
+
+import { expect } from 'chai';
+import { ChatDomain, type ChatView } from '../src/chat/chat-service.ts';
+import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
+import { QueueRouter } from '../src/endpoints/queue-router.ts';
+import { GatewayError } from '../src/errors.ts';
+import { createLogger } from '../src/log.ts';
+import { openStore } from '../src/store/open-store.ts';
+import type { Store } from '../src/store/store.ts';
+
+const START = Date.parse('2026-11-24T19:49:03Z');
+const GRACE_MS = 60_000;
+
+async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(GatewayError);
+    return err as GatewayError;
+  }
+  throw new Error('expected the call to be refused');
+}
+
+describe('chat domain', () => {
+  let store: Store;
+  let router: QueueRouter;
+  let domain: ChatDomain;
+  let now: number;
+  let service: ServiceOptions;
+  let updates: ChatUpdate[];
+
+  beforeEach(async () => {
+    store = await openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent') });
+    router = new QueueRouter(store, (name) => (name === 'gms_builtin' ? { open: true } : undefined));
+    now = START;
+    service = { name: 'support', ttl: 60, endpoint: 'gms_builtin', enabled: true, maxMessageLength: 100, disconnectedStatus: 200 };
+    updates = [];
+    domain = new ChatDomain({
+      store,
+      services: (name) => (name === service.name ? service : undefined),
+      router,
+      listener: { chatUpdated: (update) => updates.push(update) },
+      clock: { now: () => now },
+      expiryGraceMs: GRACE_MS,
+    });
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  async function startChat(): Promise<{ id: string; view: ChatView }> {
+    const session = await domain.createSession(service, { topic: 'billing' });
+    const view = await domain.startChat(session.id, undefined, { firstName: 'Ann', userData: {} });
+    return { id: session.id, view };
+  }
+
+  const texts = (view: ChatView): string[] => view.events.map((e) => `${e.position} ${e.type} ${e.nickname}: ${e.text}`);
+
+  describe('the state machine: not started → waiting → connected → ended', () => {
+    it('a session without a chat refuses every chat call with ChatNotStarted', async () => {
+      const session = await domain.createSession(service, {});
+      for (const call of [
+        domain.send(session.id, undefined, 'hi'),
+        domain.refresh(session.id, undefined, undefined),
+        domain.typing(session.id, undefined, true),
+        domain.disconnect(session.id, undefined),
+      ]) {
+        expect((await rejection(call)).exception).to.equal('ChatNotStarted');
+      }
+    });
+
+    it('a started chat waits in its endpoint queue until an agent accepts it; then the agent is in', async () => {
+      const { id, view } = await startChat();
+      expect(view.chat.state).to.equal('waiting');
+      expect(texts(view)).to.deep.equal(['1 Notice.Joined Ann: has joined the session']);
+      expect((await router.waiting('gms_builtin')).map((e) => e.chatSessionId)).to.deep.equal([view.chat.chatSessionId]);
+      expect((await rejection(domain.startChat(id, undefined, { userData: {} }))).exception).to.equal('ChatAlreadyStarted');
+
+      now += 5000;
+      const chat = await domain.accept(view.chat.chatSessionId, { id: 'a1', nickname: 'Bob' });
+      expect(chat.state).to.equal('connected');
+      expect(await router.waiting('gms_builtin')).to.deep.equal([]);
+      await domain.agentEvent(view.chat.chatSessionId, 'a1', 'Message.Text', 'Hello Ann');
+      const seen = await domain.refresh(id, undefined, undefined);
+      expect(texts(seen)).to.deep.equal(['2 Notice.Joined Bob: has joined the session', '3 Message.Text Bob: Hello Ann']);
+      expect(seen.events.map((e) => e.partyType)).to.deep.equal(['AGENT', 'AGENT']);
+      expect(seen.events[0]!.at - view.chat.startedAt).to.equal(5000);
+      // A second agent cannot take a chat that is already connected.
+      expect((await rejection(domain.accept(view.chat.chatSessionId, { id: 'a2', nickname: 'Cy' }))).exception).to.equal('Conflict');
+    });
+
+    it('the last agent leaving ends the chat: the customer can read it, but not write to it', async () => {
+      const { id, view } = await startChat();
+      await domain.accept(view.chat.chatSessionId, { id: 'a1', nickname: 'Bob' });
+      const ended = await domain.leave(view.chat.chatSessionId, 'a1');
+      expect(ended.state).to.equal('ended');
+      const after = await domain.refresh(id, undefined, undefined);
+      expect(after.chat.state).to.equal('ended');
+      expect(texts(after)).to.deep.equal(['2 Notice.Joined Bob: has joined the session', '3 Notice.Left Bob: has left the session']);
+      expect((await rejection(domain.send(id, undefined, 'hello?'))).exception).to.equal('ChatEnded');
+      expect((await rejection(domain.typing(id, undefined, false))).exception).to.equal('ChatEnded');
+      expect((await rejection(domain.agentEvent(view.chat.chatSessionId, 'a1', 'Message.Text', 'x'))).exception).to.equal('ChatEnded');
+    });
+
+    it('the customer leaving a waiting chat ends it and takes it out of the queue', async () => {
+      const { id, view } = await startChat();
+      const left = await domain.disconnect(id, undefined, 'never mind');
+      expect(left.chat.state).to.equal('ended');
+      expect(texts(left)).to.deep.equal(['2 Message.Text Ann: never mind', '3 Notice.Left Ann: has left the session']);
+      expect(await router.waiting('gms_builtin')).to.deep.equal([]);
+      expect((await rejection(domain.accept(view.chat.chatSessionId, { id: 'a1', nickname: 'Bob' }))).exception).to.equal('ChatEnded');
+    });
+
+    it('every committed change reaches the listener once, with its new events in order', async () => {
+      const { id, view } = await startChat();
+      await domain.send(id, undefined, 'one');
+      await domain.refresh(id, undefined, 0);
+      await rejection(domain.send(id, undefined, ''));
+      await domain.disconnect(id, undefined);
+      expect(updates.map((u) => u.events.map((e) => e.position))).to.deep.equal([[1], [2], [3]]);
+      expect(updates.map((u) => u.state)).to.deep.equal(['waiting', 'waiting', 'ended']);
+      expect(updates.every((u) => u.chatSessionId === view.chat.chatSessionId && u.serviceId === id)).to.equal(true);
+    });
+
+    it('a refused call leaves the stored session exactly as it was', async () => {
+      const { id } = await startChat();
+      await domain.send(id, undefined, 'kept');
+      const before = await store.get<ServiceSession>(`session:${id}`);
+      now += 1000;
+      await rejection(domain.send(id, undefined, 'x'.repeat(101)));
+      await rejection(domain.send(id, undefined, '   '));
+      await rejection(domain.startChat(id, undefined, { userData: {} }));
+      await rejection(domain.disconnect(id, undefined, 'x'.repeat(101)));
+      expect(await store.get<ServiceSession>(`session:${id}`)).to.deep.equal(before);
+    });
+  });
+
+  describe('time to live', () => {
+    it('a session lives ttl seconds after its last activity, and each activity extends it', async () => {
+      const { id } = await startChat();
+      now += 59_000;
+      await domain.send(id, undefined, 'still here');
+      now += 59_000;
+      expect((await domain.refresh(id, undefined, 0)).events).to.have.length(2);
+      now += 60_000;
+      expect((await rejection(domain.refresh(id, undefined, 0))).exception).to.equal('SessionNotFound');
+      expect((await rejection(domain.send(id, undefined, 'too late'))).exception).to.equal('SessionNotFound');
+    });
+
+    it('expiry ends the chat for the agents, removes the session, its chat index and its queue entry', async () => {
+      const { id, view } = await startChat();
+      const other = await startChat();
+      now += 30_000;
+      await domain.send(other.id, undefined, 'keep me');
+      now += 31_000;
+      updates = [];
+
+      expect(await domain.expireDue()).to.equal(1);
+      expect(await store.get(`session:${id}`)).to.equal(undefined);
+      expect(await store.get(`chat:${view.chat.chatSessionId}`)).to.equal(undefined);
+      expect(await domain.findChat(view.chat.chatSessionId)).to.equal(undefined);
+      expect((await router.waiting('gms_builtin')).map((e) => e.chatSessionId)).to.deep.equal([other.view.chat.chatSessionId]);
+      expect(updates).to.have.length(1);
+      expect(updates[0]).to.include({ chatSessionId: view.chat.chatSessionId, state: 'ended' });
+      expect(updates[0]!.events.map((e) => e.type)).to.deep.equal(['Notice.Left']);
+      // The other session had activity and is untouched; a second sweep finds nothing more.
+      expect(await domain.expireDue()).to.equal(0);
+      expect((await domain.refresh(other.id, undefined, 0)).events).to.have.length(2);
+    });
+
+    it('an ended chat or a session without a chat expires too, without any event', async () => {
+      const { id, view } = await startChat();
+      await domain.disconnect(id, undefined);
+      const bare = await domain.createSession(service, {});
+      now += 61_000;
+      updates = [];
+      expect(await domain.expireDue()).to.equal(2);
+      expect(await store.get(`session:${id}`)).to.equal(undefined);
+      expect(await store.get(`session:${bare.id}`)).to.equal(undefined);
+      expect(await store.get(`chat:${view.chat.chatSessionId}`)).to.equal(undefined);
+      expect(updates).to.deep.equal([]);
+    });
+
+    it("a changed ttl in the service's options applies to a session at its next activity", async () => {
+      const { id } = await startChat();
+      service = { ...service, ttl: 5 };
+      now += 10_000;
+      // 10 s passed since the change, more than the new ttl: the session still runs on the one it was given.
+      await domain.send(id, undefined, 'touch');
+      const stored = await store.get<ServiceSession>(`session:${id}`);
+      expect(stored?.ttl).to.equal(5);
+      expect(stored?.expiresAt).to.equal(now + 5000);
+      now += 5_000;
+      expect((await rejection(domain.refresh(id, undefined, 0))).exception).to.equal('SessionNotFound');
+      expect(await domain.expireDue()).to.equal(1);
+    });
+  });
+});
