@@ -24,8 +24,10 @@ import { rateLimit } from './http/rate-limit.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ChatHub } from './push/chat-hub.ts';
+import { RedisBridge } from './push/redis-bridge.ts';
 import type { Settings } from './settings.ts';
 import { openStore } from './store/open-store.ts';
+import { isRedisUrl, RedisConnection } from './store/redis-connection.ts';
 import type { Store } from './store/store.ts';
 
 export interface Gateway {
@@ -46,7 +48,9 @@ export interface Gateway {
 }
 
 export async function startGateway(settings: Settings, log: Logger = createLogger(settings.logLevel)): Promise<Gateway> {
-  const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log });
+  // With Redis, one connection serves the sessions, their locks and the cross-node bridge.
+  const redis = isRedisUrl(settings.storeUrl) ? await RedisConnection.open({ url: settings.storeUrl, log }) : undefined;
+  const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
 
   const services = new Registry<ServiceDefinition>();
   const serviceWatcher = new ConfigWatcher({
@@ -73,6 +77,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const agents = new EndpointDirectory(endpoints);
 
   const hub = new ChatHub(log);
+  const bridge = redis ? await RedisBridge.start({ redis, prefix: settings.storePrefix, hub, log }) : undefined;
   const router = new QueueRouter(store, (name) => agents.status(name));
   const domain = new ChatDomain({
     store,
@@ -144,7 +149,9 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
         });
         await serviceWatcher.close();
         await endpointWatcher.close();
+        await bridge?.close();
         await store.close();
+        await redis?.close();
       })();
       return closing;
     },

@@ -5,30 +5,46 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Keyv } from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
+import KeyvRedis from '@keyv/redis';
 import type { Logger } from '../log.ts';
 import { KeyvStore } from './keyv-store.ts';
 import { LocalLock } from './local-lock.ts';
-import type { Store } from './store.ts';
+import { RedisConnection } from './redis-connection.ts';
+import { RedisLock } from './redis-lock.ts';
+import type { KeyLock, Store } from './store.ts';
 
 export interface StoreOptions {
   url: string;
   prefix: string;
   log: Logger;
+  /** For `redis://`: the node's connection, shared with the pub/sub bridge (opened here when absent). */
+  redis?: RedisConnection;
 }
 
-export async function openStore({ url, prefix, log }: StoreOptions): Promise<Store> {
+export async function openStore({ url, prefix, log, redis }: StoreOptions): Promise<Store> {
   const scheme = url.slice(0, url.indexOf(':'));
   let keyv: Keyv;
+  let lock: KeyLock = new LocalLock();
   if (scheme === 'memory') {
     keyv = new Keyv({ namespace: prefix, throwOnErrors: true });
   } else if (scheme === 'sqlite') {
     const file = url.slice('sqlite://'.length);
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     keyv = new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 }), namespace: prefix, throwOnErrors: true });
+  } else if (scheme === 'redis' || scheme === 'rediss') {
+    const connection = redis ?? (await RedisConnection.open({ url, log }));
+    // throwOnErrors: by default the adapter swallows errors and answers "not found", which would turn a
+    // Redis outage into SessionNotFound; thrown, KeyvStore renders it as 503. Data keys are
+    // `<prefix>::<key>` with Redis's own TTLs (SET PX).
+    const adapter = new KeyvRedis(connection.client, { namespace: prefix, throwOnErrors: true, throwOnConnectError: true });
+    keyv = new Keyv({ store: adapter, namespace: prefix, useKeyPrefix: false, throwOnErrors: true });
+    lock = new RedisLock(connection.client, prefix, {
+      onLeaseLost: (key) => log.error({ key }, 'a session lock expired while its update ran; a concurrent update may have been lost'),
+    });
   } else {
     throw new Error(`STORE_URL ${JSON.stringify(url)}: unknown scheme (use sqlite://, memory:// or redis://)`);
   }
   // keyv emits errors instead of throwing when nobody listens; a listener keeps the process alive.
   keyv.on('error', (err: unknown) => log.warn({ err: String(err) }, 'session store error'));
-  return new KeyvStore(keyv, new LocalLock());
+  return new KeyvStore(keyv, lock);
 }

@@ -1,0 +1,102 @@
+// One node's connection to Redis: a command client shared by the session data (keyv), the key locks and
+// the pub/sub publisher, plus a subscriber client for the cross-node bridge. Configured so that a Redis
+// that is down makes calls fail fast (the store turns that into 503) and the node reconnects by itself.
+
+import { createClient, type RedisClientType } from '@keyv/redis';
+import type { Logger } from '../log.ts';
+
+export type RedisClient = RedisClientType;
+
+export interface RedisConnectionOptions {
+  url: string;
+  log: Logger;
+  /** Longest wait for one Redis command before it fails (and the call gets 503). */
+  commandTimeoutMs?: number;
+  /** Longest wait for the first connection at start-up. */
+  connectTimeoutMs?: number;
+}
+
+export class RedisConnection {
+  private subscriberClient: RedisClient | undefined;
+  private closed = false;
+
+  private constructor(
+    /** Commands in the order this node issues them: a lock release is sent after the publish it guards. */
+    readonly client: RedisClient,
+    private readonly log: Logger,
+  ) {}
+
+  static async open({ url, log, commandTimeoutMs = 2000, connectTimeoutMs = 5000 }: RedisConnectionOptions): Promise<RedisConnection> {
+    const client = createClient({
+      url,
+      // Without this, commands issued while Redis is down wait in an offline queue until it is back:
+      // the customer's call would hang instead of getting a 503.
+      disableOfflineQueue: true,
+      // Bounds a command on a connection that is up but not answering (a frozen or overloaded Redis).
+      commandOptions: { timeout: commandTimeoutMs },
+      socket: {
+        connectTimeout: connectTimeoutMs,
+        // Keep trying for ever, backing off to 1 s: the node recovers by itself when Redis is back.
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+      },
+    }) as RedisClient;
+    const connection = new RedisConnection(client, log);
+    connection.watch(client, 'commands');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`Redis at ${redactUrl(url)} is not reachable`)), connectTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      await connection.close();
+      throw err instanceof Error && err.message.includes('not reachable') ? err : new Error(`Redis at ${redactUrl(url)}: ${String(err)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return connection;
+  }
+
+  /** A second connection in subscriber mode (Redis allows no other commands on it). */
+  async subscriber(): Promise<RedisClient> {
+    if (!this.subscriberClient) {
+      const sub = this.client.duplicate() as RedisClient;
+      this.watch(sub, 'subscriber');
+      this.subscriberClient = sub;
+      await sub.connect();
+    }
+    return this.subscriberClient;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const client of [this.subscriberClient, this.client]) {
+      // destroy(): nothing is left to flush once the gateway has stopped, and quit() would wait for a Redis that may be down.
+      if (client?.isOpen) client.destroy();
+    }
+  }
+
+  private watch(client: RedisClient, role: string): void {
+    let down = false;
+    // node-redis emits 'error' for every failed reconnect attempt; an unhandled 'error' would crash the node.
+    client.on('error', (err: unknown) => {
+      if (!down) this.log.warn({ err: String(err), role }, 'Redis connection lost; calls get 503 until it is back');
+      down = true;
+    });
+    client.on('ready', () => {
+      if (down) this.log.info({ role }, 'Redis connection is back');
+      down = false;
+    });
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export function isRedisUrl(url: string): boolean {
+  return /^rediss?:\/\//.test(url);
+}

@@ -1,0 +1,110 @@
+// A KeyLock that holds across gateway nodes: a lease in Redis (SET NX PX with a random token), renewed
+// while its holder works, and released only by its holder (a Lua compare-and-delete).
+//
+// Why a lock, and not WATCH/MULTI, a Lua script or per-event keys: the chat domain's update of a session
+// is get → decide → set, where "decide" is domain code (state machine, limits, routing) that must stay
+// free of Redis. A lock keeps that contract (KeyvStore.update = withLock(get → fn → set)), keeps the data
+// in keyv with Redis's own TTLs, and lets every backend share one update path. WATCH/MULTI would need the
+// get and set on the lock's own connection, bypassing keyv; optimistic retries would also re-run `fn`,
+// whose side effects (the endpoint's queue, the chat index key) are not idempotent. Per-event keys with
+// INCR would number events, but a session is more than its events (state, agents, positions).
+//
+// Numbering and order: the holder reads the session, appends events numbered from its length, writes it
+// back and publishes the new events before it releases, so events are numbered 1..n without gaps and
+// every node sees them in that one order. The publish and the release go on the same connection
+// (RedisConnection.client), so Redis handles the publish first: the next holder's events are published
+// after them, and the pub/sub order across nodes is the commit order.
+//
+// Fencing and timeouts: the lease lasts `leaseMs` and is renewed every leaseMs/3 while the holder runs,
+// so only a holder that stops running for a whole lease (a frozen process) can lose it while at work;
+// its commands then still carry at most one Redis command timeout (2 s) of delay. That residual risk is
+// accepted and made visible: a release that finds the lease gone logs an error. A node that dies holding
+// a lease blocks that one chat for at most `leaseMs`. Waiting for a lease gives up after
+// `acquireTimeoutMs` with 503, so no call hangs longer than a few seconds.
+//
+// Within a node, waiters queue locally (LocalLock) first, so only one waiter per node polls Redis.
+
+import { randomUUID } from 'node:crypto';
+import { GatewayError } from '../errors.ts';
+import { LocalLock } from './local-lock.ts';
+import type { RedisClient } from './redis-connection.ts';
+import type { KeyLock } from './store.ts';
+
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
+export interface RedisLockOptions {
+  /** How long a lease lasts without renewal: the longest a crashed node can block one chat. */
+  leaseMs?: number;
+  /** How long a call waits for a lease before it gets 503. */
+  acquireTimeoutMs?: number;
+  /** Logs a lease lost while its holder was at work. */
+  onLeaseLost?: (key: string) => void;
+}
+
+export class RedisLock implements KeyLock {
+  private readonly local = new LocalLock();
+  private readonly leaseMs: number;
+  private readonly acquireTimeoutMs: number;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly prefix: string,
+    private readonly options: RedisLockOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? 5000;
+    this.acquireTimeoutMs = options.acquireTimeoutMs ?? 3000;
+  }
+
+  withLock<R>(key: string, fn: () => Promise<R>): Promise<R> {
+    return this.local.withLock(key, () => this.withLease(`${this.prefix}:lock:${key}`, key, fn));
+  }
+
+  close(): Promise<void> {
+    return this.local.close();
+  }
+
+  private async withLease<R>(lockKey: string, key: string, fn: () => Promise<R>): Promise<R> {
+    const token = randomUUID();
+    await this.acquire(lockKey, token);
+    let lost = false;
+    const renewal = setInterval(() => {
+      this.client.eval(RENEW, { keys: [lockKey], arguments: [token, String(this.leaseMs)] }).then(
+        (renewed) => {
+          if (renewed === 0) lost = true;
+        },
+        // A renewal that fails because Redis is down leaves the holder's own commands to fail too.
+        () => undefined,
+      );
+    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    renewal.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renewal);
+      const released = await this.client.eval(RELEASE, { keys: [lockKey], arguments: [token] }).catch(() => undefined);
+      // undefined: Redis is unreachable; the lease then simply runs out.
+      if (lost || released === 0) this.options.onLeaseLost?.(key);
+    }
+  }
+
+  private async acquire(lockKey: string, token: string): Promise<void> {
+    const deadline = Date.now() + this.acquireTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      let reply: string | null;
+      try {
+        reply = await this.client.set(lockKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.leaseMs } });
+      } catch {
+        throw unavailable('The session store is not reachable; try again shortly.');
+      }
+      if (reply === 'OK') return;
+      if (Date.now() >= deadline) throw unavailable('The chat is busy; try again shortly.');
+      // Short, jittered waits: a lease is normally held for two round trips to Redis.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1 + attempt, 10) * (0.5 + Math.random())));
+    }
+  }
+}
+
+function unavailable(message: string): GatewayError {
+  return new GatewayError('ServiceUnavailable', message);
+}
