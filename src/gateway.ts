@@ -21,6 +21,7 @@ import { errorBody } from './http/error-body.ts';
 import { gmsRoutes } from './http/gms-routes.ts';
 import { webPages } from './http/web-pages.ts';
 import { rateLimit } from './http/rate-limit.ts';
+import { GatewayMetrics } from './http/metrics.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ChatHub } from './push/chat-hub.ts';
@@ -56,6 +57,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const serviceWatcher = new ConfigWatcher({
     dir: settings.servicesDir,
     kind: 'service',
+  // The chat census is only taken at scrape time, once the domain below exists.
+  const metrics = new GatewayMetrics({ chats: () => domain.census() });
     load: loadServiceFile,
     registry: services,
     log,
@@ -64,6 +67,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   await serviceWatcher.start();
   const lookup: ServiceLookup = (name) => services.get(name);
 
+    onChange: metrics.configChanged('service'),
   const endpoints = new Registry<EndpointDefinition>();
   const endpointWatcher = new ConfigWatcher({
     dir: settings.endpointsDir,
@@ -76,6 +80,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   await endpointWatcher.start();
   const agents = new EndpointDirectory(endpoints);
 
+    onChange: metrics.configChanged('endpoint'),
   const hub = new ChatHub(log);
   const bridge = redis ? await RedisBridge.start({ redis, prefix: settings.storePrefix, hub, log }) : undefined;
   const router = new QueueRouter(store, (name) => agents.status(name));
@@ -94,8 +99,9 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   app.use(noCache());
   app.use(cors(settings.corsOrigins));
   app.use(bodyNormaliser({ limitBytes: settings.bodyLimitBytes }));
+  app.use(metrics.middleware());
   const desk = new AgentDesk(domain, router, store, lookup);
-  for (const router of [adminRoutes(services), gmsRoutes(domain, lookup), agentRoutes(desk, agents), webPages()]) {
+  for (const router of [adminRoutes(services), metrics.routes(), gmsRoutes(domain, lookup), agentRoutes(desk, agents), webPages()]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   app.use(rateLimit(settings.rateLimit));

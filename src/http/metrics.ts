@@ -1,0 +1,120 @@
+// Operator visibility: GET /metrics in the Prometheus text format. Requests by route and status, their
+// latency, live and waiting chats, CometD clients, config reloads; one prom-client Registry per gateway
+// (never the global one), so several gateways can live in one process.
+
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Live chats counted by the chat domain at scrape time. */
+export interface ChatCensus {
+  /** Chats waiting for an agent, by endpoint. */
+  waiting: Record<string, number>;
+  /** Chats with an agent in them. */
+  connected: number;
+}
+
+export interface MetricsSources {
+  chats: () => Promise<ChatCensus>;
+}
+
+const METHODS = new Set(['GET', 'POST', 'OPTIONS', 'HEAD', 'PUT', 'DELETE', 'PATCH']);
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly latency: Histogram<'method' | 'route'>;
+  private readonly configChanges: Counter<'kind' | 'outcome'>;
+  /** CometD clients connected now: the CometD endpoint adds and removes them. */
+  readonly cometdClients: Gauge;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'gms_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'gms_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method and route pattern.',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.configChanges = new Counter({
+      name: 'gms_config_changes_total',
+      help: 'Config files applied by the watchers, by kind (service, endpoint) and outcome (loaded, rejected, removed).',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.cometdClients = new Gauge({ name: 'gms_cometd_clients', help: 'CometD clients connected now.', registers });
+
+    // prom-client's default metrics start an event-loop monitor per registry; memory is what operators need.
+    new Gauge({
+      name: 'gms_process_memory_bytes',
+      help: 'Memory of the gateway process: rss, heapUsed, heapTotal, external.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const m = process.memoryUsage();
+        for (const kind of ['rss', 'heapUsed', 'heapTotal', 'external'] as const) this.set({ kind }, m[kind]);
+      },
+    });
+
+    // One census per scrape feeds both chat gauges.
+    let census: Promise<ChatCensus> | undefined;
+    const takeCensus = (): Promise<ChatCensus> => (census ??= sources.chats().finally(() => setImmediate(() => (census = undefined))));
+    new Gauge({
+      name: 'gms_chats_live',
+      help: 'Chats under way (waiting for an agent or connected), not ended or expired.',
+      registers,
+      async collect() {
+        const c = await takeCensus();
+        this.set(c.connected + Object.values(c.waiting).reduce((a, b) => a + b, 0));
+      },
+    });
+    new Gauge({
+      name: 'gms_chats_waiting',
+      help: 'Chats waiting for an agent, by interaction endpoint.',
+      labelNames: ['endpoint'],
+      registers,
+      async collect() {
+        const c = await takeCensus();
+        this.reset();
+        for (const [endpoint, n] of Object.entries(c.waiting)) this.set({ endpoint }, n);
+      },
+    });
+  }
+
+  /** Counts and times every request; the route is the matched pattern, so labels stay few. */
+  middleware(): (ctx: Context, next: Next) => Promise<void> {
+    return async (ctx, next) => {
+      const stop = this.latency.startTimer();
+      try {
+        await next();
+      } finally {
+        const method = METHODS.has(ctx.method) ? ctx.method : 'other';
+        const matched = ctx._matchedRoute;
+        const route = typeof matched === 'string' ? matched : 'unmatched';
+        stop({ method, route });
+        this.requests.inc({ method, route, status: String(ctx.status) });
+      }
+    };
+  }
+
+  /** For ConfigWatcher's onChange. */
+  configChanged(kind: string): (event: { outcome: 'loaded' | 'rejected' | 'removed' }) => void {
+    return ({ outcome }) => this.configChanges.inc({ kind, outcome });
+  }
+
+  routes(): Router {
+    const router = new Router();
+    router.get('/metrics', async (ctx) => {
+      ctx.type = this.registry.contentType;
+      ctx.body = await this.registry.metrics();
+    });
+    return router;
+  }
+}

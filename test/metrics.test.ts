@@ -1,0 +1,83 @@
+import { expect } from 'chai';
+import { startCustomerChat } from './helpers/chat-client.ts';
+import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+/** The value of one sample line of the Prometheus text, e.g. `gms_chats_live` or `name{label="x"}`. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('GET /metrics', () => {
+  let gw: TestGateway;
+  beforeEach(async () => {
+    gw = await startTestGateway({ services: { 'request-chat.json': {}, 'sales.json': { endpoint: 'gms_builtin' } } });
+  });
+  afterEach(() => gw.close());
+
+  const scrape = async (): Promise<string> => {
+    const reply = await gw.get('/metrics');
+    expect(reply.status).to.equal(200);
+    expect(reply.headers.get('content-type')).to.contain('text/plain');
+    return reply.body as string;
+  };
+
+  it('counts requests by route pattern and status, and times them', async () => {
+    const chat = await startCustomerChat(gw);
+    await chat.call('send', { message: 'hi' });
+    await gw.post('/genesys/1/service/no-such-service');
+    await gw.post('/genesys/1/service/not-a-session/ixn/chat/send', { message: 'x' });
+    const text = await scrape();
+    expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:name",status="200"}')).to.equal(1);
+    expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:name",status="404"}')).to.equal(1);
+    expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:id/ixn/chat/send",status="200"}')).to.equal(1);
+    expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:id/ixn/chat/send",status="404"}')).to.equal(1);
+    expect(sample(text, 'gms_http_request_duration_seconds_count{method="POST",route="/genesys/1/service/:id/ixn/chat"}')).to.equal(1);
+    // Paths that match no route share one label, so that random URLs cannot blow up the series.
+    await gw.get('/random/path/1');
+    await gw.get('/random/path/2');
+    expect(sample(await scrape(), 'gms_http_requests_total{method="GET",route="unmatched",status="404"}')).to.equal(2);
+  });
+
+  it('shows the live chats and the chats waiting at each endpoint, going down when they end', async () => {
+    const first = await startCustomerChat(gw);
+    await startCustomerChat(gw, { service: 'sales' });
+    await gw.post('/genesys/1/service/request-chat'); // a session without a chat is not a chat
+    let text = await scrape();
+    expect(sample(text, 'gms_chats_live')).to.equal(2);
+    expect(sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')).to.equal(2);
+
+    await first.call('disconnect');
+    text = await scrape();
+    expect(sample(text, 'gms_chats_live')).to.equal(1);
+    expect(sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')).to.equal(1);
+  });
+
+  it('counts config reloads and rejections', async () => {
+    const before = await scrape();
+    expect(sample(before, 'gms_config_changes_total{kind="service",outcome="loaded"}')).to.equal(2);
+    await gw.writeService('sales.json', { ttl: -1 });
+    await eventually(async () => sample(await scrape(), 'gms_config_changes_total{kind="service",outcome="rejected"}') === 1, 3000, 'a rejection');
+    await gw.writeService('sales.json', { ttl: 60 });
+    await eventually(async () => sample(await scrape(), 'gms_config_changes_total{kind="service",outcome="loaded"}') === 3, 3000, 'a reload');
+  });
+
+  it('has a CometD clients gauge and the process memory', async () => {
+    const text = await scrape();
+    expect(sample(text, 'gms_cometd_clients')).to.be.a('number');
+    expect(sample(text, 'gms_process_memory_bytes{kind="heapUsed"}')).to.be.above(0);
+  });
+
+  it('each gateway has its own figures, even in one process', async () => {
+    const other = await startTestGateway();
+    try {
+      await startCustomerChat(gw);
+      const mine = await scrape();
+      const theirs = (await other.get('/metrics')).body as string;
+      expect(sample(mine, 'gms_chats_live')).to.equal(1);
+      expect(sample(theirs, 'gms_chats_live')).to.equal(0);
+    } finally {
+      await other.close();
+    }
+  });
+});
