@@ -31,6 +31,10 @@ export const NOTICE_TEXT = {
 
 const sessionKey = (id: string): string => `session:${id}`;
 const chatKey = (chatSessionId: string): string => `chat:${chatSessionId}`;
+/** A customer's comet-mode chats, found by gms_user when its CometD client leaves or comes back (spec §4). */
+const cometKey = (gmsUser: string): string => `comet:${gmsUser}`;
+/** The index outlives any one chat (it is pruned of gone sessions on every write), so a long chat stays findable. */
+const COMET_INDEX_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** What a customer call returns: the session, its chat and the events to show. */
 export interface ChatView {
@@ -163,6 +167,7 @@ export class ChatDomain {
       };
       session.chat = chat;
       add(chat, 'Notice.Joined', nickname, NOTICE_TEXT.joined, 'CLIENT');
+      if (notifyBy === 'comet') await this.indexCometChat(gmsUser!, session.id);
       return {
         view: this.customerView(session, chat, 0),
         after: () => this.router.enqueue(endpoint, { chatSessionId: chat.chatSessionId, serviceId: session.id, since: now }),
@@ -241,6 +246,25 @@ export class ChatDomain {
     return this.mutate(id, session.gmsUser, (s) => {
       const chat = startedChat(s);
       return { view: this.customerView(s, chat, undefined) };
+    });
+  }
+
+  /** The service ids of a customer's comet-mode chats whose sessions are alive (ended chats included). */
+  async cometChatsOf(gmsUser: string): Promise<string[]> {
+    const live: string[] = [];
+    for (const id of (await this.store.get<string[]>(cometKey(gmsUser))) ?? []) {
+      const session = await this.store.get<ServiceSession>(sessionKey(id));
+      if (session?.chat?.notifyBy === 'comet' && session.gmsUser === gmsUser && session.expiresAt > this.clock.now()) live.push(id);
+    }
+    return live;
+  }
+
+  private indexCometChat(gmsUser: string, serviceId: string): Promise<void> {
+    return this.store.update<string[], void>(cometKey(gmsUser), async (ids = []) => {
+      const kept: string[] = [];
+      for (const id of ids) if (id !== serviceId && (await this.store.get(sessionKey(id))) !== undefined) kept.push(id);
+      kept.push(serviceId);
+      return { write: kept, ttlMs: COMET_INDEX_TTL_MS, result: undefined };
     });
   }
 

@@ -1,0 +1,93 @@
+// Sessions on the embedded SQLite store (STORE_URL=sqlite://...) survive a restart of the gateway: the
+// chat, its transcript, the customer's position and its owner are all there when a new gateway starts.
+
+import path from 'node:path';
+import { expect } from 'chai';
+import { startCustomerChat } from './helpers/chat-client.ts';
+import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { rowsMentioning } from './helpers/sqlite-file.ts';
+
+describe('sessions on the embedded SQLite store', () => {
+  let installed: string | undefined;
+  let env: Record<string, string>;
+  let file: string;
+  const running: TestGateway[] = [];
+
+  /** The first call installs a gateway in its own folders; later calls restart that same installation. */
+  const start = async (): Promise<TestGateway> => {
+    const gw = await startTestGateway(
+      installed ? { env, dir: installed } : { env, services: { 'request-chat.json': {}, 'brief.json': { ttl: 1 } } },
+    );
+    installed = gw.dir;
+    running.push(gw);
+    return gw;
+  };
+
+  beforeEach(async () => {
+    installed = undefined;
+    file = path.join(await makeTempDir('gms-persist-'), 'data', 'sessions.sqlite');
+    env = { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50' };
+  });
+
+  afterEach(async () => {
+    for (const gw of running.splice(0)) await gw.close();
+  });
+
+  it('a chat stopped mid-way is all there after the gateway restarts: transcript, position and owner', async () => {
+    const first = await start();
+    const chat = await startCustomerChat(first, { headers: { gms_user: 'ann' } });
+    await chat.call('send', { message: 'before the restart' });
+    await chat.call('startTyping');
+    const before = await chat.call('refreshFromStart');
+    expect(before.body.transcriptPosition).to.equal('3');
+    await first.close();
+
+    const second = await start();
+    const again = {
+      call: (action: string, body: Record<string, string> = {}) =>
+        second.post(`/genesys/1/service/${chat.id}/ixn/chat/${action}`, body, { gms_user: 'ann' }),
+    };
+    // The position the server kept for this customer survived: an empty poll shows nothing new.
+    const poll = await again.call('refresh');
+    expect(poll.status).to.equal(200);
+    expect(poll.body).to.include({ chatIxnState: 'CONNECTED', transcriptPosition: '3', chatSessionId: chat.start.body.chatSessionId });
+    expect(poll.body.transcriptToShow).to.deep.equal([]);
+    const whole = await again.call('refreshFromStart');
+    expect(whole.body.transcriptToShow).to.deep.equal(before.body.transcriptToShow);
+    expect(whole.body.startedAt).to.equal(chat.start.body.startedAt);
+
+    const after = await again.call('send', { message: 'after the restart' });
+    expect(after.body.transcriptPosition).to.equal('4');
+    expect(after.body.transcriptToShow.map((e: string[]) => e[2])).to.deep.equal(['after the restart']);
+    const intruder = await second.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`, {}, { gms_user: 'mallory' });
+    expect(intruder.status).to.equal(403);
+  });
+
+  it('50 concurrent sends on the SQLite store all land, at positions 2..51', async () => {
+    const gw = await start();
+    const chat = await startCustomerChat(gw);
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => chat.call('send', { message: `m${i}` })));
+    expect(replies.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
+    const whole = await chat.call('refreshFromStart');
+    expect(whole.body.transcriptPosition).to.equal('51');
+    expect(whole.body.transcriptToShow.slice(1).map((e: string[]) => e[2]).sort()).to.deep.equal(
+      Array.from({ length: 50 }, (_, i) => `m${i}`).sort(),
+    );
+  });
+
+  it('a session whose ttl ran out while the gateway was stopped is gone, and removed, when it starts again', async () => {
+    const first = await start();
+    const chat = await startCustomerChat(first, { service: 'brief' });
+    await first.close();
+    expect(await rowsMentioning(file, chat.id)).to.not.deep.equal([]);
+    // The gateway is down for longer than the service's ttl of one second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const second = await start();
+    const reply = await second.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`);
+    expect(reply.status).to.equal(404);
+    expect(reply.body.exception).to.equal('SessionNotFound');
+    await eventually(async () => (await rowsMentioning(file, chat.id)).length === 0, 3000, 'the expired session to be removed');
+    expect(await rowsMentioning(file, chat.start.body.chatSessionId)).to.deep.equal([]);
+  });
+});

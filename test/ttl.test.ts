@@ -1,0 +1,76 @@
+// Time to live over HTTP (spec §3): a session lives `ttl` seconds after its last activity, then answers
+// 404 SessionNotFound and is really removed from the store; an edited ttl applies at the next activity.
+// The store is the embedded SQLite file, read directly to see what is really kept.
+
+import path from 'node:path';
+import { expect } from 'chai';
+import { startCustomerChat } from './helpers/chat-client.ts';
+import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { rowsMentioning } from './helpers/sqlite-file.ts';
+
+describe('time to live of service sessions', () => {
+  let gw: TestGateway;
+  let file: string;
+
+  async function gateway(services: Record<string, unknown>): Promise<TestGateway> {
+    file = path.join(await makeTempDir('gms-ttl-'), 'sessions.sqlite');
+    gw = await startTestGateway({ services, env: { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50' } });
+    return gw;
+  }
+
+  const gone = (text: string) => async (): Promise<boolean> => (await rowsMentioning(file, text)).length === 0;
+
+  afterEach(async () => {
+    await gw?.close();
+  });
+
+  it('a session idle for longer than its ttl answers 404 SessionNotFound, and nothing of it is left in the store', async () => {
+    await gateway({ 'brief.json': { ttl: 1 } });
+    const chat = await startCustomerChat(gw, { service: 'brief' });
+    await chat.call('send', { message: 'a secret' });
+    const chatSessionId = chat.start.body.chatSessionId as string;
+    expect(await rowsMentioning(file, chat.id)).to.include.members([`gms:session:${chat.id}`, 'gms:queue:gms_builtin']);
+    expect(await rowsMentioning(file, chatSessionId)).to.include(`gms:chat:${chatSessionId}`);
+
+    // Removed, not hidden: no row holds the session, its chat index, its queue entry or its messages.
+    await eventually(gone(chat.id), 4000, 'the session to be removed from the store');
+    expect(await rowsMentioning(file, chatSessionId)).to.deep.equal([]);
+    expect(await rowsMentioning(file, 'a secret')).to.deep.equal([]);
+
+    for (const action of ['refresh', 'send', 'refreshFromStart', 'startTyping', 'disconnect', '']) {
+      const reply = await chat.call(action, { message: 'hello?' });
+      expect(reply.status, action).to.equal(404);
+      expect(reply.body).to.deep.equal({ message: reply.body.message, exception: 'SessionNotFound' });
+    }
+  });
+
+  it('every call on a session is activity that keeps it alive past its ttl', async () => {
+    await gateway({ 'brief.json': { ttl: 1 } });
+    const chat = await startCustomerChat(gw, { service: 'brief' });
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {
+      expect((await chat.call('refresh')).status).to.equal(200);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect((await chat.call('refreshFromStart')).body.transcriptPosition).to.equal('1');
+  });
+
+  it('a ttl edited in the service file applies to new sessions at once, and to a running one at its next activity', async () => {
+    await gateway({ 'support.json': { ttl: 3600 } });
+    const chat = await startCustomerChat(gw, { service: 'support' });
+    await gw.writeService('support.json', { ttl: 1 });
+    const probe = await eventually(async () => {
+      const created = await gw.post('/genesys/1/service/support', { _verbose: 'true' });
+      return created.body._ttl === 1 ? (created.body._id as string) : undefined;
+    }, 3000, 'the edited service file to load');
+
+    // A new session runs on the new ttl and is gone within seconds; the running chat, idle since the
+    // edit, is still kept on the ttl it was last given.
+    await eventually(gone(probe), 4000, 'the new session to expire');
+    expect(await rowsMentioning(file, chat.id)).to.include(`gms:session:${chat.id}`);
+
+    expect((await chat.call('send', { message: 'still there?' })).status).to.equal(200);
+    await eventually(gone(chat.id), 4000, 'the running session to expire on its new ttl');
+    expect((await chat.call('refresh')).body.exception).to.equal('SessionNotFound');
+  });
+});
