@@ -25,6 +25,7 @@ import { GatewayMetrics } from './http/metrics.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ChatHub } from './push/chat-hub.ts';
+import { attachCometd, type CometdEndpoint } from './push/cometd.ts';
 import { RedisBridge } from './push/redis-bridge.ts';
 import type { Settings } from './settings.ts';
 import { openStore } from './store/open-store.ts';
@@ -40,6 +41,8 @@ export interface Gateway {
   agents: AgentDirectory;
   domain: ChatDomain;
   hub: ChatHub;
+  /** The Bayeux endpoint at /genesys/cometd: agent channels are published through it. */
+  cometd: CometdEndpoint;
   store: Store;
   log: Logger;
   /** Waits for every pending config change to be applied (tests). */
@@ -118,6 +121,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     app.callback(),
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
+  const cometd = attachCometd({ server, hub, chats: domain, agents, log });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());
@@ -140,6 +144,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     agents,
     domain,
     hub,
+    cometd,
     store,
     log,
     settled: async () => {
@@ -149,6 +154,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        // Long-polls and websockets end first, or the server would wait for them to time out.
+        cometd.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
