@@ -52,7 +52,7 @@ export class RedisLock implements KeyLock {
     private readonly prefix: string,
     private readonly options: RedisLockOptions = {},
   ) {
-    this.leaseMs = options.leaseMs ?? 5000;
+    this.leaseMs = options.leaseMs ?? 3000;
     this.acquireTimeoutMs = options.acquireTimeoutMs ?? 3000;
   }
 
