@@ -10,6 +10,7 @@ import { Registry } from './config/registry.ts';
 import { loadServiceFile, type ServiceDefinition } from './config/service-file.ts';
 import { ConfigWatcher } from './config/watcher.ts';
 import { AgentDesk } from './endpoints/agent-desk.ts';
+import { pushToAgents } from './endpoints/agent-push.ts';
 import type { AgentDirectory } from './endpoints/agents.ts';
 import { EndpointDirectory } from './endpoints/endpoint-directory.ts';
 import { loadEndpointFile, type EndpointDefinition } from './endpoints/endpoint-file.ts';
@@ -122,6 +123,13 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   const cometd = attachCometd({ server, hub, chats: domain, agents, log });
+  const stopAgentPush = pushToAgents({
+    hub,
+    agents,
+    waitingChat: (chatSessionId) => desk.waitingChat(chatSessionId),
+    publish: (agentId, message) => void cometd.publishToAgent(agentId, message),
+    log,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());
@@ -155,6 +163,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
       closing ??= (async () => {
         clearInterval(sweeper);
         // Long-polls and websockets end first, or the server would wait for them to time out.
+        stopAgentPush();
         cometd.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

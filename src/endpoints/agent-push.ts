@@ -1,0 +1,62 @@
+// What agents are told on their CometD channel /agent/{agentId}: a new chat waiting in an endpoint
+// they serve, a waiting chat taken or gone, and every new event of the chats they are in.
+// Follows ChatHub; hands each message to a publish function (the CometD endpoint's agent channels).
+
+import type { ChatUpdate } from '../chat/types.ts';
+import type { Logger } from '../log.ts';
+import type { ChatHub } from '../push/chat-hub.ts';
+import { agentEvent, type AgentEvent, type WaitingChat } from './agent-desk.ts';
+import type { AgentDirectory } from './agents.ts';
+
+export type AgentPushMessage =
+  | { type: 'waiting'; chat: WaitingChat }
+  | { type: 'dequeued'; chatSessionId: string; endpoint: string }
+  | { type: 'events'; chatSessionId: string; service: string; endpoint: string; state: ChatUpdate['state']; events: AgentEvent[] };
+
+export type PublishToAgent = (agentId: string, message: AgentPushMessage) => void;
+
+export interface AgentPushOptions {
+  hub: ChatHub;
+  agents: AgentDirectory;
+  /** A waiting chat's summary, read once the chat is stored; undefined if it is no longer waiting. */
+  waitingChat(chatSessionId: string): Promise<WaitingChat | undefined>;
+  publish: PublishToAgent;
+  log: Logger;
+}
+
+/** Starts following the hub; returns the function that stops it. */
+export function pushToAgents(options: AgentPushOptions): () => void {
+  const { agents, publish, log } = options;
+
+  const announce = async (update: ChatUpdate): Promise<void> => {
+    const chat = await options.waitingChat(update.chatSessionId);
+    if (!chat) return;
+    for (const agent of agents.agentsOf(update.endpoint)) publish(agent.id, { type: 'waiting', chat });
+  };
+
+  return options.hub.subscribe((update) => {
+    const isNew = update.state === 'waiting' && update.events.some((e) => e.position === 1);
+    if (isNew) {
+      announce(update).catch((err: unknown) => log.warn({ err: String(err), chatSessionId: update.chatSessionId }, 'could not announce a waiting chat'));
+    }
+    // A chat leaves the queue when an agent joins it, or when it ends before anyone did.
+    const taken = update.events.some((e) => e.type === 'Notice.Joined' && e.partyType === 'AGENT');
+    const endedWaiting = update.state === 'ended' && update.agentIds.length === 0;
+    if (taken || endedWaiting) {
+      for (const agent of agents.agentsOf(update.endpoint)) {
+        publish(agent.id, { type: 'dequeued', chatSessionId: update.chatSessionId, endpoint: update.endpoint });
+      }
+    }
+    if (update.agentIds.length > 0) {
+      const message: AgentPushMessage = {
+        type: 'events',
+        chatSessionId: update.chatSessionId,
+        service: update.service,
+        endpoint: update.endpoint,
+        state: update.state,
+        events: update.events.map(agentEvent),
+      };
+      for (const agentId of new Set(update.agentIds)) publish(agentId, message);
+    }
+  });
+}
