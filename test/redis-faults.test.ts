@@ -46,9 +46,9 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     await redis!.restart();
     const back = await eventually(async () => {
       const reply = await chat.call('send', { message: 'after the restart' });
-      return reply.status === 200 && reply;
+      return reply.status === 200 ? reply : undefined;
     }, 10_000, 'the node to reconnect to Redis');
-    expect(back.status).to.equal(200);
+    expect(back?.status).to.equal(200);
 
     const transcript = (await chat.call('refresh', { transcriptPosition: '0' })).body.transcriptToShow as WireEvent[];
     expect(transcript.map((e) => e[2])).to.deep.equal(['has joined the session', 'before the restart', 'after the restart']);
@@ -74,10 +74,10 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     await redis!.restart();
     const after = await eventually(async () => {
       const reply = await chat.call('refresh', { transcriptPosition: '0' });
-      return reply.status === 200 && reply;
+      return reply.status === 200 ? reply : undefined;
     }, 10_000, 'the node to reconnect to Redis');
-    const events = after.body.transcriptToShow as WireEvent[];
-    expect(after.body.transcriptPosition).to.equal(String(events.length));
+    const events = after!.body.transcriptToShow as WireEvent[];
+    expect(after!.body.transcriptPosition).to.equal(String(events.length));
     const stored = events.filter((e) => e[0] === 'Message.Text').map((e) => e[2]);
     expect(new Set(stored).size, 'a message stored twice').to.equal(stored.length);
     // Every message the customer was told was sent is in the chat.
