@@ -21,7 +21,7 @@ import { bodyNormaliser } from './http/body.ts';
 import { errorBody } from './http/error-body.ts';
 import { gmsRoutes } from './http/gms-routes.ts';
 import { webPages } from './http/web-pages.ts';
-import { rateLimit } from './http/rate-limit.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -123,6 +123,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   const cometd = attachCometd({ server, hub, chats: domain, agents, log });
+  answerClientErrors(server);
   const stopAgentPush = pushToAgents({
     hub,
     agents,
