@@ -23,6 +23,7 @@ import { gmsRoutes } from './http/gms-routes.ts';
 import { webPages } from './http/web-pages.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
+import { rateLimit } from './http/rate-limit.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ChatHub } from './push/chat-hub.ts';
@@ -57,21 +58,21 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const redis = isRedisUrl(settings.storeUrl) ? await RedisConnection.open({ url: settings.storeUrl, log }) : undefined;
   const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
 
+  // The chat census is only taken at scrape time, once the domain below exists.
+  const metrics = new GatewayMetrics({ chats: () => domain.census() });
   const services = new Registry<ServiceDefinition>();
   const serviceWatcher = new ConfigWatcher({
     dir: settings.servicesDir,
     kind: 'service',
-  // The chat census is only taken at scrape time, once the domain below exists.
-  const metrics = new GatewayMetrics({ chats: () => domain.census() });
     load: loadServiceFile,
     registry: services,
     log,
     settleMs: settings.reloadSettleMs,
+    onChange: metrics.configChanged('service'),
   });
   await serviceWatcher.start();
   const lookup: ServiceLookup = (name) => services.get(name);
 
-    onChange: metrics.configChanged('service'),
   const endpoints = new Registry<EndpointDefinition>();
   const endpointWatcher = new ConfigWatcher({
     dir: settings.endpointsDir,
@@ -80,11 +81,11 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     registry: endpoints,
     log,
     settleMs: settings.reloadSettleMs,
+    onChange: metrics.configChanged('endpoint'),
   });
   await endpointWatcher.start();
   const agents = new EndpointDirectory(endpoints);
 
-    onChange: metrics.configChanged('endpoint'),
   const hub = new ChatHub(log);
   const bridge = redis ? await RedisBridge.start({ redis, prefix: settings.storePrefix, hub, log }) : undefined;
   const router = new QueueRouter(store, (name) => agents.status(name));
@@ -99,16 +100,16 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
 
   const app = new Koa({ proxy: false });
   app.silent = true;
+  app.use(metrics.middleware());
   app.use(errorBody(log));
   app.use(noCache());
   app.use(cors(settings.corsOrigins));
+  app.use(rateLimit(settings.rateLimit));
   app.use(bodyNormaliser({ limitBytes: settings.bodyLimitBytes }));
-  app.use(metrics.middleware());
   const desk = new AgentDesk(domain, router, store, lookup);
   for (const router of [adminRoutes(services), metrics.routes(), gmsRoutes(domain, lookup), agentRoutes(desk, agents), webPages()]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
-  app.use(rateLimit(settings.rateLimit));
   }
 
   const server = http.createServer(
@@ -122,8 +123,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     app.callback(),
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
-  const cometd = attachCometd({ server, hub, chats: domain, agents, log });
   answerClientErrors(server);
+  const cometd = attachCometd({ server, hub, chats: domain, agents, log });
   const stopAgentPush = pushToAgents({
     hub,
     agents,
