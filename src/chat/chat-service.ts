@@ -312,6 +312,21 @@ export class ChatDomain {
     });
   }
 
+  // ---- operators ----
+
+  /** Chats under way now: waiting ones by endpoint, and connected ones (metrics). */
+  async census(): Promise<{ waiting: Record<string, number>; connected: number }> {
+    const now = this.clock.now();
+    const waiting = Object.create(null) as Record<string, number>;
+    let connected = 0;
+    for await (const [key, value] of this.store.entries<ServiceSession>('')) {
+      const chat = key.includes('session:') && value.expiresAt > now ? value.chat : undefined;
+      if (chat?.state === 'waiting') waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
+      else if (chat?.state === 'connected') connected++;
+    }
+    return { waiting, connected };
+  }
+
   // ---- expiry (spec §3) ----
 
   /** Ends and removes every session whose time to live has run out. Returns how many. */
@@ -336,21 +351,6 @@ export class ChatDomain {
         }
         const wasWaiting = chat.state === 'waiting';
         const agentIds = chat.agents.map((a) => a.id);
-  // ---- operators ----
-
-  /** Chats under way now: waiting ones by endpoint, and connected ones (metrics). */
-  async census(): Promise<{ waiting: Record<string, number>; connected: number }> {
-    const now = this.clock.now();
-    const waiting = Object.create(null) as Record<string, number>;
-    let connected = 0;
-    for await (const [key, value] of this.store.entries<ServiceSession>('')) {
-      const chat = key.includes('session:') && value.expiresAt > now ? value.chat : undefined;
-      if (chat?.state === 'waiting') waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
-      else if (chat?.state === 'connected') connected++;
-    }
-    return { waiting, connected };
-  }
-
         const left = appendEvent(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', this.clock.now());
         endChat(chat, this.clock.now());
         return {
