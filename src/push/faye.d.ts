@@ -47,7 +47,6 @@ declare module 'faye' {
     connect(callback?: () => void): void;
     disconnect(): void;
     bind(event: string, handler: (...args: unknown[]) => void): void;
-    getClientId(): string | undefined;
   }
 
   export class NodeAdapter {

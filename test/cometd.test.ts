@@ -1,0 +1,481 @@
+// Async delivery over CometD (spec §4), with real Bayeux clients against a real gateway: faye's Node
+// client and the official CometD JavaScript client, on long-polling and websocket.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { adapt } from 'cometd-nodejs-client';
+import { CometD, type Message } from 'cometd';
+import faye, { type BayeuxMessage, type Client as FayeClient, type Thenable } from 'faye';
+import type { Agent, AgentDirectory } from '../src/endpoints/agents.ts';
+import { createLogger } from '../src/log.ts';
+import { attachCometd, type CometdEndpoint } from '../src/push/cometd.ts';
+import type { ChatPush } from '../src/push/customer-push.ts';
+import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
+import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+adapt();
+
+const AGENT = { id: 'a1', nickname: 'Bob' };
+
+/** What a customer's app sees of its CometD connection. */
+interface Customer {
+  pushes: ChatPush[];
+  subscribe(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function fayeCustomer(
+  gw: TestGateway,
+  gmsUser: string | undefined,
+  transport: 'long-polling' | 'websocket',
+): Customer & { client: FayeClient; clientId(): string } {
+  const client = new faye.Client(`${gw.url}/genesys/cometd`);
+  let clientId = '';
+  client.addExtension({
+    incoming(message: BayeuxMessage, callback: (m: BayeuxMessage) => void) {
+      if (message.channel === '/meta/handshake' && message.clientId) clientId = message.clientId;
+      callback(message);
+    },
+  });
+  if (gmsUser !== undefined) client.setHeader('gms_user', gmsUser);
+  // faye handshakes over HTTP, then moves to a websocket unless told not to.
+  if (transport === 'long-polling') client.disable('websocket');
+  const pushes: ChatPush[] = [];
+  return {
+    client,
+    clientId: () => clientId,
+    pushes,
+    subscribe: () => toPromise(client.subscribe('/_genesys', (data) => pushes.push(data as ChatPush))),
+    close: async () => client.disconnect(),
+  };
+}
+
+function cometdCustomer(
+  gw: TestGateway,
+  gmsUser: string,
+  transport: 'long-polling' | 'websocket',
+): Customer & { cometd: CometD; leave(position: string): Promise<Message> } {
+  const cometd = new CometD();
+  if (transport === 'long-polling') cometd.unregisterTransport('websocket');
+  // Browser websockets cannot set headers: the websocket customer names itself in the handshake's ext.
+  cometd.configure({ url: `${gw.url}/genesys/cometd`, ...(transport === 'long-polling' ? { requestHeaders: { gms_user: gmsUser } } : {}) });
+  const pushes: ChatPush[] = [];
+  const handshake = (): Promise<Message> =>
+    new Promise((resolve, reject) =>
+      cometd.handshake(transport === 'websocket' ? { ext: { gms_user: gmsUser } } : {}, (m) => (m.successful ? resolve(m) : reject(new Error(JSON.stringify(m))))),
+    );
+  return {
+    cometd,
+    pushes,
+    async subscribe() {
+      await handshake();
+      await new Promise<void>((resolve, reject) =>
+        cometd.subscribe('/_genesys', (m) => pushes.push(m.data as ChatPush), (m) => (m.successful ? resolve() : reject(new Error(m.error)))),
+      );
+    },
+    leave: (position) => new Promise((resolve) => cometd.disconnect({ ext: { transcriptPosition: position } }, resolve)),
+    close: () => new Promise((resolve) => (cometd.isDisconnected() ? resolve() : cometd.disconnect(() => resolve()))),
+  };
+}
+
+function toPromise(thenable: Thenable): Promise<void> {
+  return new Promise((resolve, reject) => thenable.then(() => resolve(), (err) => reject(new Error(err?.message ?? 'refused'))));
+}
+
+async function refused(thenable: Thenable): Promise<string> {
+  try {
+    await toPromise(thenable);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the server to refuse');
+}
+
+function cometChat(gw: TestGateway, gmsUser: string, firstName = 'Ann'): Promise<CustomerChat> {
+  return startCustomerChat(gw, { headers: { gms_user: gmsUser }, start: { notify_by: 'comet', userDisplayName: firstName } });
+}
+
+/** The events of every push, in the order received, as [position, type, nickname, text]. */
+function received(pushes: ChatPush[]): [number, string, string, string][] {
+  return pushes.flatMap((p) => {
+    const last = Number(p.message.transcriptPosition);
+    const first = last - p.message.transcriptToShow.length + 1;
+    return p.message.transcriptToShow.map(([type, nickname, text], i): [number, string, string, string] => [first + i, type, nickname, text]);
+  });
+}
+
+const positions = (pushes: ChatPush[]): number[] => received(pushes).map(([p]) => p);
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('CometD: chat events pushed to the customer', function () {
+  let gw: TestGateway;
+  const open: Customer[] = [];
+  const customer = <C extends Customer>(c: C): C => (open.push(c), c);
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    await gw.close();
+  });
+
+  for (const [client, transport] of [
+    ['faye', 'long-polling'],
+    ['faye', 'websocket'],
+    ['CometD', 'long-polling'],
+    ['CometD', 'websocket'],
+  ] as const) {
+    it(`a ${client} client on ${transport} receives every event of its chat, in order, once, as the agent produces them`, async () => {
+      const ann = customer(client === 'faye' ? fayeCustomer(gw, 'ann', transport) : cometdCustomer(gw, 'ann', transport));
+      await ann.subscribe();
+      const chat = await cometChat(gw, 'ann');
+      const chatId = chat.start.body.chatSessionId as string;
+
+      await gw.domain.accept(chatId, AGENT);
+      await gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'Hello Ann, how can I help?');
+      await eventually(() => ann.pushes.length >= 3, 3000, 'three pushes');
+
+      const [joined, agentJoined, hello] = ann.pushes;
+      expect(joined!.tag).to.equal(`service.chat.refresh.1-${chat.id}`);
+      expect(agentJoined!.tag).to.equal(`service.chat.refresh.2-${chat.id}`);
+      expect(hello).to.deep.include({ tag: `service.chat.refresh.3-${chat.id}` });
+      expect(hello!.message).to.deep.include({
+        chatIxnState: 'TRANSCRIPT',
+        chatSessionId: chatId,
+        transcriptPosition: '3',
+        chatServiceMessage: 'Chat service is available',
+        startedAt: chat.start.body.startedAt,
+      });
+      expect(hello!.message.transcriptToShow).to.deep.equal([['Message.Text', 'Bob', 'Hello Ann, how can I help?', '0', 'AGENT']]);
+      expect(new Set(ann.pushes.map((p) => p.id)).size).to.equal(3);
+
+      await gw.domain.leave(chatId, AGENT.id);
+      await eventually(() => ann.pushes.length === 4, 3000, 'the last push');
+      expect(ann.pushes[3]!.message.chatIxnState).to.equal('DISCONNECTED');
+      expect(received(ann.pushes)).to.deep.equal([
+        [1, 'Notice.Joined', 'Ann', 'has joined the session'],
+        [2, 'Notice.Joined', 'Bob', 'has joined the session'],
+        [3, 'Message.Text', 'Bob', 'Hello Ann, how can I help?'],
+        [4, 'Notice.Left', 'Bob', 'has left the session'],
+      ]);
+    });
+  }
+
+  it("a customer's own messages sent through the Chat API come back on /_genesys too", async () => {
+    const ann = customer(fayeCustomer(gw, 'ann', 'long-polling'));
+    await ann.subscribe();
+    const chat = await cometChat(gw, 'ann');
+    expect((await chat.call('send', { message: 'Hi there' })).status).to.equal(200);
+    await eventually(() => ann.pushes.length === 2, 3000, 'two pushes');
+    expect(received(ann.pushes)[1]).to.deep.equal([2, 'Message.Text', 'Ann', 'Hi there']);
+  });
+
+  it('two customers chatting at once each receive only their own chat', async () => {
+    const ann = customer(fayeCustomer(gw, 'ann', 'websocket'));
+    const cid = customer(cometdCustomer(gw, 'cid', 'long-polling'));
+    await Promise.all([ann.subscribe(), cid.subscribe()]);
+    const [annChat, cidChat] = await Promise.all([cometChat(gw, 'ann', 'Ann'), cometChat(gw, 'cid', 'Cid')]);
+    const chats = [annChat.start.body.chatSessionId as string, cidChat.start.body.chatSessionId as string];
+    await Promise.all(chats.map((id) => gw.domain.accept(id, AGENT)));
+    for (let i = 1; i <= 5; i++) {
+      await Promise.all(chats.map((id, who) => gw.domain.agentEvent(id, AGENT.id, 'Message.Text', `to ${who === 0 ? 'Ann' : 'Cid'} #${i}`)));
+    }
+    await eventually(() => ann.pushes.length === 7 && cid.pushes.length === 7, 3000, 'seven pushes each');
+
+    expect(ann.pushes.every((p) => p.tag.endsWith(annChat.id) && p.message.chatSessionId === chats[0])).to.equal(true);
+    expect(cid.pushes.every((p) => p.tag.endsWith(cidChat.id) && p.message.chatSessionId === chats[1])).to.equal(true);
+    expect(received(ann.pushes).filter(([, type]) => type === 'Message.Text').map(([, , , text]) => text)).to.deep.equal(range(1, 5).map((i) => `to Ann #${i}`));
+    expect(positions(cid.pushes)).to.deep.equal(range(1, 7));
+  });
+
+  it('a chat with no CometD client connected still records everything, for a later refresh', async () => {
+    const chat = await cometChat(gw, 'ann');
+    const chatId = chat.start.body.chatSessionId as string;
+    await gw.domain.accept(chatId, AGENT);
+    await gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'Anyone there?');
+    const reply = await chat.call('refresh', { transcriptPosition: '1' });
+    expect(reply.body.transcriptToShow.map((e: string[]) => e[2])).to.deep.equal(['has joined the session', 'Anyone there?']);
+  });
+
+  it('notify_by=comet without a gms_user is refused with 400 InvalidParameter', async () => {
+    const created = await gw.post('/genesys/1/service/request-chat', {});
+    const reply = await gw.post(`/genesys/1/service/${created.body._id}/ixn/chat`, { notify_by: 'comet' });
+    expect(reply.status).to.equal(400);
+    expect(reply.body.exception).to.equal('InvalidParameter');
+  });
+});
+
+describe('CometD: a customer in the background loses nothing', function () {
+  let gw: TestGateway;
+  const open: Customer[] = [];
+  const customer = <C extends Customer>(c: C): C => (open.push(c), c);
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    await gw.close();
+  });
+
+  async function chatUnderWay(): Promise<{ chat: CustomerChat; chatId: string; say(text: string): Promise<unknown> }> {
+    const chat = await cometChat(gw, 'ann');
+    const chatId = chat.start.body.chatSessionId as string;
+    await gw.domain.accept(chatId, AGENT);
+    return { chat, chatId, say: (text) => gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', text) };
+  }
+
+  it('a new handshake after /meta/disconnect with a position gets every event after it, then the live ones', async () => {
+    const before = customer(cometdCustomer(gw, 'ann', 'long-polling'));
+    await before.subscribe();
+    const { say } = await chatUnderWay();
+    await say('one');
+    await eventually(() => before.pushes.length === 3, 3000, 'three pushes');
+    // The app saw up to 2 only (the last push was lost on the way), then went to the background.
+    expect((await before.leave('2')).successful).to.equal(true);
+
+    await say('two');
+    await say('three');
+    const after = customer(cometdCustomer(gw, 'ann', 'websocket'));
+    await after.subscribe();
+    await eventually(() => positions(after.pushes).length >= 3, 3000, 'the missed events');
+    await say('four');
+    await eventually(() => positions(after.pushes).includes(6), 3000, 'the live event');
+
+    expect(received(after.pushes).map(([p, , , text]) => [p, text])).to.deep.equal([
+      [3, 'one'],
+      [4, 'two'],
+      [5, 'three'],
+      [6, 'four'],
+    ]);
+    expect(before.pushes).to.have.length(3);
+  });
+
+  it('events produced while the customer is returning are delivered once, in order', async () => {
+    const before = customer(fayeCustomer(gw, 'ann', 'long-polling'));
+    before.client.addExtension({
+      outgoing(message: BayeuxMessage, callback: (m: BayeuxMessage) => void) {
+        if (message.channel === '/meta/disconnect') message.ext = { transcriptPosition: '1' };
+        callback(message);
+      },
+    });
+    await before.subscribe();
+    const { say } = await chatUnderWay();
+    await before.close();
+
+    const after = customer(fayeCustomer(gw, 'ann', 'long-polling'));
+    const talking = (async () => {
+      for (let i = 1; i <= 20; i++) await say(`m${i}`);
+    })();
+    await after.subscribe();
+    await talking;
+    await eventually(() => positions(after.pushes).includes(22), 3000, 'every message');
+    const seen = positions(after.pushes);
+    // The first push is whatever was missed since position 1 (or nothing if the disconnect was not in yet).
+    expect(seen).to.deep.equal(range(seen[0]!, 22));
+    expect(seen[0]).to.be.at.most(3);
+  });
+
+  it('a plain refresh after /meta/disconnect returns every event after the away position', async () => {
+    const ann = customer(cometdCustomer(gw, 'ann', 'long-polling'));
+    await ann.subscribe();
+    const { say, chat } = await chatUnderWay();
+    await eventually(() => ann.pushes.length === 2, 3000, 'two pushes');
+    await ann.leave('2');
+    await say('while you were away');
+    await gw.domain.leave((chat.start.body.chatSessionId as string), AGENT.id);
+
+    const reply = await chat.call('refresh');
+    expect(reply.status).to.equal(200);
+    expect(reply.body.chatIxnState).to.equal('DISCONNECTED');
+    expect(reply.body.transcriptToShow.map((e: string[]) => e[2])).to.deep.equal(['while you were away', 'has left the session']);
+  });
+});
+
+describe('CometD: hostile clients', function () {
+  let gw: TestGateway;
+  let victim: ReturnType<typeof fayeCustomer>;
+  let victimChat: CustomerChat;
+  const open: Customer[] = [];
+  const customer = <C extends Customer>(c: C): C => (open.push(c), c);
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+    victim = customer(fayeCustomer(gw, 'victim', 'long-polling'));
+    await victim.subscribe();
+    victimChat = await cometChat(gw, 'victim');
+    await eventually(() => victim.pushes.length === 1, 3000, "the victim's first push");
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    await gw.close();
+  });
+
+  /** The victim's chat goes on; an eavesdropper would have seen this by now. */
+  async function victimChatGoesOn(): Promise<void> {
+    const chatId = victimChat.start.body.chatSessionId as string;
+    await gw.domain.accept(chatId, AGENT);
+    await gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'your card number, please');
+    await eventually(() => victim.pushes.length === 3, 3000, "the victim's pushes");
+  }
+
+  it('another customer on /_genesys receives none of the victim\'s chat, over either transport', async () => {
+    const mallory = customer(fayeCustomer(gw, 'mallory', 'websocket'));
+    const eve = customer(cometdCustomer(gw, 'eve', 'websocket'));
+    await Promise.all([mallory.subscribe(), eve.subscribe()]);
+    await victimChatGoesOn();
+    // The customers' own pushes go over the same channels: a push made for mallory now reaches her,
+    // so anything of the victim's would have arrived first.
+    await cometChat(gw, 'mallory');
+    await eventually(() => mallory.pushes.length === 1, 3000, "mallory's own push");
+    expect(mallory.pushes[0]!.tag).to.not.include(victimChat.id);
+    expect(eve.pushes).to.deep.equal([]);
+  });
+
+  it('wildcards, private channel names and other channels are refused', async () => {
+    const mallory = customer(fayeCustomer(gw, 'mallory', 'long-polling'));
+    await mallory.subscribe();
+    const victimId = victim.clientId();
+    for (const channel of ['/**', '/*', '/_genesys/**', '/_genesys/*', '/_private/**', `/_private/client/${victimId}`, '/_private/client/*', '/chat', '/agent/a1', '/agent/*', '/agent/**']) {
+      expect(await refused(mallory.client.subscribe(channel, () => undefined)), channel).to.match(/Forbidden|refused/);
+    }
+    await victimChatGoesOn();
+    await cometChat(gw, 'mallory');
+    await eventually(() => mallory.pushes.length === 1, 3000, "mallory's own push");
+    expect(mallory.pushes.every((p) => !p.tag.includes(victimChat.id))).to.equal(true);
+  });
+
+  it('a client without a gms_user cannot subscribe to /_genesys', async () => {
+    const anonymous = customer(fayeCustomer(gw, undefined, 'long-polling'));
+    expect(await refused(anonymous.client.subscribe('/_genesys', () => undefined))).to.match(/Forbidden/);
+  });
+
+  it('publishing is refused on /_genesys, on a private channel and anywhere else, so nothing forged arrives', async () => {
+    const mallory = customer(fayeCustomer(gw, 'mallory', 'websocket'));
+    await mallory.subscribe();
+    const forged = { id: 'x', tag: `service.chat.refresh.9-${victimChat.id}`, message: { chatIxnState: 'TRANSCRIPT' } };
+    const victimId = victim.clientId();
+    for (const channel of ['/_genesys', `/_private/client/${victimId}`, '/agent/a1', '/anything']) {
+      expect(await refused(mallory.client.publish(channel, forged)), channel).to.match(/may not publish/);
+    }
+    const eve = cometdCustomer(gw, 'eve', 'long-polling');
+    customer(eve);
+    await eve.subscribe();
+    const reply = await new Promise<Message>((resolve) => eve.cometd.publish('/_genesys', forged, resolve));
+    expect(reply.successful).to.equal(false);
+
+    await victimChatGoesOn();
+    expect(victim.pushes.map((p) => p.id)).to.not.include('x');
+  });
+
+  it("a guessed server secret is refused and stripped, and a gms_user that differs between header and ext is refused", async () => {
+    const post = async (body: unknown, headers: Record<string, string> = {}): Promise<BayeuxMessage[]> => {
+      const res = await fetch(`${gw.url}/genesys/cometd`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      return (await res.json()) as BayeuxMessage[];
+    };
+    const [shake] = await post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }], { gms_user: 'mallory' });
+    const published = await post([{ channel: '/_genesys', clientId: shake!.clientId, data: { forged: true }, ext: { secret: 'guess' } }]);
+    expect(published[0]!.successful).to.equal(false);
+
+    const [mismatch] = await post(
+      [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { gms_user: 'victim' } }],
+      { gms_user: 'mallory' },
+    );
+    expect(mismatch!.successful).to.equal(false);
+  });
+});
+
+describe('CometD: agent channels', function () {
+  // A small directory of two agents: the fixture the endpoint authenticates against.
+  const agents: Record<string, Agent> = {
+    'token-of-ann': { id: 'ann.lee', nickname: 'Ann', endpoints: ['gms_builtin'] },
+    'token-of-bob': { id: 'bob', nickname: 'Bob', endpoints: ['gms_builtin'] },
+  };
+  const directory: AgentDirectory = {
+    authenticate: (token) => agents[token],
+    agentsOf: () => Object.values(agents),
+  };
+  let gw: TestGateway;
+  let server: http.Server;
+  let endpoint: CometdEndpoint;
+  let url: string;
+  const clients: FayeClient[] = [];
+
+  before(async () => {
+    gw = await startTestGateway();
+    server = http.createServer((_req, res) => res.writeHead(404).end());
+    endpoint = attachCometd({ server, hub: gw.hub, chats: gw.domain, agents: directory, log: createLogger('silent') });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/genesys/cometd`;
+  });
+  after(async () => {
+    for (const c of clients) c.disconnect();
+    endpoint.close();
+    await new Promise((resolve) => server.close(resolve));
+    await gw.close();
+  });
+
+  /** A faye client that sends `ext` on the given meta channel. */
+  function agentClient(ext: { on: '/meta/handshake' | '/meta/subscribe'; token: string } | undefined): FayeClient {
+    const client = new faye.Client(url);
+    client.disable('websocket');
+    if (ext) {
+      client.addExtension({
+        outgoing(message: BayeuxMessage, callback: (m: BayeuxMessage) => void) {
+          if (message.channel === ext.on) message.ext = { token: ext.token };
+          callback(message);
+        },
+      });
+    }
+    clients.push(client);
+    return client;
+  }
+
+  it('an agent proving itself on subscribe receives what is published to its channel', async () => {
+    const client = agentClient({ on: '/meta/subscribe', token: 'token-of-bob' });
+    const got: unknown[] = [];
+    await toPromise(client.subscribe('/agent/bob', (data) => got.push(data)));
+    expect(endpoint.publishToAgent('bob', { type: 'waiting', n: 1 })).to.equal(true);
+    await eventually(() => got.length === 1, 3000, 'the agent push');
+    expect(got).to.deep.equal([{ type: 'waiting', n: 1 }]);
+  });
+
+  it('an agent proving itself on handshake may subscribe to its channel (ids with dots too, over CometD)', async () => {
+    const cometd = new CometD();
+    cometd.unregisterTransport('websocket');
+    cometd.configure({ url });
+    const got: unknown[] = [];
+    await new Promise<void>((resolve, reject) => cometd.handshake({ ext: { token: 'token-of-ann' } }, (m) => (m.successful ? resolve() : reject(new Error(m.error)))));
+    await new Promise<void>((resolve, reject) =>
+      cometd.subscribe('/agent/ann.lee', (m) => got.push(m.data), (m) => (m.successful ? resolve() : reject(new Error(m.error)))),
+    );
+    endpoint.publishToAgent('ann.lee', { hello: 'ann' });
+    await eventually(() => got.length === 1, 3000, 'the agent push');
+    expect(got).to.deep.equal([{ hello: 'ann' }]);
+    await new Promise((resolve) => cometd.disconnect(resolve));
+  });
+
+  it("no agent may subscribe to another agent's channel, without a token, with a wrong one, or by wildcard", async () => {
+    const ann = agentClient({ on: '/meta/subscribe', token: 'token-of-ann' });
+    for (const channel of ['/agent/bob', '/agent/*', '/agent/**', '/**']) {
+      expect(await refused(ann.subscribe(channel, () => undefined)), channel).to.match(/Forbidden/);
+    }
+    expect(await refused(agentClient(undefined).subscribe('/agent/bob', () => undefined))).to.match(/Forbidden/);
+    expect(await refused(agentClient({ on: '/meta/subscribe', token: 'token-of-bob ' }).subscribe('/agent/bob', () => undefined))).to.match(/Forbidden/);
+  });
+
+  it('a handshake with a wrong agent token is refused', async () => {
+    const cometd = new CometD();
+    cometd.unregisterTransport('websocket');
+    cometd.configure({ url });
+    const reply = await new Promise<Message>((resolve) => cometd.handshake({ ext: { token: 'nope' } }, resolve));
+    expect(reply.successful).to.equal(false);
+    cometd.disconnect();
+  });
+
+  it('an id that cannot name a channel is not published to', () => {
+    expect(endpoint.publishToAgent('../x', {})).to.equal(false);
+  });
+});
