@@ -83,7 +83,7 @@ export class RedisConnection {
     let down = false;
     // node-redis emits 'error' for every failed reconnect attempt; an unhandled 'error' would crash the node.
     client.on('error', (err: unknown) => {
-      if (!down) this.log.warn({ err: String(err), role }, 'Redis connection lost; calls get 503 until it is back');
+      if (!down) this.log.warn({ err: String(err), role }, 'Redis is not answering; calls get 503 until it is back');
       down = true;
     });
     client.on('ready', () => {

@@ -1,0 +1,81 @@
+// Cross-node push end to end: a customer's CometD client connected to node A and an agent's CometD
+// channel on node C each receive, once and in order, the events that calls on the other nodes produce.
+
+import { expect } from 'chai';
+import faye from 'faye';
+import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import type { ChatPush } from '../src/push/customer-push.ts';
+import { eventually } from './helpers/gateway.ts';
+import { AGENTS, agentHeaders, dropPrefix, requireRedis, SHARED_REDIS_URL, startNodes, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
+
+type FayeClient = InstanceType<typeof faye.Client>;
+
+/** A Bayeux client on `node` subscribed to `channel`; `ext` goes on its handshake. */
+async function subscribe<T>(node: GatewayNode, channel: string, options: { header?: [string, string]; ext?: Record<string, string> }): Promise<{ client: FayeClient; received: T[] }> {
+  const client = new faye.Client(`${node.url}/genesys/cometd`, { timeout: 5 });
+  client.disable('websocket');
+  if (options.header) client.setHeader(...options.header);
+  client.addExtension({
+    outgoing(message, callback) {
+      if (message.channel === '/meta/handshake' && options.ext) message.ext = { ...message.ext, ...options.ext };
+      callback(message);
+    },
+  });
+  const received: T[] = [];
+  await new Promise<void>((resolve, reject) => {
+    client.subscribe(channel, (data) => received.push(data as T)).then(() => resolve(), (err) => reject(new Error(err.message)));
+  });
+  return { client, received };
+}
+
+describe('push across gateway nodes over CometD', function () {
+  this.timeout(30_000);
+  const prefix = uniquePrefix('cometd');
+  let nodes: GatewayNode[] = [];
+  const clients: FayeClient[] = [];
+
+  before(async function () {
+    await requireRedis(this);
+    nodes = await startNodes(3, { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix });
+  });
+
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await Promise.all(nodes.map((n) => n.stop()));
+    if (nodes.length > 0) await dropPrefix(prefix);
+  });
+
+  it("brings every event made on other nodes to the customer's client on node A and the agent's channel on node C, once each", async () => {
+    const [a, b, c] = nodes as [GatewayNode, GatewayNode, GatewayNode];
+    const gmsUser = `customer-${prefix}`;
+    const customer = await subscribe<ChatPush>(a, '/_genesys', { header: ['gms_user', gmsUser] });
+    const alice = AGENTS[0];
+    const agent = await subscribe<AgentPushMessage>(c, `/agent/${alice.id}`, { ext: { token: alice.token } });
+    clients.push(customer.client, agent.client);
+
+    const headers = { gms_user: gmsUser };
+    const created = await b.post('/genesys/1/service/request-chat', {}, headers);
+    const id = created.body._id as string;
+    const chatPath = `/genesys/1/service/${id}/ixn/chat`;
+    const started = await b.post(chatPath, { firstName: 'Ann', lastName: 'Lee', notify_by: 'comet' }, headers);
+    expect(started.status).to.equal(200);
+    const chatSessionId = started.body.chatSessionId as string;
+
+    await eventually(() => agent.received.some((m) => m.type === 'waiting' && m.chat.chatSessionId === chatSessionId), 5000, 'the agent on C to hear of the waiting chat');
+    expect((await b.post(`/agent/v1/chats/${chatSessionId}/accept`, {}, agentHeaders(alice.id))).status).to.equal(200);
+    expect((await c.post(`${chatPath}/send`, { message: 'sent on C' }, headers)).status).to.equal(200);
+    expect((await a.post(`/agent/v1/chats/${chatSessionId}/send`, { message: 'answered on A' }, agentHeaders(alice.id))).status).to.equal(200);
+    expect((await b.post(`${chatPath}/send`, { message: 'sent on B' }, headers)).status).to.equal(200);
+
+    const pushedTexts = (): string[] => customer.received.flatMap((p) => p.message.transcriptToShow.map((e) => e[2]));
+    await eventually(() => pushedTexts().includes('sent on B'), 5000, 'the last event to reach the customer on A');
+    expect(pushedTexts()).to.deep.equal(['has joined the session', 'has joined the session', 'sent on C', 'answered on A', 'sent on B']);
+    expect(customer.received.map((p) => p.message.transcriptPosition)).to.deep.equal(['1', '2', '3', '4', '5']);
+
+    const agentTexts = (): string[] =>
+      agent.received.flatMap((m) => (m.type === 'events' && m.chatSessionId === chatSessionId ? m.events.map((e) => e.text) : []));
+    await eventually(() => agentTexts().includes('sent on B'), 5000, 'the last event to reach the agent on C');
+    expect(agentTexts()).to.deep.equal(['has joined the session', 'sent on C', 'answered on A', 'sent on B']);
+    expect(agent.received.filter((m) => m.type === 'waiting' && m.chat.chatSessionId === chatSessionId)).to.have.length(1);
+  });
+});
