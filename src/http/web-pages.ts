@@ -19,7 +19,9 @@ const TYPES: Record<string, string> = {
 export function webPages(): Router {
   const router = new Router();
   for (const page of PAGES) {
-    router.get(`/${page}`, (ctx) => {
+    router.get(`/${page}`, (ctx, next) => {
+      // The router also matches `/page/` here; only the bare name is sent to the folder.
+      if (ctx.path.endsWith('/')) return next();
       ctx.redirect(`/${page}/`);
     });
     router.get([`/${page}/`, `/${page}/:file`], async (ctx, next) => {
