@@ -32,7 +32,7 @@ export function parseConfigText(file: string, text: string): Parsed {
   if (text.trim() === '') return fail(label, '', 'the file is empty');
   let value: unknown;
   try {
-    value = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
+    value = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
   } catch (err) {
     const what = path.extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML';
     return fail(label, '', `not valid ${what}: ${(err as Error).message.split('\n')[0]}`);
