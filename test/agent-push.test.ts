@@ -105,6 +105,40 @@ describe('agent push over CometD', () => {
     expect(ofChat(victor, chatId)).to.deep.equal([]);
   });
 
+  it("every agent event reaches a CometD customer on /_genesys, down to the agent's leaving", async () => {
+    const client = new faye.Client(`${gw.url}/genesys/cometd`, { timeout: 5 });
+    client.setHeader('gms_user', 'ann-push');
+    const pushes: { message: { chatIxnState: string; transcriptToShow: string[][] } }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      client.subscribe('/_genesys', (data) => pushes.push(data as (typeof pushes)[number])).then(() => resolve(), (err) => reject(new Error(err.message)));
+    });
+    try {
+      const customer = await startCustomerChat(gw, { headers: { gms_user: 'ann-push' }, start: { notify_by: 'comet', userDisplayName: 'Ann' } });
+      const chatId = customer.start.body.chatSessionId as string;
+      const alice = agentClient(gw, 'alice');
+      await alice.post(`/chats/${chatId}/accept`);
+      await alice.post(`/chats/${chatId}/typing`, { typing: 'true' });
+      await alice.post(`/chats/${chatId}/send`, { message: 'Hello Ann' });
+      await alice.post(`/chats/${chatId}/typing`, { typing: 'false' });
+      await alice.post(`/chats/${chatId}/push-url`, { url: 'http://example.com/help' });
+      await alice.post(`/chats/${chatId}/notice`, { text: 'Survey at the end' });
+      await alice.post(`/chats/${chatId}/leave`);
+      await eventually(() => pushes.some((p) => p.message.chatIxnState === 'DISCONNECTED'), 3000, 'the end to be pushed');
+      const agentEvents = pushes.flatMap((p) => p.message.transcriptToShow).filter((e) => e[4] === 'AGENT');
+      expect(agentEvents.map((e) => [e[0], e[1], e[2]])).to.deep.equal([
+        ['Notice.Joined', 'Alice', 'has joined the session'],
+        ['Notice.TypingStarted', 'Alice', 'is typing'],
+        ['Message.Text', 'Alice', 'Hello Ann'],
+        ['Notice.TypingStopped', 'Alice', 'stopped typing'],
+        ['Notice.PushUrl', 'Alice', 'http://example.com/help'],
+        ['Notice.Custom', 'Alice', 'Survey at the end'],
+        ['Notice.Left', 'Alice', 'has left the session'],
+      ]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('an agent in a chat that expires sees it end', async () => {
     const alice = await open('/agent/alice', tokenOf('alice'));
     const customer = await startCustomerChat(gw, { service: 'brief' });

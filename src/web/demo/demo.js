@@ -3,7 +3,8 @@
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
-  const gmsUser = 'demo-' + crypto.randomUUID();
+  // getRandomValues works on plain-http pages too, where crypto.randomUUID does not exist.
+  const gmsUser = 'demo-' + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
   let serviceId = null;
   let shown = 0; // the last transcript position shown
   let ended = false;
