@@ -70,13 +70,9 @@ export class AgentDesk {
 
   /** The chats waiting in the agent's endpoints, oldest first. */
   async waiting(agent: Agent): Promise<WaitingChat[]> {
-    const all: WaitingChat[] = [];
-    for (const endpoint of agent.endpoints) {
-      for (const entry of await this.queues.waiting(endpoint)) {
-        const found = await this.domain.findChat(entry.chatSessionId);
-        if (found?.chat.state === 'waiting') all.push(waitingChat(found.session, found.chat));
-      }
-    }
+    const entries = (await Promise.all(agent.endpoints.map((endpoint) => this.queues.waiting(endpoint)))).flat();
+    const found = await Promise.all(entries.map((entry) => this.domain.findChat(entry.chatSessionId)));
+    const all = found.flatMap((f) => (f?.chat.state === 'waiting' ? [waitingChat(f.session, f.chat)] : []));
     return all.sort((a, b) => a.waitingSince.localeCompare(b.waitingSince));
   }
 
@@ -89,13 +85,13 @@ export class AgentDesk {
   /** The chats the agent is in, including ended ones the agent has not left yet. */
   async mine(agent: Agent): Promise<AgentChatView[]> {
     const ids = (await this.store.get<string[]>(mineKey(agent.id))) ?? [];
+    const found = await Promise.all(ids.map((id) => this.domain.findChat(id)));
     const views: AgentChatView[] = [];
     const stale: string[] = [];
-    for (const id of ids) {
-      const found = await this.domain.findChat(id);
-      if (found && found.chat.agents.some((a) => a.id === agent.id)) views.push(chatView(found.session, found.chat));
-      else stale.push(id);
-    }
+    found.forEach((f, i) => {
+      if (f && f.chat.agents.some((a) => a.id === agent.id)) views.push(chatView(f.session, f.chat));
+      else stale.push(ids[i]!);
+    });
     if (stale.length > 0) await this.forget(agent.id, stale);
     return views;
   }
