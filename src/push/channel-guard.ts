@@ -26,7 +26,8 @@ const MAX_GMS_USER = 256;
 
 export interface Identity {
   gmsUser?: string;
-  agentId?: string;
+  /** Kept rather than the agent id, so that a token revoked in the endpoint files stops working at once. */
+  agentToken?: string;
 }
 
 /** The channel the server delivers a customer client's `/_genesys` pushes on. */
@@ -141,12 +142,11 @@ export class ChannelGuard implements ServerExtension {
     const identity: Identity = gmsUser !== undefined ? { gmsUser } : {};
     const token = message.ext?.token;
     if (token !== undefined) {
-      const agent = this.agentFor(token);
-      if (!agent) {
+      if (typeof token !== 'string' || this.agentFor(token) === undefined) {
         message.error = '401::Unknown agent token';
         return message;
       }
-      identity.agentId = agent;
+      identity.agentToken = token;
     }
     if (request) this.handshaking.set(request, identity);
     return message;
@@ -175,7 +175,7 @@ export class ChannelGuard implements ServerExtension {
     }
     if (channel.startsWith(AGENT_PREFIX)) {
       const agentId = channel.slice(AGENT_PREFIX.length);
-      const proven = identity.agentId ?? (message.ext?.token !== undefined ? this.agentFor(message.ext.token) : undefined);
+      const proven = this.agentFor(message.ext?.token ?? identity.agentToken);
       return proven === agentId ? agentChannel(agentId) : undefined;
     }
     return undefined;
