@@ -16,6 +16,7 @@ import { EndpointDirectory } from './endpoints/endpoint-directory.ts';
 import { loadEndpointFile, type EndpointDefinition } from './endpoints/endpoint-file.ts';
 import { QueueRouter } from './endpoints/queue-router.ts';
 import { agentRoutes } from './http/agent-routes.ts';
+import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { bodyNormaliser } from './http/body.ts';
 import { errorBody } from './http/error-body.ts';
@@ -107,7 +108,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   app.use(rateLimit(settings.rateLimit));
   app.use(bodyNormaliser({ limitBytes: settings.bodyLimitBytes }));
   const desk = new AgentDesk(domain, router, store, lookup);
-  for (const router of [adminRoutes(services), metrics.routes(), gmsRoutes(domain, lookup), agentRoutes(desk, agents), webPages()]) {
+  const endpointAdmin = endpointAdminRoutes(endpoints, router);
+  for (const router of [adminRoutes(services), metrics.routes(), gmsRoutes(domain, lookup), agentRoutes(desk, agents), endpointAdmin, webPages()]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

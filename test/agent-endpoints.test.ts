@@ -62,6 +62,14 @@ describe('endpoint files', () => {
     expect(problems.some((p) => p.startsWith('agents.0.token:'))).to.equal(true);
     expect((await createSession(gw)).status).to.equal(200);
     expect((await agentClient(gw, 'alice').get('/me')).status).to.equal(200);
+
+    await startCustomerChat(gw);
+    const admin = await gw.get('/genesys/1/admin/endpoints');
+    expect(admin.body.endpoints).to.deep.equal([
+      { name: 'gms_builtin', file: 'gms_builtin.json', loadedAt: admin.body.endpoints[0].loadedAt, open: true, waiting: 1, agents: [{ id: 'alice', nickname: 'Alice' }] },
+    ]);
+    expect(admin.body.rejected[0]).to.include({ file: 'gms_builtin.json', lastGoodServing: true });
+    expect(JSON.stringify(admin.body)).not.to.include('sha256:');
   });
 
   it('adding an agent lets them in at once; removing them shuts them out', async () => {

@@ -1,0 +1,28 @@
+// What an operator looks at for endpoints (ours): each loaded endpoint with its options, its agents
+// (never their token hashes) and how many chats wait in it, and the endpoint files refused now.
+
+import Router from '@koa/router';
+import type { Registry } from '../config/registry.ts';
+import type { EndpointDefinition } from '../endpoints/endpoint-file.ts';
+import type { QueueRouter } from '../endpoints/queue-router.ts';
+
+export function endpointAdminRoutes(endpoints: Registry<EndpointDefinition>, queues: QueueRouter): Router {
+  const router = new Router();
+
+  router.get('/genesys/1/admin/endpoints', async (ctx) => {
+    const loaded = await Promise.all(
+      endpoints.list().map(async ({ name, file, loadedAt, value }) => ({
+        name,
+        file,
+        loadedAt,
+        open: value.open,
+        ...(value.maxWaiting !== undefined ? { maxWaiting: value.maxWaiting } : {}),
+        waiting: (await queues.waiting(name)).length,
+        agents: value.agents.map(({ id, nickname }) => ({ id, nickname })),
+      })),
+    );
+    ctx.body = { endpoints: loaded, rejected: endpoints.rejected() };
+  });
+
+  return router;
+}
