@@ -194,7 +194,7 @@ export class ChatDomain {
         liveChat(session);
         add(chat, 'Message.Text', chat.customer.nickname, this.checkMessage(session, message), 'CLIENT');
       }
-      return { view: this.customerView(session, chat, position) };
+      return { view: this.customerView(session, chat, position), pollOnly: true };
     });
   }
 
@@ -451,6 +451,7 @@ export class ChatDomain {
         }
         added.push(appendEvent(chat, type, nickname, text, partyType, now, agentId));
       };
+      const polled = { position: session.chat?.clientPosition, away: session.chat?.awayPosition, ttl: session.ttl, expiresAt: session.expiresAt };
       const outcome = await fn(session, now, add);
       after = outcome.after;
       // Activity extends the session by the service's ttl in force now (spec §3).
@@ -465,6 +466,17 @@ export class ChatDomain {
         const ttlMs = 2 * this.storeTtl(ttl);
         await this.store.set(chatKey(chat.chatSessionId), session.id, ttlMs);
         chat.indexExpiresAt = now + ttlMs;
+      } else if (
+        // The busiest call, a poll with nothing new, costs no write: the stored expiry then lags the last
+        // poll by less than a second (or 1% of the ttl).
+        outcome.pollOnly &&
+        added.length === 0 &&
+        chat?.clientPosition === polled.position &&
+        chat?.awayPosition === polled.away &&
+        ttl === polled.ttl &&
+        session.expiresAt - polled.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10)
+      ) {
+        return { result: outcome.view };
       }
       const agentIds = [...(chat?.agents.map((a) => a.id) ?? []), ...(outcome.leftAgentIds ?? [])];
       return {
@@ -502,7 +514,12 @@ interface MutationResult<V> {
   /** Work outside the session's lock once the change is stored (the endpoint's queue). */
   after?: () => Promise<void>;
   leftAgentIds?: string[];
+  /** A poll: nothing changes but the customer's position and the session's expiry. */
+  pollOnly?: boolean;
 }
+
+/** A poll that moves nothing and extends the expiry by less than this (and 1% of the ttl) is not written back. */
+const POLL_WRITE_SLACK_MS = 1000;
 
 function appendEvent(chat: Chat, type: EventType, nickname: string, text: string, partyType: PartyType, at: number, agentId?: string): ChatEvent {
   const event: ChatEvent = { position: chat.events.length + 1, type, nickname, text, at, partyType, ...(agentId ? { agentId } : {}) };

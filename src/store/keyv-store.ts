@@ -3,23 +3,53 @@
 import type { Keyv } from 'keyv';
 import { GatewayError } from '../errors.ts';
 import type { Change, KeyLock, Store, Updater } from './store.ts';
+import { ValueCache } from './value-cache.ts';
+
+export interface KeyvStoreOptions {
+  /**
+   * Keep up to this many recently used values in this process as well. Only for a store that this
+   * process alone writes (the embedded SQLite file), never for one shared by several gateways.
+   */
+  cacheEntries?: number;
+}
 
 export class KeyvStore implements Store {
+  private readonly cache: ValueCache | undefined;
+  /** Counts writes, so that a read that raced with a write does not put an older value in the cache. */
+  private writes = 0;
+
   constructor(
     private readonly keyv: Keyv,
     private readonly lock: KeyLock,
-  ) {}
+    options: KeyvStoreOptions = {},
+  ) {
+    this.cache = options.cacheEntries ? new ValueCache(options.cacheEntries) : undefined;
+  }
 
-  get<T>(key: string): Promise<T | undefined> {
-    return guard(() => this.keyv.get<T>(key));
+  async get<T>(key: string): Promise<T | undefined> {
+    if (!this.cache) return guard(() => this.keyv.get<T>(key));
+    const hit = this.cache.get<T>(key);
+    if (hit) return hit.value;
+    const writesBefore = this.writes;
+    const raw = await guard(() => this.keyv.get<T>(key, { raw: true }));
+    if (raw?.value === undefined) return undefined;
+    if (this.writes === writesBefore) this.cache.set(key, raw.value, raw.expires ?? Number.MAX_SAFE_INTEGER);
+    return raw.value;
   }
 
   async set<T>(key: string, value: T, ttlMs: number): Promise<void> {
+    this.writes++;
+    this.cache?.delete(key);
     await guard(() => this.keyv.set(key, value, ttlMs));
+    this.writes++;
+    this.cache?.set(key, value, Date.now() + ttlMs);
   }
 
   async delete(key: string): Promise<void> {
+    this.writes++;
+    this.cache?.delete(key);
     await guard(() => this.keyv.delete(key));
+    this.writes++;
   }
 
   update<T, R>(key: string, fn: Updater<T, R>): Promise<R> {
@@ -43,6 +73,7 @@ export class KeyvStore implements Store {
 
   async close(): Promise<void> {
     await this.lock.close();
+    this.cache?.clear();
     await this.keyv.disconnect().catch(() => undefined);
   }
 }
