@@ -2,7 +2,7 @@
 // read a transcript, accept, add events and leave. Checks that the agent serves the chat's endpoint
 // and shapes chats as the agent API shows them; the chat domain does every change.
 
-import type { ChatDomain } from '../chat/chat-service.ts';
+import { NOTICE_TEXT, type ChatDomain } from '../chat/chat-service.ts';
 import type { Chat, ChatEvent, EventType, ServiceLookup, ServiceSession } from '../chat/types.ts';
 import { GatewayError, isGatewayError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
@@ -125,7 +125,7 @@ export class AgentDesk {
       throw new GatewayError('InvalidParameter', "The parameter 'typing' must be true or false.");
     }
     const started = value === 'true' || value === '1';
-    return this.add(agent, session, started ? 'Notice.TypingStarted' : 'Notice.TypingStopped', started ? 'is typing' : 'stopped typing');
+    return this.add(agent, session, started ? 'Notice.TypingStarted' : 'Notice.TypingStopped', started ? NOTICE_TEXT.typingStarted : NOTICE_TEXT.typingStopped);
   }
 
   async pushUrl(agent: Agent, chatSessionId: string, url: string | undefined): Promise<AgentChatView> {
