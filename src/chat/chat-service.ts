@@ -336,9 +336,12 @@ export class ChatDomain {
     // The scan covers every key so that the store also drops entries whose own time to live ran out
     // while no gateway was running (keyv deletes those as it meets them).
     const due: string[] = [];
+    let seen = 0;
     for await (const [key, value] of this.store.entries<ServiceSession | unknown>('')) {
       const at = key.indexOf('session:');
       if (at >= 0 && (value as ServiceSession).expiresAt <= now) due.push(key.slice(at));
+      // Thousands of sessions are read in one pass: let requests in between, so that polls keep their latency.
+      if (++seen % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     let expired = 0;
     for (const key of due) {

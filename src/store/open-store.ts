@@ -31,8 +31,9 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
   } else if (scheme === 'sqlite') {
     const file = url.slice('sqlite://'.length);
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    // A large page for the expiry scan: the adapter pages with OFFSET, so small pages cost a query each.
-    const sqlite = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000, iterationLimit: 1000 });
+    // Pages of the expiry scan: the adapter pages with OFFSET, so tiny pages (its default is 10) cost a
+    // query each, and huge ones hold the event loop while they are decoded.
+    const sqlite = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000, iterationLimit: 250 });
     // Write-ahead log, synced at checkpoints: a write is one append instead of several fsyncs, and a
     // stopped or crashed gateway still finds every committed session (only a power cut may lose the last ones).
     await sqlite.query('PRAGMA journal_mode = WAL');
