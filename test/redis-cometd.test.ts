@@ -2,6 +2,7 @@
 // channel on node C each receive, once and in order, the events that calls on the other nodes produce.
 
 import { expect } from 'chai';
+import { createClient } from '@keyv/redis';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
 import type { ChatPush } from '../src/push/customer-push.ts';
@@ -36,11 +37,16 @@ describe('push across gateway nodes over CometD', function () {
 
   before(async function () {
     await requireRedis(this);
-    nodes = await startNodes(3, { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix });
+    // Every node sweeps for expired chats often, so that they all race to end the one that expires.
+    nodes = await startNodes(3, { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, SWEEP_INTERVAL_MS: '50' }, {
+      'request-chat.json': {},
+      'brief-chat.json': { ttl: 1 },
+    });
   });
 
   after(async () => {
-    for (const client of clients) client.disconnect();
+    // Waiting for the server to confirm each disconnect lets the nodes stop at once, with no long-poll open.
+    await Promise.all(clients.map((client) => Promise.resolve(client.disconnect() as unknown as PromiseLike<unknown> | undefined).catch(() => undefined)));
     await Promise.all(nodes.map((n) => n.stop()));
     if (nodes.length > 0) await dropPrefix(prefix);
   });
@@ -77,5 +83,35 @@ describe('push across gateway nodes over CometD', function () {
     await eventually(() => agentTexts().includes('sent on B'), 5000, 'the last event to reach the agent on C');
     expect(agentTexts()).to.deep.equal(['has joined the session', 'sent on C', 'answered on A', 'sent on B']);
     expect(agent.received.filter((m) => m.type === 'waiting' && m.chat.chatSessionId === chatSessionId)).to.have.length(1);
+  });
+
+  it('lets Redis expire a session, and has exactly one node end its chat for the agent', async () => {
+    const [a, b, c] = nodes as [GatewayNode, GatewayNode, GatewayNode];
+    const alice = AGENTS[0];
+    const agent = await subscribe<AgentPushMessage>(a, `/agent/${alice.id}`, { ext: { token: alice.token } });
+    clients.push(agent.client);
+    const id = (await b.post('/genesys/1/service/brief-chat')).body._id as string;
+    const chatSessionId = (await c.post(`/genesys/1/service/${id}/ixn/chat`, { firstName: 'Ann', lastName: 'Lee' })).body.chatSessionId as string;
+    expect((await b.post(`/agent/v1/chats/${chatSessionId}/accept`, {}, agentHeaders(alice.id))).status).to.equal(200);
+
+    // The session's key carries a Redis TTL of its own (the service's ttl and a grace period to end the chat).
+    const redis = createClient({ url: SHARED_REDIS_URL });
+    await redis.connect();
+    try {
+      const ttlMs = await redis.pTTL(`${prefix}::session:${id}`);
+      expect(ttlMs).to.be.within(1, 61_000);
+    } finally {
+      redis.destroy();
+    }
+
+    const leftEvents = (): number =>
+      agent.received.filter((m) => m.type === 'events' && m.chatSessionId === chatSessionId && m.events.some((e) => e.type === 'Notice.Left')).length;
+    await eventually(() => leftEvents() > 0, 5000, 'the chat to expire');
+    for (const node of nodes) {
+      const reply = await node.post(`/genesys/1/service/${id}/ixn/chat/refresh`);
+      expect([reply.status, reply.body.exception]).to.deep.equal([404, 'SessionNotFound']);
+    }
+    // A second ending would come from another node's sweep racing the first, right behind it.
+    expect(leftEvents()).to.equal(1);
   });
 });

@@ -86,14 +86,19 @@ export interface GatewayNode {
   stop(): Promise<void>;
 }
 
+export type NodeEnv = { STORE_URL: string; STORE_PREFIX: string } & Record<string, string>;
+
+/** Service files of every node: request-chat with the defaults unless told otherwise. */
+export type ServiceFiles = Record<string, unknown>;
+
 /** Starts one gateway process and waits for the line in which it says where it listens. */
-export async function startNode(name: string, env: { STORE_URL: string; STORE_PREFIX: string } & Record<string, string>): Promise<GatewayNode> {
+export async function startNode(name: string, env: NodeEnv, services: ServiceFiles = { 'request-chat.json': {} }): Promise<GatewayNode> {
   const dir = await makeTempDir(`gms-node-${name}-`);
   const servicesDir = path.join(dir, 'services.d');
   const endpointsDir = path.join(dir, 'endpoints.d');
   await fs.mkdir(servicesDir);
   await fs.mkdir(endpointsDir);
-  await fs.writeFile(path.join(servicesDir, 'request-chat.json'), '{}');
+  for (const [file, content] of Object.entries(services)) await fs.writeFile(path.join(servicesDir, file), JSON.stringify(content));
   const agents = AGENTS.map((a) => ({ id: a.id, nickname: a.nickname, token: hashToken(a.token) }));
   await fs.writeFile(path.join(endpointsDir, 'gms_builtin.json'), JSON.stringify({ open: true, agents }));
 
@@ -164,8 +169,8 @@ export async function startNode(name: string, env: { STORE_URL: string; STORE_PR
   };
 }
 
-export function startNodes(count: number, env: { STORE_URL: string; STORE_PREFIX: string } & Record<string, string>): Promise<GatewayNode[]> {
-  return Promise.all(Array.from({ length: count }, (_, i) => startNode(String.fromCharCode(65 + i), env)));
+export function startNodes(count: number, env: NodeEnv, services?: ServiceFiles): Promise<GatewayNode[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => startNode(String.fromCharCode(65 + i), env, services)));
 }
 
 async function freePort(): Promise<number> {
