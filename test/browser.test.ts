@@ -47,6 +47,7 @@ describe('agent console and demo page in a browser', function () {
     expect(await customer.getByLabel('Your name').isVisible()).to.equal(false);
 
     await agent.goto(`${gw.url}/agent/`);
+    await snap(agent, 'agent-sign-in');
     await agent.getByLabel('Agent token').fill('wrong token');
     await agent.getByRole('button', { name: 'Sign in' }).click();
     await agent.getByText('This token is not valid.').waitFor();
