@@ -13,7 +13,7 @@ import { AgentDesk } from './endpoints/agent-desk.ts';
 import { pushToAgents } from './endpoints/agent-push.ts';
 import type { AgentDirectory } from './endpoints/agents.ts';
 import { EndpointDirectory } from './endpoints/endpoint-directory.ts';
-import { loadEndpointFile, type EndpointDefinition } from './endpoints/endpoint-file.ts';
+import { loadEndpointFile, publicEndpoint, type EndpointDefinition } from './endpoints/endpoint-file.ts';
 import { QueueRouter } from './endpoints/queue-router.ts';
 import { agentRoutes } from './http/agent-routes.ts';
 import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
@@ -79,6 +79,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     dir: settings.endpointsDir,
     kind: 'endpoint',
     load: loadEndpointFile,
+    describe: publicEndpoint,
     registry: endpoints,
     log,
     settleMs: settings.reloadSettleMs,

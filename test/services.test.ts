@@ -37,6 +37,15 @@ describe('services from files', () => {
     expect(billing.body._endpoint).to.equal('gms_builtin');
   });
 
+  it("routes an endpoint written GMS's way, <tenant>:<name>, to the endpoint of that name", async () => {
+    gw = await startTestGateway({ services: { 'tenant.json': { endpoint: 'Environment:gms_builtin' } } });
+    const res = await verbose('tenant');
+    expect(res.status).to.equal(200);
+    expect(res.body._endpoint).to.equal('gms_builtin');
+    const { body } = await gw.get('/genesys/1/admin/services');
+    expect(body.services[0].options).to.include({ endpoint: 'gms_builtin', tenant: 'Environment' });
+  });
+
   it('answers 404 ServiceNotFound for an unknown service, and for names that are not service names', async () => {
     gw = await startTestGateway();
     for (const name of ['nope', '..%2F..%2Fetc%2Fpasswd', '.hidden', 'a%00b']) {

@@ -13,6 +13,8 @@ const ALIASES: Record<string, string> = { _ttl: 'ttl', _chat_endpoint: 'endpoint
 
 export interface ServiceDefinition extends ServiceOptions {
   type: 'request-chat';
+  /** The tenant part of an endpoint written `<tenant>:<name>`, kept for operators to see. */
+  tenant?: string;
   description?: string;
 }
 
@@ -32,7 +34,9 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
   }
   const validate = validatorFor('request-chat');
   if (!validate(options)) return { ok: false, name, problems: describeErrors(label, validate.errors) };
-  const { type, ttl, endpoint, enabled, maxMessageLength, disconnectedStatus, maxChats, description } = options as unknown as ServiceDefinition;
+  const { type, ttl, endpoint: written, enabled, maxMessageLength, disconnectedStatus, maxChats, description } = options as unknown as ServiceDefinition;
+  // GMS writes endpoints as <tenant>:<name>; the gateway is one tenant, so the name alone routes.
+  const [tenant, endpoint] = written.includes(':') ? written.split(':') : [undefined, written];
   return {
     ok: true,
     name: name!,
@@ -40,7 +44,8 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
       name: name!,
       type,
       ttl,
-      endpoint,
+      endpoint: endpoint!,
+      ...(tenant ? { tenant } : {}),
       enabled,
       maxMessageLength,
       disconnectedStatus,

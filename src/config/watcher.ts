@@ -20,6 +20,8 @@ export interface WatchOptions<T> {
   log: Logger;
   /** How long a file must be unchanged before it is read, in milliseconds. */
   settleMs: number;
+  /** What a loaded entry's log line shows; secrets (agent token hashes) must not reach the logs. */
+  describe?: (value: T) => unknown;
   /** Called after every applied change (metrics, re-routing). */
   onChange?: (event: { file: string; outcome: 'loaded' | 'rejected' | 'removed' }) => void;
 }
@@ -97,7 +99,7 @@ export class ConfigWatcher<T> {
     if (result.ok) {
       const accepted = registry.accept(label, result.name, result.value);
       if (accepted.ok) {
-        log.info({ file: label, [kind]: result.name, options: result.value }, `${kind} '${result.name}' loaded from ${label}`);
+        log.info({ file: label, [kind]: result.name, options: this.opts.describe ? this.opts.describe(result.value) : result.value }, `${kind} '${result.name}' loaded from ${label}`);
         this.opts.onChange?.({ file: label, outcome: 'loaded' });
       } else {
         log.warn({ file: label, reason: accepted.problem }, `${label} rejected: ${accepted.problem}`);

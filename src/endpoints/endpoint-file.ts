@@ -49,3 +49,8 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
     },
   };
 }
+
+/** An endpoint as operators may see it, in logs and the admin listing: its agents without token hashes. */
+export function publicEndpoint(value: EndpointDefinition): Omit<EndpointDefinition, 'agents'> & { agents: Array<{ id: string; nickname: string }> } {
+  return { ...value, agents: value.agents.map(({ id, nickname }) => ({ id, nickname })) };
+}

@@ -3,7 +3,7 @@
 
 import Router from '@koa/router';
 import type { Registry } from '../config/registry.ts';
-import type { EndpointDefinition } from '../endpoints/endpoint-file.ts';
+import { publicEndpoint, type EndpointDefinition } from '../endpoints/endpoint-file.ts';
 import type { QueueRouter } from '../endpoints/queue-router.ts';
 
 export function endpointAdminRoutes(endpoints: Registry<EndpointDefinition>, queues: QueueRouter): Router {
@@ -12,13 +12,10 @@ export function endpointAdminRoutes(endpoints: Registry<EndpointDefinition>, que
   router.get('/genesys/1/admin/endpoints', async (ctx) => {
     const loaded = await Promise.all(
       endpoints.list().map(async ({ name, file, loadedAt, value }) => ({
-        name,
+        ...publicEndpoint(value),
         file,
         loadedAt,
-        open: value.open,
-        ...(value.maxWaiting !== undefined ? { maxWaiting: value.maxWaiting } : {}),
         waiting: (await queues.waiting(name)).length,
-        agents: value.agents.map(({ id, nickname }) => ({ id, nickname })),
       })),
     );
     ctx.body = { endpoints: loaded, rejected: endpoints.rejected() };
