@@ -40,6 +40,17 @@ describe('npm run validate', () => {
     expect(out).not.to.contain('notes.txt');
   });
 
+  it('checks endpoint files too: everything in an endpoints.d folder, or any file with --endpoints', async () => {
+    const shipped = await validate();
+    expect(shipped.code).to.equal(0);
+    expect(shipped.out).to.match(/^ok\s+endpoints\.d\/gms_builtin\.json: endpoint 'gms_builtin'$/m);
+    const dir = await makeTempDir();
+    await fs.writeFile(path.join(dir, 'queue.json'), '{"open": "yes"}');
+    const { code, out } = await validate('--endpoints', path.join(dir, 'queue.json'));
+    expect(code).to.equal(1);
+    expect(out).to.match(/queue\.json: open: /);
+  });
+
   it('exits 1 for a path that does not exist', async () => {
     const { code, out } = await validate('/no/such/folder');
     expect(code).to.equal(1);

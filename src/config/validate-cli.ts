@@ -1,11 +1,20 @@
-// `npm run validate -- <file or folder>...`: checks service files before they are dropped into
-// services.d/, with the same errors the gateway would log; exits 1 if any file is refused (like nginx -t).
+// `npm run validate -- [--endpoints] <file or folder>...`: checks service files (and endpoint files)
+// before they are dropped in, with the same errors the gateway would log; exits 1 if any file is
+// refused (like `nginx -t`). With no arguments it checks ./services.d and ./endpoints.d.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadEndpointFile } from '../endpoints/endpoint-file.ts';
 import { configName } from './config-file.ts';
 import { formatProblem } from './schemas.ts';
-import { loadServiceFile } from './service-file.ts';
+import { loadServiceFile, type LoadResult } from './service-file.ts';
+
+type Kind = 'service' | 'endpoint';
+
+const loaders: Record<Kind, (file: string, text: string) => LoadResult<unknown>> = {
+  service: loadServiceFile,
+  endpoint: loadEndpointFile,
+};
 
 function filesOf(target: string): string[] {
   const stat = fs.statSync(target, { throwIfNoEntry: false });
@@ -17,9 +26,19 @@ function filesOf(target: string): string[] {
     .map((f) => path.join(target, f));
 }
 
-export function validate(targets: string[], out: (line: string) => void): boolean {
+/** Files in (or named) an `endpoints.d` folder are endpoint files; all others are service files. */
+function kindOf(target: string, forced: Kind | undefined): Kind {
+  if (forced) return forced;
+  const parts = path.resolve(target).split(path.sep);
+  return parts.includes('endpoints.d') ? 'endpoint' : 'service';
+}
+
+export function validate(args: string[], out: (line: string) => void): boolean {
+  const forced: Kind | undefined = args.includes('--endpoints') ? 'endpoint' : undefined;
+  const targets = args.filter((a) => a !== '--endpoints');
   let ok = true;
-  for (const target of targets.length > 0 ? targets : ['services.d']) {
+  for (const target of targets.length > 0 ? targets : ['services.d', 'endpoints.d']) {
+    const kind = kindOf(target, forced);
     let files: string[];
     try {
       files = filesOf(target);
@@ -29,9 +48,9 @@ export function validate(targets: string[], out: (line: string) => void): boolea
       continue;
     }
     for (const file of files) {
-      const result = loadServiceFile(file, fs.readFileSync(file, 'utf8'));
+      const result = loaders[kind](file, fs.readFileSync(file, 'utf8'));
       if (result.ok) {
-        out(`ok      ${file}: service '${result.name}' (ttl ${result.value.ttl}s, endpoint ${result.value.endpoint})`);
+        out(`ok      ${file}: ${kind} '${result.name}'${kind === 'service' ? summary(result.value) : ''}`);
       } else {
         ok = false;
         for (const p of result.problems) out(`invalid ${path.dirname(file)}/${formatProblem(p)}`);
@@ -39,6 +58,11 @@ export function validate(targets: string[], out: (line: string) => void): boolea
     }
   }
   return ok;
+}
+
+function summary(value: unknown): string {
+  const { ttl, endpoint } = value as { ttl: number; endpoint: string };
+  return ` (ttl ${ttl}s, endpoint ${endpoint})`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
