@@ -2,6 +2,7 @@
 // client and the official CometD JavaScript client, on long-polling and websocket.
 
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { adapt } from 'cometd-nodejs-client';
@@ -12,7 +13,8 @@ import { createLogger } from '../src/log.ts';
 import { attachCometd, type CometdEndpoint } from '../src/push/cometd.ts';
 import type { ChatPush } from '../src/push/customer-push.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
-import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
 
 adapt();
 
@@ -213,7 +215,10 @@ describe('CometD: a customer in the background loses nothing', function () {
   const customer = <C extends Customer>(c: C): C => (open.push(c), c);
 
   beforeEach(async () => {
-    gw = await startTestGateway();
+    // On the embedded SQLite store (the default outside tests) store calls wait for real I/O, so a
+    // return and the agent's messages interleave as they do in production.
+    const dir = await makeTempDir();
+    gw = await startTestGateway({ env: { STORE_URL: `sqlite://${path.join(dir, 'sessions.sqlite')}` } });
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((c) => c.close()));
@@ -228,54 +233,58 @@ describe('CometD: a customer in the background loses nothing', function () {
   }
 
   it('a new handshake after /meta/disconnect with a position gets every event after it, then the live ones', async () => {
-    const before = customer(cometdCustomer(gw, 'ann', 'long-polling'));
-    await before.subscribe();
+    const leaving = customer(cometdCustomer(gw, 'ann', 'long-polling'));
+    await leaving.subscribe();
     const { say } = await chatUnderWay();
     await say('one');
-    await eventually(() => before.pushes.length === 3, 3000, 'three pushes');
+    await eventually(() => leaving.pushes.length === 3, 3000, 'three pushes');
     // The app saw up to 2 only (the last push was lost on the way), then went to the background.
-    expect((await before.leave('2')).successful).to.equal(true);
+    expect((await leaving.leave('2')).successful).to.equal(true);
 
     await say('two');
     await say('three');
-    const after = customer(cometdCustomer(gw, 'ann', 'websocket'));
-    await after.subscribe();
-    await eventually(() => positions(after.pushes).length >= 3, 3000, 'the missed events');
+    const back = customer(cometdCustomer(gw, 'ann', 'websocket'));
+    await back.subscribe();
+    await eventually(() => positions(back.pushes).length >= 3, 3000, 'the missed events');
     await say('four');
-    await eventually(() => positions(after.pushes).includes(6), 3000, 'the live event');
+    await eventually(() => positions(back.pushes).includes(6), 3000, 'the live event');
 
-    expect(received(after.pushes).map(([p, , , text]) => [p, text])).to.deep.equal([
+    expect(received(back.pushes).map(([p, , , text]) => [p, text])).to.deep.equal([
       [3, 'one'],
       [4, 'two'],
       [5, 'three'],
       [6, 'four'],
     ]);
-    expect(before.pushes).to.have.length(3);
+    expect(leaving.pushes).to.have.length(3);
   });
 
   it('events produced while the customer is returning are delivered once, in order', async () => {
-    const before = customer(fayeCustomer(gw, 'ann', 'long-polling'));
-    before.client.addExtension({
-      outgoing(message: BayeuxMessage, callback: (m: BayeuxMessage) => void) {
-        if (message.channel === '/meta/disconnect') message.ext = { transcriptPosition: '1' };
-        callback(message);
-      },
-    });
-    await before.subscribe();
+    const leaving = customer(cometdCustomer(gw, 'ann', 'long-polling'));
+    await leaving.subscribe();
     const { say } = await chatUnderWay();
-    await before.close();
+    await leaving.leave('1');
 
-    const after = customer(fayeCustomer(gw, 'ann', 'long-polling'));
-    const talking = (async () => {
-      for (let i = 1; i <= 20; i++) await say(`m${i}`);
-    })();
-    await after.subscribe();
+    // faye this time: the customer's app may use either client.
+    const back = customer(fayeCustomer(gw, 'ann', 'long-polling'));
+    // The agent keeps talking, from three places at once, until well after the customer is back.
+    let said = 0;
+    let returned = false;
+    const talking = Promise.all(
+      range(1, 3).map(async () => {
+        for (let extra = 0; (!returned || extra < 5) && said < 500; extra += returned ? 1 : 0) {
+          await say(`m${++said}`);
+          // Let the customer's requests in between (the memory store never waits for I/O).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }),
+    );
+    await back.subscribe();
+    returned = true;
     await talking;
-    await eventually(() => positions(after.pushes).includes(22), 3000, 'every message');
-    const seen = positions(after.pushes);
-    // The first push is whatever was missed since position 1 (or nothing if the disconnect was not in yet).
-    expect(seen).to.deep.equal(range(seen[0]!, 22));
-    expect(seen[0]).to.be.at.most(3);
+    const last = said + 2;
+    await eventually(() => positions(back.pushes).includes(last), 3000, 'every message');
+    // Whether each message was committed before, during or after the return, it arrives once, in order.
+    expect(positions(back.pushes)).to.deep.equal(range(2, last));
   });
 
   it('a plain refresh after /meta/disconnect returns every event after the away position', async () => {
@@ -291,6 +300,46 @@ describe('CometD: a customer in the background loses nothing', function () {
     expect(reply.status).to.equal(200);
     expect(reply.body.chatIxnState).to.equal('DISCONNECTED');
     expect(reply.body.transcriptToShow.map((e: string[]) => e[2])).to.deep.equal(['while you were away', 'has left the session']);
+  });
+});
+
+describe('CometD: background and return across two nodes sharing Redis', function () {
+  const prefix = uniquePrefix('cometd-away');
+  let a: TestGateway | undefined;
+  let b: TestGateway | undefined;
+  const open: Customer[] = [];
+
+  before(async function () {
+    await requireRedis(this);
+    const env = { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix };
+    [a, b] = await Promise.all([startTestGateway({ env }), startTestGateway({ env })]);
+  });
+  after(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    await Promise.all([a?.close(), b?.close()]);
+    if (a) await dropPrefix(prefix);
+  });
+
+  it('a customer who leaves on node A and comes back on node B gets what it missed, then the live events', async () => {
+    const leaving = cometdCustomer(a!, 'ann', 'long-polling');
+    open.push(leaving);
+    await leaving.subscribe();
+    const chat = await cometChat(a!, 'ann');
+    const chatId = chat.start.body.chatSessionId as string;
+    await b!.domain.accept(chatId, AGENT);
+    await eventually(() => leaving.pushes.length === 2, 5000, 'two pushes on A');
+    expect((await leaving.leave('2')).successful).to.equal(true);
+
+    await b!.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'while you were away');
+    const back = cometdCustomer(b!, 'ann', 'websocket');
+    open.push(back);
+    await back.subscribe();
+    await a!.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'welcome back');
+    await eventually(() => positions(back.pushes).includes(4), 5000, 'the live event on B');
+    expect(received(back.pushes).map(([p, , , text]) => [p, text])).to.deep.equal([
+      [3, 'while you were away'],
+      [4, 'welcome back'],
+    ]);
   });
 });
 
