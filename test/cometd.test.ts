@@ -31,12 +31,15 @@ function fayeCustomer(
   gw: TestGateway,
   gmsUser: string | undefined,
   transport: 'long-polling' | 'websocket',
-): Customer & { client: FayeClient; clientId(): string } {
+): Customer & { client: FayeClient; clientId(): string; raw: BayeuxMessage[] } {
   const client = new faye.Client(`${gw.url}/genesys/cometd`);
   let clientId = '';
+  // Every data message as it came off the wire, before faye's client hands on its data.
+  const raw: BayeuxMessage[] = [];
   client.addExtension({
     incoming(message: BayeuxMessage, callback: (m: BayeuxMessage) => void) {
       if (message.channel === '/meta/handshake' && message.clientId) clientId = message.clientId;
+      if (!message.channel.startsWith('/meta/')) raw.push(structuredClone(message));
       callback(message);
     },
   });
@@ -47,6 +50,7 @@ function fayeCustomer(
   return {
     client,
     clientId: () => clientId,
+    raw,
     pushes,
     subscribe: () => toPromise(client.subscribe('/_genesys', (data) => pushes.push(data as ChatPush))),
     close: async () => client.disconnect(),
@@ -417,9 +421,12 @@ describe('CometD: hostile clients', function () {
 
     await victimChatGoesOn();
     expect(victim.pushes.map((p) => p.id)).to.not.include('x');
+    // What the victim got came from the gateway, on the channel it asked for, without the gateway's secret.
+    expect(victim.raw).to.have.length(3);
+    expect(victim.raw.every((m) => m.channel === '/_genesys' && !JSON.stringify(m).includes('secret'))).to.equal(true);
   });
 
-  it("a guessed server secret is refused and stripped, and a gms_user that differs between header and ext is refused", async () => {
+  it("a publish with a guessed server secret is refused, and so is a gms_user that differs between header and ext is refused", async () => {
     const post = async (body: unknown, headers: Record<string, string> = {}): Promise<BayeuxMessage[]> => {
       const res = await fetch(`${gw.url}/genesys/cometd`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
       return (await res.json()) as BayeuxMessage[];
