@@ -441,6 +441,29 @@ describe('CometD: hostile clients', function () {
     );
     expect(mismatch!.successful).to.equal(false);
   });
+
+  it('malformed Bayeux messages get an error reply, never a crash, and the endpoint keeps serving', async () => {
+    const post = (body: string): Promise<Response> =>
+      fetch(`${gw.url}/genesys/cometd`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const body of [
+      'not json',
+      '[5]',
+      '[null]',
+      '[{"channel": 5}]',
+      '[{}]',
+      '[{"channel": "/meta/subscribe", "clientId": "nobody", "subscription": 7}]',
+      '[{"channel": "/meta/subscribe", "clientId": "nobody", "subscription": ["/_genesys", 7]}]',
+      '[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "ext": "str"}]',
+      '[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "ext": {"gms_user": 42, "token": 42}}]',
+      '[{"channel": "/meta/disconnect", "clientId": "nobody", "ext": {"transcriptPosition": "-1"}}]',
+    ]) {
+      const res = await post(body);
+      expect(res.status, body).to.be.oneOf([200, 400]);
+      await res.text();
+    }
+    const mallory = customer(fayeCustomer(gw, 'mallory', 'long-polling'));
+    await mallory.subscribe();
+  });
 });
 
 describe('CometD: agent channels', function () {

@@ -76,8 +76,13 @@ export class ChannelGuard implements ServerExtension {
 
   incoming(message: BayeuxMessage, request: IncomingMessage | null, callback: (message: BayeuxMessage) => void): void {
     try {
-      const trusted = this.fromGateway(message);
-      if (trusted) return callback(message);
+      // faye answers what is not a message at all (a number, null) with its own error.
+      if (typeof message !== 'object' || message === null) return callback(message);
+      if (this.fromGateway(message)) return callback(message);
+      if (typeof message.channel !== 'string') {
+        message.error = '400::A message needs a channel';
+        return callback(message);
+      }
       switch (message.channel) {
         case '/meta/handshake':
           return callback(this.handshake(message, request));
@@ -100,6 +105,7 @@ export class ChannelGuard implements ServerExtension {
   }
 
   outgoing(message: BayeuxMessage, request: IncomingMessage | null, callback: (message: BayeuxMessage) => void): void {
+    if (typeof message !== 'object' || message === null || typeof message.channel !== 'string') return callback(message);
     if (message.channel === '/meta/handshake') {
       const identity = request ? this.handshaking.get(request) : undefined;
       if (request) this.handshaking.delete(request);
@@ -107,8 +113,10 @@ export class ChannelGuard implements ServerExtension {
     } else if (message.channel === '/meta/subscribe' || message.channel === '/meta/unsubscribe') {
       if (message.subscription !== undefined) {
         message.subscription = Array.isArray(message.subscription)
-          ? message.subscription.map(publicName)
-          : publicName(message.subscription);
+          ? message.subscription.map((s) => (typeof s === 'string' ? publicName(s) : s))
+          : typeof message.subscription === 'string'
+            ? publicName(message.subscription)
+            : message.subscription;
       }
     } else if (!message.channel.startsWith('/meta/')) {
       message.channel = publicName(message.channel);
