@@ -558,3 +558,34 @@ describe('CometD: agent channels', function () {
     expect(endpoint.publishToAgent('../x', {})).to.equal(false);
   });
 });
+
+describe('CometD: long-polls', function () {
+  let gw: TestGateway;
+  let server: http.Server;
+  let endpoint: CometdEndpoint;
+
+  before(async () => {
+    gw = await startTestGateway();
+    server = http.createServer((_req, res) => res.writeHead(404).end());
+    endpoint = attachCometd({ server, hub: gw.hub, chats: gw.domain, log: createLogger('silent'), timeoutSeconds: 1 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    endpoint.close();
+    await new Promise((resolve) => server.close(resolve));
+    await gw.close();
+  });
+
+  it("a client cannot ask for a long-poll held longer than the server's timeout", async () => {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/genesys/cometd`;
+    const post = async (message: object): Promise<BayeuxMessage[]> =>
+      (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', gms_user: 'ann' }, body: JSON.stringify([message]) })).json()) as BayeuxMessage[];
+    const [shake] = await post({ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] });
+    const clientId = shake!.clientId;
+    await post({ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } });
+    const started = Date.now();
+    const [reply] = await post({ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 3_600_000 } });
+    expect(reply!.successful).to.equal(true);
+    expect(Date.now() - started).to.be.below(3000);
+  });
+});

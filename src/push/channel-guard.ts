@@ -50,6 +50,8 @@ function publicName(channel: string): string {
 export interface ChannelGuardOptions {
   /** Carried in `ext.secret` by the gateway's own in-process publisher. */
   secret: string;
+  /** The longest a client may ask a long-poll to be held, in milliseconds. */
+  maxPollMs: number;
   agents?: AgentDirectory;
   log: Logger;
   /** A customer client sent /meta/disconnect with `ext.transcriptPosition` (spec §4 background state). */
@@ -91,6 +93,13 @@ export class ChannelGuard implements ServerExtension {
           return callback(this.subscription(message));
         case '/meta/disconnect':
           return this.disconnect(message, callback);
+        case '/meta/connect':
+          // Bayeux lets a client ask for its long-poll's timeout; none may hold a connection longer than ours.
+          if (typeof message.advice === 'object' && message.advice !== null) {
+            const advice = message.advice as { timeout?: unknown };
+            if (typeof advice.timeout !== 'number' || !(advice.timeout <= this.options.maxPollMs)) advice.timeout = this.options.maxPollMs;
+          }
+          return callback(message);
         default:
           // faye answers /meta/connect itself and refuses unknown /meta channels.
           if (message.channel.startsWith('/meta/')) return callback(message);

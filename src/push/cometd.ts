@@ -33,11 +33,13 @@ export interface CometdEndpoint {
 
 export function attachCometd(options: CometdOptions): CometdEndpoint {
   const { log } = options;
-  const adapter = new faye.NodeAdapter({ mount: COMETD_PATH, timeout: options.timeoutSeconds ?? 30, ping: 25 });
+  const timeoutSeconds = options.timeoutSeconds ?? 30;
+  const adapter = new faye.NodeAdapter({ mount: COMETD_PATH, timeout: timeoutSeconds, ping: 25 });
   const secret = randomBytes(24).toString('base64url');
   const customers = new CustomerPush(options.chats, (channel, push) => publish(channel, push), log);
   const guard = new ChannelGuard({
     secret,
+    maxPollMs: timeoutSeconds * 1000,
     ...(options.agents ? { agents: options.agents } : {}),
     log,
     onAway: (gmsUser, position) => customers.away(gmsUser, position),
