@@ -171,8 +171,14 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
         stopAgentPush();
         cometd.close();
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
+          // A keep-alive connection busy now would otherwise be served for as long as its client sends:
+          // every later answer tells the client to close it, and connections that fall idle are closed.
+          server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader('Connection', 'close'));
+          const idle = setInterval(() => server.closeIdleConnections(), 50);
+          server.close(() => {
+            clearInterval(idle);
+            resolve();
+          });
         });
         await serviceWatcher.close();
         await endpointWatcher.close();
