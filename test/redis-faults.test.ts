@@ -88,4 +88,25 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     expect(next.status).to.equal(200);
     expect(next.body.transcriptPosition).to.equal(String(events.length + 1));
   });
+
+  it('answers 503 within a few seconds while Redis hangs without answering, and carries on when it answers again', async () => {
+    const gw = node!;
+    const chat = await startCustomerChat(gw);
+    redis!.freeze();
+    try {
+      const started = Date.now();
+      const reply = await chat.call('send', { message: 'into the void' });
+      expect([reply.status, reply.body.exception]).to.deep.equal([503, 'ServiceUnavailable']);
+      expect(Date.now() - started).to.be.below(4000);
+    } finally {
+      redis!.thaw();
+    }
+    const back = await eventually(async () => {
+      const reply = await chat.call('send', { message: 'heard again' });
+      return reply.status === 200 ? reply : undefined;
+    }, 10_000, 'Redis to answer again');
+    const texts = (back!.body.transcriptToShow as WireEvent[]).map((e) => e[2]);
+    expect(texts).to.include('heard again');
+    expect(gw.alive(), gw.output()).to.equal(true);
+  });
 });

@@ -20,11 +20,19 @@ export class RedisConnection {
   private subscriberClient: RedisClient | undefined;
   private closed = false;
 
+  /**
+   * Commands in the order this node issues them (a lock release is sent after the publish it guards),
+   * each failing after the command timeout if Redis does not answer.
+   */
+  readonly client: RedisClient;
+
   private constructor(
-    /** Commands in the order this node issues them: a lock release is sent after the publish it guards. */
-    readonly client: RedisClient,
+    private readonly raw: RedisClient,
     private readonly log: Logger,
-  ) {}
+    commandTimeoutMs: number,
+  ) {
+    this.client = withDeadline(raw, commandTimeoutMs);
+  }
 
   static async open({ url, log, commandTimeoutMs = 2000, connectTimeoutMs = 5000 }: RedisConnectionOptions): Promise<RedisConnection> {
     const client = createClient({
@@ -32,15 +40,13 @@ export class RedisConnection {
       // Without this, commands issued while Redis is down wait in an offline queue until it is back:
       // the customer's call would hang instead of getting a 503.
       disableOfflineQueue: true,
-      // Bounds a command on a connection that is up but not answering (a frozen or overloaded Redis).
-      commandOptions: { timeout: commandTimeoutMs },
       socket: {
         connectTimeout: connectTimeoutMs,
         // Keep trying for ever, backing off to 1 s: the node recovers by itself when Redis is back.
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
       },
     }) as RedisClient;
-    const connection = new RedisConnection(client, log);
+    const connection = new RedisConnection(client, log, commandTimeoutMs);
     connection.watch(client, 'commands');
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -62,7 +68,7 @@ export class RedisConnection {
   /** A second connection in subscriber mode (Redis allows no other commands on it). */
   async subscriber(): Promise<RedisClient> {
     if (!this.subscriberClient) {
-      const sub = this.client.duplicate() as RedisClient;
+      const sub = this.raw.duplicate() as RedisClient;
       this.watch(sub, 'subscriber');
       this.subscriberClient = sub;
       await sub.connect();
@@ -73,7 +79,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const client of [this.subscriberClient, this.client]) {
+    for (const client of [this.subscriberClient, this.raw]) {
       // destroy(): nothing is left to flush once the gateway has stopped, and quit() would wait for a Redis that may be down.
       if (client?.isOpen) client.destroy();
     }
@@ -91,6 +97,34 @@ export class RedisConnection {
       down = false;
     });
   }
+}
+
+/**
+ * The client with a deadline on every command. node-redis's own command timeout only covers commands
+ * not yet written: one written to a Redis that hangs (frozen, overloaded, or behind a network partition
+ * that drops packets) waits for its reply until TCP gives up, minutes later, and the customer's call
+ * with it. The command stays in node-redis's pipeline, so later replies still match their commands;
+ * only the caller stops waiting, and gets 503.
+ */
+function withDeadline(client: RedisClient, ms: number): RedisClient {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = value.apply(target, args);
+        return result instanceof Promise ? deadline(result, ms) : result;
+      };
+    },
+  });
+}
+
+function deadline<T>(pending: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
 }
 
 export function redactUrl(url: string): string {

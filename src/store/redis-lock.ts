@@ -95,6 +95,9 @@ export class RedisLock implements KeyLock {
       try {
         reply = await this.client.set(lockKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.leaseMs } });
       } catch {
+        // A Redis that hangs may still apply this SET once it answers again: a release queued behind it
+        // on the same connection keeps it from leaving a lease that nobody holds.
+        this.client.eval(RELEASE, { keys: [lockKey], arguments: [token] }).catch(() => undefined);
         throw unavailable('The session store is not reachable; try again shortly.');
       }
       if (reply === 'OK') return;

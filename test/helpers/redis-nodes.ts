@@ -227,7 +227,17 @@ export class OwnRedis {
     await gone;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung Redis. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async remove(): Promise<void> {
+    this.thaw();
     if (this.child && this.child.exitCode === null) {
       const gone = new Promise((resolve) => this.child!.once('exit', resolve));
       this.child.kill('SIGKILL');
