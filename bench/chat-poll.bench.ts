@@ -1,7 +1,8 @@
 // Chat API v1 over polling on the embedded SQLite store, against a bare Koa "hello" server measured in
 // the same run: chat starts per second, and send+refresh requests per second with 1,000 live chats,
 // with p50/p99 latency. Servers run as child processes; autocannon drives them from this one.
-// BENCH_SECONDS (default 10) sets each measurement's length, BENCH_CONNECTIONS (default 16) the load.
+// BENCH_SECONDS (default 10) sets each measurement's length, BENCH_CONNECTIONS (default 16) the load,
+// BENCH_STORE_URL another store to compare with (memory://, redis://...).
 
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     {
       SERVICES_DIR: path.join(dir, 'services.d'),
       ENDPOINTS_DIR: path.join(dir, 'endpoints.d'),
-      STORE_URL: `sqlite://${path.join(dir, 'data', 'sessions.sqlite')}`,
+      STORE_URL: process.env.BENCH_STORE_URL ?? `sqlite://${path.join(dir, 'data', 'sessions.sqlite')}`,
       LOG_LEVEL: 'warn',
       ...(process.env.SWEEP_INTERVAL_MS ? { SWEEP_INTERVAL_MS: process.env.SWEEP_INTERVAL_MS } : {}),
     },
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
     const poll = await load(`send + refresh, ${LIVE_CHATS} live chats`, { url: gateway.url, requests: pollRequests });
 
     const rows = [bare, startLeave, starts, poll];
-    console.log(`${CONNECTIONS} connections, ${SECONDS} s each, on ${os.cpus().length} CPU(s), store: SQLite file`);
+    console.log(`${CONNECTIONS} connections, ${SECONDS} s each, on ${os.cpus().length} CPU(s), store: ${process.env.BENCH_STORE_URL ?? 'SQLite file'}`);
     console.log('| load | req/s | × bare Koa | p50 ms | p99 ms | non-2xx/errors |');
     console.log('|---|---|---|---|---|---|');
     for (const row of rows) {
