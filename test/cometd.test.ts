@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { adapt } from 'cometd-nodejs-client';
-import { CometD, type Message } from 'cometd';
+import { CometD, type Message, type SubscriptionHandle } from 'cometd';
 import faye, { type BayeuxMessage, type Client as FayeClient, type Thenable } from 'faye';
 import type { Agent, AgentDirectory } from '../src/endpoints/agents.ts';
 import { createLogger } from '../src/log.ts';
@@ -61,25 +61,36 @@ function cometdCustomer(
   gw: TestGateway,
   gmsUser: string,
   transport: 'long-polling' | 'websocket',
-): Customer & { cometd: CometD; leave(position: string): Promise<Message> } {
+): Customer & { cometd: CometD; raw: Message[]; leave(position: string): Promise<Message>; unsubscribe(): Promise<Message> } {
   const cometd = new CometD();
   if (transport === 'long-polling') cometd.unregisterTransport('websocket');
   // Browser websockets cannot set headers: the websocket customer names itself in the handshake's ext.
   cometd.configure({ url: `${gw.url}/genesys/cometd`, ...(transport === 'long-polling' ? { requestHeaders: { gms_user: gmsUser } } : {}) });
   const pushes: ChatPush[] = [];
+  let handle: SubscriptionHandle | undefined;
+  // Every data message off the wire, before the client drops those it has no subscription for.
+  const raw: Message[] = [];
+  cometd.registerExtension('raw', {
+    incoming(message) {
+      if (!message.channel.startsWith('/meta/')) raw.push(message);
+      return message;
+    },
+  });
   const handshake = (): Promise<Message> =>
     new Promise((resolve, reject) =>
       cometd.handshake(transport === 'websocket' ? { ext: { gms_user: gmsUser } } : {}, (m) => (m.successful ? resolve(m) : reject(new Error(JSON.stringify(m))))),
     );
   return {
     cometd,
+    raw,
     pushes,
     async subscribe() {
       await handshake();
-      await new Promise<void>((resolve, reject) =>
-        cometd.subscribe('/_genesys', (m) => pushes.push(m.data as ChatPush), (m) => (m.successful ? resolve() : reject(new Error(m.error)))),
-      );
+      await new Promise<void>((resolve, reject) => {
+        handle = cometd.subscribe('/_genesys', (m) => pushes.push(m.data as ChatPush), (m) => (m.successful ? resolve() : reject(new Error(m.error))));
+      });
     },
+    unsubscribe: () => new Promise((resolve) => cometd.unsubscribe(handle!, resolve)),
     leave: (position) => new Promise((resolve) => cometd.disconnect({ ext: { transcriptPosition: position } }, resolve)),
     close: () => new Promise((resolve) => (cometd.isDisconnected() ? resolve() : cometd.disconnect(() => resolve()))),
   };
@@ -194,6 +205,19 @@ describe('CometD: chat events pushed to the customer', function () {
     expect(cid.pushes.every((p) => p.tag.endsWith(cidChat.id) && p.message.chatSessionId === chats[1])).to.equal(true);
     expect(received(ann.pushes).filter(([, type]) => type === 'Message.Text').map(([, , , text]) => text)).to.deep.equal(range(1, 5).map((i) => `to Ann #${i}`));
     expect(positions(cid.pushes)).to.deep.equal(range(1, 7));
+  });
+
+  it('every CometD client of the customer gets the pushes, until it unsubscribes', async () => {
+    const phone = customer(fayeCustomer(gw, 'ann', 'long-polling'));
+    const laptop = customer(cometdCustomer(gw, 'ann', 'websocket'));
+    await Promise.all([phone.subscribe(), laptop.subscribe()]);
+    const chat = await cometChat(gw, 'ann');
+    await eventually(() => phone.pushes.length === 1 && laptop.pushes.length === 1, 3000, 'the first push on both');
+
+    expect((await laptop.unsubscribe()).successful).to.equal(true);
+    await chat.call('send', { message: 'only the phone hears this' });
+    await eventually(() => phone.pushes.length === 2, 3000, 'the push on the phone');
+    expect(laptop.raw).to.have.length(1);
   });
 
   it('a chat with no CometD client connected still records everything, for a later refresh', async () => {
@@ -383,8 +407,9 @@ describe('CometD: hostile clients', function () {
     // so anything of the victim's would have arrived first.
     await cometChat(gw, 'mallory');
     await eventually(() => mallory.pushes.length === 1, 3000, "mallory's own push");
+    expect(mallory.raw.map((m) => (m.data as ChatPush).tag)).to.deep.equal([mallory.pushes[0]!.tag]);
     expect(mallory.pushes[0]!.tag).to.not.include(victimChat.id);
-    expect(eve.pushes).to.deep.equal([]);
+    expect(eve.raw).to.deep.equal([]);
   });
 
   it('wildcards, private channel names and other channels are refused', async () => {
