@@ -59,8 +59,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const redis = isRedisUrl(settings.storeUrl) ? await RedisConnection.open({ url: settings.storeUrl, log }) : undefined;
   const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
 
-  // The chat census is only taken at scrape time, once the domain below exists.
-  const metrics = new GatewayMetrics({ chats: () => domain.census() });
+  // Read only at scrape time, once the domain and the CometD endpoint below exist.
+  const metrics = new GatewayMetrics({ chats: () => domain.census(), cometdClients: () => cometd.clients() });
   const services = new Registry<ServiceDefinition>();
   const serviceWatcher = new ConfigWatcher({
     dir: settings.servicesDir,

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import faye from 'faye';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -62,10 +63,24 @@ describe('GET /metrics', () => {
     await eventually(async () => sample(await scrape(), 'gms_config_changes_total{kind="service",outcome="loaded"}') === 3, 3000, 'a reload');
   });
 
-  it('has a CometD clients gauge and the process memory', async () => {
-    const text = await scrape();
-    expect(sample(text, 'gms_cometd_clients')).to.be.a('number');
-    expect(sample(text, 'gms_process_memory_bytes{kind="heapUsed"}')).to.be.above(0);
+  it('counts the CometD clients connected now', async () => {
+    expect(sample(await scrape(), 'gms_cometd_clients')).to.equal(0);
+    const clients = ['ann', 'bob'].map((user) => {
+      const client = new faye.Client(`${gw.url}/genesys/cometd`);
+      client.setHeader('gms_user', user);
+      client.disable('websocket');
+      return client;
+    });
+    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => c.subscribe('/_genesys', () => undefined).then(() => resolve(), reject))));
+    expect(sample(await scrape(), 'gms_cometd_clients')).to.equal(2);
+    clients[0]!.disconnect();
+    await eventually(async () => sample(await scrape(), 'gms_cometd_clients') === 1, 3000, 'one client gone');
+    clients[1]!.disconnect();
+    await eventually(async () => sample(await scrape(), 'gms_cometd_clients') === 0, 3000, 'both clients gone');
+  });
+
+  it('shows the process memory', async () => {
+    expect(sample(await scrape(), 'gms_process_memory_bytes{kind="heapUsed"}')).to.be.above(0);
   });
 
   it('each gateway has its own figures, even in one process', async () => {

@@ -16,6 +16,8 @@ export interface ChatCensus {
 
 export interface MetricsSources {
   chats: () => Promise<ChatCensus>;
+  /** CometD clients connected now. */
+  cometdClients: () => number;
 }
 
 const METHODS = new Set(['GET', 'POST', 'OPTIONS', 'HEAD', 'PUT', 'DELETE', 'PATCH']);
@@ -25,8 +27,6 @@ export class GatewayMetrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly latency: Histogram<'method' | 'route'>;
   private readonly configChanges: Counter<'kind' | 'outcome'>;
-  /** CometD clients connected now: the CometD endpoint adds and removes them. */
-  readonly cometdClients: Gauge;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -49,7 +49,14 @@ export class GatewayMetrics {
       labelNames: ['kind', 'outcome'],
       registers,
     });
-    this.cometdClients = new Gauge({ name: 'gms_cometd_clients', help: 'CometD clients connected now.', registers });
+    new Gauge({
+      name: 'gms_cometd_clients',
+      help: 'CometD clients connected now (handshaken, not yet disconnected or timed out).',
+      registers,
+      collect() {
+        this.set(sources.cometdClients());
+      },
+    });
 
     // prom-client's default metrics start an event-loop monitor per registry; memory is what operators need.
     new Gauge({

@@ -76,6 +76,11 @@ export class ChannelGuard implements ServerExtension {
     this.identities.delete(clientId);
   }
 
+  /** Remote clients handshaken and not yet gone (the in-process publisher is not one). */
+  get connected(): number {
+    return this.identities.size;
+  }
+
   incoming(message: BayeuxMessage, request: IncomingMessage | null, callback: (message: BayeuxMessage) => void): void {
     try {
       // faye answers what is not a message at all (a number, null) with its own error.

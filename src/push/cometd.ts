@@ -27,6 +27,8 @@ export interface CometdOptions {
 export interface CometdEndpoint {
   /** Sends `data` to the subscribers of `/agent/{agentId}`; false when the id cannot name a channel. */
   publishToAgent(agentId: string, data: unknown): boolean;
+  /** How many CometD clients are connected now (metrics). */
+  clients(): number;
   /** Ends every long-poll and websocket, then stops the publisher. */
   close(): void;
 }
@@ -84,6 +86,7 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
       publish(channel, data);
       return true;
     },
+    clients: () => guard.connected,
     close() {
       stopHub();
       publisher.disconnect();
