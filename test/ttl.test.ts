@@ -25,7 +25,7 @@ describe('time to live of service sessions', () => {
   });
 
   it('a session idle for longer than its ttl answers 404 SessionNotFound, and nothing of it is left in the store', async () => {
-    await gateway({ 'brief.json': { ttl: 1 } });
+    await gateway({ 'brief.json': { ttl: 2 } });
     const chat = await startCustomerChat(gw, { service: 'brief' });
     await chat.call('send', { message: 'a secret' });
     const chatSessionId = chat.start.body.chatSessionId as string;
@@ -33,7 +33,7 @@ describe('time to live of service sessions', () => {
     expect(await rowsMentioning(file, chatSessionId)).to.include(`gms:chat:${chatSessionId}`);
 
     // Removed, not hidden: no row holds the session, its chat index, its queue entry or its messages.
-    await eventually(gone(chat.id), 4000, 'the session to be removed from the store');
+    await eventually(gone(chat.id), 5000, 'the session to be removed from the store');
     expect(await rowsMentioning(file, chatSessionId)).to.deep.equal([]);
     expect(await rowsMentioning(file, 'a secret')).to.deep.equal([]);
 
@@ -45,9 +45,9 @@ describe('time to live of service sessions', () => {
   });
 
   it('every call on a session is activity that keeps it alive past its ttl', async () => {
-    await gateway({ 'brief.json': { ttl: 1 } });
+    await gateway({ 'brief.json': { ttl: 2 } });
     const chat = await startCustomerChat(gw, { service: 'brief' });
-    const until = Date.now() + 2500;
+    const until = Date.now() + 3500;
     while (Date.now() < until) {
       expect((await chat.call('refresh')).status).to.equal(200);
       await new Promise((resolve) => setTimeout(resolve, 250));
