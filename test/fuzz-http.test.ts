@@ -13,6 +13,9 @@ import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 const SEED = 20261125;
+/** Stand-ins for a service session and a chat started just before the request is sent. */
+const FRESH_SESSION = 'FRESH-SESSION-ID';
+const FRESH_CHAT = 'FRESH-CHAT-ID';
 const CUSTOMER_RUNS = 2500;
 const AGENT_RUNS = 1500;
 
@@ -187,6 +190,14 @@ describe('hostile input (property-based, fixed seed)', function () {
   const statuses = new Map<number, number>();
   let tried = 0;
 
+  /** Half the requests aim at a chat started just for them, so that they get past "chat ended" to the code behind. */
+  const withFreshIds = async (req: RawRequest): Promise<RawRequest> => {
+    if (!req.path.includes(FRESH_SESSION) && !req.path.includes(FRESH_CHAT)) return req;
+    const chat = await startCustomerChat(gw);
+    const path = req.path.replaceAll(FRESH_SESSION, chat.id).replaceAll(FRESH_CHAT, chat.start.body.chatSessionId as string);
+    return { ...req, path };
+  };
+
   const snapshot = (): Promise<unknown[]> => Promise.all(bystanders.map((id) => gw.store.get(`session:${id}`)));
 
   before(async () => {
@@ -219,7 +230,7 @@ describe('hostile input (property-based, fixed seed)', function () {
     const before = await snapshot();
     const outcome = await fc.check(
       fc.asyncProperty(arb, async (req) => {
-        const reply = await send(base, req);
+        const reply = await send(base, await withFreshIds(req));
         tried++;
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
         checkReply(req, reply);
@@ -239,14 +250,15 @@ describe('hostile input (property-based, fixed seed)', function () {
   it('customer routes: never a 5xx, always the error body, bystander chats unchanged', async () => {
     const ids = fc.oneof(
       { weight: 3, arbitrary: fc.constant(target.id) },
+      { weight: 3, arbitrary: fc.constant(FRESH_SESSION) },
       { weight: 2, arbitrary: fc.constantFrom('request-chat', 'owned') },
       { weight: 1, arbitrary: fc.constant(randomUUID()) },
       { weight: 3, arbitrary: anyString },
     );
     const paths = (id: string): fc.Arbitrary<string> =>
       fc.oneof(
-        fc.constant(`/genesys/1/service/${id}`),
-        fc.constantFrom(...ACTIONS).map((a) => `/genesys/1/service/${id}/ixn/chat${a}`),
+        { weight: 1, arbitrary: fc.constant(`/genesys/1/service/${id}`) },
+        { weight: 4, arbitrary: fc.constantFrom(...ACTIONS).map((a) => `/genesys/1/service/${id}/ixn/chat${a}`) },
         fc.constantFrom(`/genesys/1/${id}`, `/genesys/${id}/service`, `/genesys/1/service/${id}/${id}`, '/genesys/1/admin/services', '/healthz', '/metrics', `/${id}`),
       );
     const headers = fc.record(
@@ -259,12 +271,13 @@ describe('hostile input (property-based, fixed seed)', function () {
   it('agent routes: never a 5xx, always the error body, bystander chats unchanged', async () => {
     const ids = fc.oneof(
       { weight: 3, arbitrary: fc.constant(targetChatId) },
+      { weight: 3, arbitrary: fc.constant(FRESH_CHAT) },
       { weight: 1, arbitrary: fc.constant(target.id) },
       { weight: 3, arbitrary: anyString },
     );
     const paths = (id: string): fc.Arbitrary<string> =>
       fc.oneof(
-        fc.constantFrom(...AGENT_ACTIONS).map((a) => `/agent/v1/chats/${id}${a}`),
+        { weight: 4, arbitrary: fc.constantFrom(...AGENT_ACTIONS).map((a) => `/agent/v1/chats/${id}${a}`) },
         fc.constantFrom('/agent/v1/chats', '/agent/v1/me', `/agent/v1/chats?state=${id}`, `/agent/v1/${id}`, `/agent/${id}`),
       );
     const authorization = fc.oneof(
