@@ -21,6 +21,9 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     node = await startNode('F', { STORE_URL: redis.url, STORE_PREFIX: uniquePrefix('faults') });
   });
 
+  // A failed test must not leave the next one without Redis.
+  afterEach(() => redis?.ensureRunning());
+
   after(async () => {
     await node?.stop();
     await redis?.remove();
@@ -60,18 +63,18 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     const chat = await startCustomerChat(gw);
     let sent = 0;
     const sending: Promise<Reply>[] = [];
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 200; i++) {
       sending.push(chat.call('send', { message: `m${i}` }).then((r) => ((sent += r.status === 200 ? 1 : 0), r)));
     }
     // Redis goes away with some messages stored and others still queued for the session's lock.
     await eventually(() => sent >= 10, 5000, 'the first messages to be sent');
     await redis!.stop();
     const replies = await Promise.all(sending);
+    await redis!.restart();
     expect(replies.filter((r) => r.status === 503)).to.not.be.empty;
     expect(replies.every((r) => r.status === 200 || (r.status === 503 && r.body.exception === 'ServiceUnavailable'))).to.equal(true);
     expect(gw.alive(), gw.output()).to.equal(true);
 
-    await redis!.restart();
     const after = await eventually(async () => {
       const reply = await chat.call('refresh', { transcriptPosition: '0' });
       return reply.status === 200 ? reply : undefined;
@@ -97,7 +100,7 @@ describe('a gateway node when Redis restarts mid-chat', function () {
       const started = Date.now();
       const reply = await chat.call('send', { message: 'into the void' });
       expect([reply.status, reply.body.exception]).to.deep.equal([503, 'ServiceUnavailable']);
-      expect(Date.now() - started).to.be.below(4000);
+      expect(Date.now() - started).to.be.below(5000);
     } finally {
       redis!.thaw();
     }

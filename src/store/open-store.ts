@@ -55,11 +55,13 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
     // throwOnErrors: by default the adapter swallows errors and answers "not found", which would turn a
     // Redis outage into SessionNotFound; thrown, KeyvStore renders it as 503. Data keys are
     // `<prefix>::<key>` with Redis's own TTLs (SET PX).
-    const adapter = new KeyvRedis(connection.client, { namespace: prefix, throwOnErrors: true, throwOnConnectError: true });
-    keyv = new Keyv({ store: adapter, namespace: prefix, useKeyPrefix: false, throwOnErrors: true });
-    lock = new RedisLock(connection.client, prefix, {
-      onLeaseLost: (key) => log.error({ key }, 'a session lock expired while its update ran; a concurrent update may have been lost'),
+    const redisLock = new RedisLock(connection.client, prefix, {
+      onLeaseLost: (key) => log.error({ key }, 'a session lock expired while its update ran; its write was refused'),
     });
+    // The adapter writes through the lock's fence, so a holder that lost its lease cannot overwrite.
+    const adapter = new KeyvRedis(redisLock.fencedClient(`${prefix}::`), { namespace: prefix, throwOnErrors: true, throwOnConnectError: true });
+    keyv = new Keyv({ store: adapter, namespace: prefix, useKeyPrefix: false, throwOnErrors: true });
+    lock = redisLock;
   } else {
     throw new Error(`STORE_URL ${JSON.stringify(url)}: unknown scheme (use sqlite://, memory:// or redis://)`);
   }

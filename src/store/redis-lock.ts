@@ -15,12 +15,15 @@
 // (RedisConnection.client), so Redis handles the publish first: the next holder's events are published
 // after them, and the pub/sub order across nodes is the commit order.
 //
-// Fencing and timeouts: the lease lasts `leaseMs` and is renewed every leaseMs/3 while the holder runs,
-// so only a holder that stops running for a whole lease (a frozen process) can lose it while at work;
-// its commands then still carry at most one Redis command timeout (2 s) of delay. That residual risk is
-// accepted and made visible: a release that finds the lease gone logs an error. A node that dies holding
-// a lease blocks that one chat for at most `leaseMs`. Waiting for a lease gives up after
-// `acquireTimeoutMs` with 503, so no call hangs longer than a few seconds.
+// Fencing and timeouts: the lease lasts `leaseMs` and is renewed every leaseMs/3 while the holder runs.
+// A holder can still lose it while at work: its process froze for a whole lease, or Redis hung and,
+// answering again, found the lease expired with the holder's write still queued behind it. So the
+// holder's data write is fenced: keyv's adapter writes through `fencedClient()`, which turns the SET
+// (or UNLINK) of a key whose lease this node holds into a Lua script that writes only if the lock key
+// still holds this holder's token, atomically in Redis. A late write fails (the caller gets 503) instead
+// of overwriting what the next holder wrote. A node that dies holding a lease blocks that one chat for
+// at most `leaseMs`. Waiting for a lease gives up after `acquireTimeoutMs` with 503, so no call hangs
+// longer than a few seconds.
 //
 // Within a node, waiters queue locally (LocalLock) first, so only one waiter per node polls Redis.
 
@@ -31,6 +34,12 @@ import type { RedisClient } from './redis-connection.ts';
 import type { KeyLock } from './store.ts';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const LEASE_LOST = "redis.error_reply('LEASELOST the session lock expired before this write')";
+const FENCED_SET = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return ${LEASE_LOST} end
+if ARGV[3] == '' then return redis.call('set', KEYS[2], ARGV[2]) end
+return redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3])`;
+const FENCED_UNLINK = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return ${LEASE_LOST} end
+return redis.call('unlink', KEYS[2])`;
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 export interface RedisLockOptions {
@@ -44,6 +53,8 @@ export interface RedisLockOptions {
 
 export class RedisLock implements KeyLock {
   private readonly local = new LocalLock();
+  /** The token of each lease this node holds, by store key (LocalLock allows one holder per key here). */
+  private readonly held = new Map<string, string>();
   private readonly leaseMs: number;
   private readonly acquireTimeoutMs: number;
 
@@ -57,16 +68,55 @@ export class RedisLock implements KeyLock {
   }
 
   withLock<R>(key: string, fn: () => Promise<R>): Promise<R> {
-    return this.local.withLock(key, () => this.withLease(`${this.prefix}:lock:${key}`, key, fn));
+    return this.local.withLock(key, () => this.withLease(this.lockKey(key), key, fn));
   }
 
   close(): Promise<void> {
     return this.local.close();
   }
 
+  /**
+   * The client for keyv's Redis adapter, whose data keys are `<dataPrefix><store key>`: its SET and
+   * UNLINK of a key under a lease held here run only while the lease is still this holder's.
+   */
+  fencedClient(dataPrefix: string): RedisClient {
+    const fence = (dataKey: unknown): { lockKey: string; token: string } | undefined => {
+      if (typeof dataKey !== 'string' || !dataKey.startsWith(dataPrefix)) return undefined;
+      const key = dataKey.slice(dataPrefix.length);
+      const token = this.held.get(key);
+      return token === undefined ? undefined : { lockKey: this.lockKey(key), token };
+    };
+    const client = this.client;
+    return new Proxy(client, {
+      get(target, property) {
+        if (property === 'set') {
+          return (dataKey: string, value: string, options?: { PX?: number }) => {
+            const fenced = fence(dataKey);
+            const plain = options === undefined || (Object.keys(options).length === 1 && typeof options.PX === 'number');
+            if (!fenced || !plain) return target.set(dataKey, value, options);
+            return target.eval(FENCED_SET, { keys: [fenced.lockKey, dataKey], arguments: [fenced.token, value, options?.PX ? String(options.PX) : ''] });
+          };
+        }
+        if (property === 'unlink' || property === 'del') {
+          return (dataKey: string) => {
+            const fenced = fence(dataKey);
+            if (!fenced) return target[property](dataKey);
+            return target.eval(FENCED_UNLINK, { keys: [fenced.lockKey, dataKey], arguments: [fenced.token] });
+          };
+        }
+        return Reflect.get(target, property, target);
+      },
+    });
+  }
+
+  private lockKey(key: string): string {
+    return `${this.prefix}:lock:${key}`;
+  }
+
   private async withLease<R>(lockKey: string, key: string, fn: () => Promise<R>): Promise<R> {
     const token = randomUUID();
     await this.acquire(lockKey, token);
+    this.held.set(key, token);
     let lost = false;
     const renewal = setInterval(() => {
       this.client.eval(RENEW, { keys: [lockKey], arguments: [token, String(this.leaseMs)] }).then(
@@ -82,6 +132,7 @@ export class RedisLock implements KeyLock {
       return await fn();
     } finally {
       clearInterval(renewal);
+      this.held.delete(key);
       const released = await this.client.eval(RELEASE, { keys: [lockKey], arguments: [token] }).catch(() => undefined);
       // undefined: Redis is unreachable; the lease then simply runs out.
       if (lost || released === 0) this.options.onLeaseLost?.(key);

@@ -227,6 +227,12 @@ export class OwnRedis {
     await gone;
   }
 
+  /** Brings the server back if a test stopped or froze it and failed before doing so itself. */
+  async ensureRunning(): Promise<void> {
+    this.thaw();
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) await this.restart();
+  }
+
   /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung Redis. */
   freeze(): void {
     this.child?.kill('SIGSTOP');
