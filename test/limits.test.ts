@@ -118,6 +118,13 @@ describe('limits', () => {
       expect((await gw.post('/genesys/1/service/request-chat')).status).to.equal(200);
     });
 
+    it('of many sessions created at once, exactly maxChats are admitted', async () => {
+      const gw = await start({ services: { 'request-chat.json': { maxChats: 5 } } });
+      const replies = await Promise.all(Array.from({ length: 20 }, () => gw.post('/genesys/1/service/request-chat')));
+      expect(replies.filter((r) => r.status === 200)).to.have.length(5);
+      expect(replies.filter((r) => r.status === 503)).to.have.length(15);
+    });
+
     it('a service file with an invalid maxChats is refused', async () => {
       const gw = await start({ services: { 'request-chat.json': { maxChats: 0 } } });
       expect((await gw.post('/genesys/1/service/request-chat')).body.exception).to.equal('ServiceNotFound');
