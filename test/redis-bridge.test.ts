@@ -18,7 +18,8 @@ describe('chat updates between gateway nodes', function () {
   before(async function () {
     await requireRedis(this);
     const env = { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix };
-    [nodeA, nodeB] = await Promise.all([startTestGateway({ env }), startNode('B', env)]);
+    nodeB = await startNode('B', env);
+    nodeA = await startTestGateway({ env });
     nodeA.hub.subscribe((update) => seenOnA.push(update));
   });
 

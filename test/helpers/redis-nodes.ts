@@ -169,8 +169,16 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
   };
 }
 
-export function startNodes(count: number, env: NodeEnv, services?: ServiceFiles): Promise<GatewayNode[]> {
-  return Promise.all(Array.from({ length: count }, (_, i) => startNode(String.fromCharCode(65 + i), env, services)));
+/** Starts nodes A, B, C...; if one cannot start, stops the others so that no process is left behind. */
+export async function startNodes(count: number, env: NodeEnv, services?: ServiceFiles): Promise<GatewayNode[]> {
+  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startNode(String.fromCharCode(65 + i), env, services)));
+  const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw failed.reason;
+  }
+  return nodes;
 }
 
 async function freePort(): Promise<number> {
