@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { startCustomerChat } from './helpers/chat-client.ts';
-import { eventually, type Reply } from './helpers/gateway.ts';
+import { eventually, startTestGateway, type Reply, type TestGateway } from './helpers/gateway.ts';
 import { OwnRedis, requireRedis, startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
 
 type WireEvent = [string, string, string, string, string];
@@ -13,18 +13,25 @@ describe('a gateway node when Redis restarts mid-chat', function () {
   this.timeout(30_000);
   let redis: OwnRedis | undefined;
   let node: GatewayNode | undefined;
+  /** A second node, in this process, whose chat hub shows what reaches it from the first through Redis. */
+  let watcher: TestGateway | undefined;
+  const watched: string[] = [];
 
   before(async function () {
     // The shared Redis stands for "this machine has a redis-server"; the test starts its own.
     await requireRedis(this);
     redis = await OwnRedis.start();
-    node = await startNode('F', { STORE_URL: redis.url, STORE_PREFIX: uniquePrefix('faults') });
+    const env = { STORE_URL: redis.url, STORE_PREFIX: uniquePrefix('faults') };
+    node = await startNode('F', env);
+    watcher = await startTestGateway({ env });
+    watcher.hub.subscribe((update) => watched.push(...update.events.map((e) => e.text)));
   });
 
   // A failed test must not leave the next one without Redis.
   afterEach(() => redis?.ensureRunning());
 
   after(async () => {
+    await watcher?.close();
     await node?.stop();
     await redis?.remove();
   });
@@ -56,6 +63,13 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     const transcript = (await chat.call('refresh', { transcriptPosition: '0' })).body.transcriptToShow as WireEvent[];
     expect(transcript.map((e) => e[2])).to.deep.equal(['has joined the session', 'before the restart', 'after the restart']);
     expect((await gw.post('/genesys/1/service/request-chat')).status).to.equal(200);
+
+    // Pushes between the nodes resume too, once their subscriptions are back (none is replayed).
+    let ping = 0;
+    await eventually(async () => {
+      await chat.call('send', { message: `ping ${++ping}` });
+      return watched.some((text) => text.startsWith('ping '));
+    }, 10_000, 'a push from the node to reach the other node again');
   });
 
   it('leaves no half-written chat when Redis stops while messages are being sent', async () => {
