@@ -48,17 +48,18 @@ export class RedisConnection {
     }) as RedisClient;
     const connection = new RedisConnection(client, log, commandTimeoutMs);
     connection.watch(client, 'commands');
+    const unreachable = new Error(`Redis at ${redactUrl(url)} is not reachable`);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         client.connect(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis at ${redactUrl(url)} is not reachable`)), connectTimeoutMs);
+          timer = setTimeout(() => reject(unreachable), connectTimeoutMs);
         }),
       ]);
     } catch (err) {
       await connection.close();
-      throw err instanceof Error && err.message.includes('not reachable') ? err : new Error(`Redis at ${redactUrl(url)}: ${String(err)}`);
+      throw err === unreachable ? err : new Error(`Redis at ${redactUrl(url)}: ${String(err)}`);
     } finally {
       clearTimeout(timer);
     }
