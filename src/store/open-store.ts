@@ -60,7 +60,7 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
     });
     // The adapter writes through the lock's fence, so a holder that lost its lease cannot overwrite.
     const adapter = new KeyvRedis(redisLock.fencedClient(`${prefix}::`), { namespace: prefix, throwOnErrors: true, throwOnConnectError: true });
-    keyv = new Keyv({ store: adapter, namespace: prefix, useKeyPrefix: false, throwOnErrors: true });
+    keyv = new Keyv({ store: adapter, namespace: prefix, useKeyPrefix: false, throwOnErrors: true, ...PLAIN_JSON });
     lock = redisLock;
   } else {
     throw new Error(`STORE_URL ${JSON.stringify(url)}: unknown scheme (use sqlite://, memory:// or redis://)`);
