@@ -76,6 +76,12 @@ async function main(): Promise<void> {
 
   let requests = 0;
   let errors = 0;
+  /** Error answers by status and exception (or the network error), to say what went wrong. */
+  const failures = new Map<string, number>();
+  const failed = (what: string): void => {
+    errors++;
+    failures.set(what, (failures.get(what) ?? 0) + 1);
+  };
   let ended = 0;
   let abandoned = 0;
   let stopping = false;
@@ -88,14 +94,19 @@ async function main(): Promise<void> {
         const created = await post(base, '/genesys/1/service/soak', { slot: String(n) });
         requests++;
         const id = created.body._id as string;
-        await post(base, `/genesys/1/service/${id}/ixn/chat`, { firstName: `C${n}` });
+        const start = await post(base, `/genesys/1/service/${id}/ixn/chat`, { firstName: `C${n}` });
         requests++;
+        if (start.status !== 200) {
+          failed(`${created.status}/${start.status} ${String(created.body.exception ?? start.body.exception)} (create/start)`);
+          await sleep(THINK_MS);
+          continue;
+        }
         const until = Date.now() + 10_000 + Math.random() * 20_000;
         for (let i = 0; Date.now() < until && !stopping; i++) {
           await sleep(THINK_MS);
           const reply = await post(base, `/genesys/1/service/${id}/ixn/chat/${i % 2 === 0 ? 'send' : 'refresh'}`, { message: `message ${i} `.repeat(8) });
           requests++;
-          if (reply.status !== 200) errors++;
+          if (reply.status !== 200) failed(`${reply.status} ${String(reply.body.exception)}`);
         }
         if (Math.random() < 0.7) {
           await post(base, `/genesys/1/service/${id}/ixn/chat/disconnect`);
@@ -104,8 +115,8 @@ async function main(): Promise<void> {
         } else {
           abandoned++; // left to expire after the ttl
         }
-      } catch {
-        errors++;
+      } catch (err) {
+        failed((err as Error).message);
         await sleep(THINK_MS);
       }
     }
@@ -162,7 +173,8 @@ async function main(): Promise<void> {
   }
   line('drained', after);
 
-  console.log(`requests ${requests} (${errors} errors), chats ended by the customer ${ended}, left to expire ${abandoned}`);
+  const why = [...failures].map(([what, n]) => `${n}× ${what}`).join(', ');
+  console.log(`requests ${requests} (${errors} errors${why ? `: ${why}` : ''}), chats ended by the customer ${ended}, left to expire ${abandoned}`);
   console.log(
     `heap under steady load: ${mb(first.heap)} MB at t=${first.t} s → ${mb(last.heap)} MB at t=${last.t} s ` +
       `(${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, trend ${(slope * 60 / 1024 / 1024).toFixed(2)} MB/min)`,
