@@ -128,8 +128,9 @@ async function main(): Promise<void> {
     const { heapUsed, rss } = process.memoryUsage();
     let keys = 0;
     for await (const _ of gw.store.entries('')) keys++;
-    const census = await gw.domain.census();
-    const live = census.connected + Object.values(census.waiting).reduce((a, b) => a + b, 0);
+    // The census of the last expiry sweep (at most one sweep interval old).
+    const census = await gw.sweeper.census();
+    const live = census ? census.connected + Object.values(census.waiting).reduce((a, b) => a + b, 0) : 0;
     return { heap: heapUsed, rss, keys, live };
   };
 

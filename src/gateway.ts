@@ -1,10 +1,13 @@
 // Wiring only: the store, the registries and their watchers, the chat domain, the Koa app, the HTTP
 // server and the CometD adapter, started and stopped in the right order.
 
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { ChatDomain } from './chat/chat-service.ts';
+import { ExpirySweeper } from './chat/expiry.ts';
 import type { ServiceLookup } from './chat/types.ts';
 import { Registry } from './config/registry.ts';
 import { loadServiceFile, type ServiceDefinition } from './config/service-file.ts';
@@ -43,6 +46,8 @@ export interface Gateway {
   endpoints: Registry<EndpointDefinition>;
   agents: AgentDirectory;
   domain: ChatDomain;
+  /** Ends expired sessions while this node holds the sweep lease, and keeps the chat census. */
+  sweeper: ExpirySweeper;
   hub: ChatHub;
   /** The Bayeux endpoint at /genesys/cometd: agent channels are published through it. */
   cometd: CometdEndpoint;
@@ -59,8 +64,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const redis = isRedisUrl(settings.storeUrl) ? await RedisConnection.open({ url: settings.storeUrl, log }) : undefined;
   const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
 
-  // Read only at scrape time, once the domain and the CometD endpoint below exist.
-  const metrics = new GatewayMetrics({ chats: () => domain.census(), cometdClients: () => cometd.clients() });
+  // Read only at scrape time, once the sweeper and the CometD endpoint below exist.
+  const metrics = new GatewayMetrics({ chats: () => sweeper.census(), cometdClients: () => cometd.clients() });
   const services = new Registry<ServiceDefinition>();
   const serviceWatcher = new ConfigWatcher({
     dir: settings.servicesDir,
@@ -143,10 +148,20 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 
-  const sweeper = setInterval(() => {
-    domain.expireDue().catch((err: unknown) => log.warn({ err: String(err) }, 'could not end expired chats'));
-  }, settings.sweepIntervalMs);
-  sweeper.unref();
+  // One node at a time sweeps (a lease in the store); its census feeds every node's /metrics.
+  const node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const sweeper = new ExpirySweeper({
+    store,
+    clock: Date,
+    sessions: domain,
+    node,
+    intervalMs: settings.sweepIntervalMs,
+    onLeadChange: (leading) =>
+      log.info({ node }, leading ? 'this node now ends expired chats for the cluster' : 'this node no longer ends expired chats'),
+    onSweep: (result) => metrics.sweepDone(result),
+    onError: (err) => log.warn({ err: String(err) }, 'could not end expired chats'),
+  });
+  sweeper.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -156,6 +171,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     endpoints,
     agents,
     domain,
+    sweeper,
     hub,
     cometd,
     store,
@@ -166,7 +182,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     },
     close() {
       closing ??= (async () => {
-        clearInterval(sweeper);
+        await sweeper.stop();
         // Long-polls and websockets end first, or the server would wait for them to time out.
         stopAgentPush();
         cometd.close();

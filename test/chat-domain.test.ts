@@ -3,6 +3,7 @@
 
 import { expect } from 'chai';
 import { ChatDomain, type ChatView } from '../src/chat/chat-service.ts';
+import { ExpirySweeper } from '../src/chat/expiry.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { GatewayError } from '../src/errors.ts';
@@ -50,6 +51,12 @@ describe('chat domain', () => {
   afterEach(async () => {
     await store.close();
   });
+
+  /** One expiry sweep over the store, as the node holding the sweep lease runs it. */
+  async function expireDue(): Promise<number> {
+    const sweeper = new ExpirySweeper({ store, clock: { now: () => now }, sessions: domain, node: 'test-node', intervalMs: 1000 });
+    return (await sweeper.sweep()).expired;
+  }
 
   async function startChat(): Promise<{ id: string; view: ChatView }> {
     const session = await domain.createSession(service, { topic: 'billing' });
@@ -158,7 +165,7 @@ describe('chat domain', () => {
       now += 31_000;
       updates = [];
 
-      expect(await domain.expireDue()).to.equal(1);
+      expect(await expireDue()).to.equal(1);
       expect(await store.get(`session:${id}`)).to.equal(undefined);
       expect(await store.get(`chat:${view.chat.chatSessionId}`)).to.equal(undefined);
       expect(await domain.findChat(view.chat.chatSessionId)).to.equal(undefined);
@@ -167,8 +174,26 @@ describe('chat domain', () => {
       expect(updates[0]).to.include({ chatSessionId: view.chat.chatSessionId, state: 'ended' });
       expect(updates[0]!.events.map((e) => e.type)).to.deep.equal(['Notice.Left']);
       // The other session had activity and is untouched; a second sweep finds nothing more.
-      expect(await domain.expireDue()).to.equal(0);
+      expect(await expireDue()).to.equal(0);
       expect((await domain.refresh(other.id, undefined, 0)).events).to.have.length(2);
+    });
+
+    it('the sweep counts the chats under way, waiting by endpoint and connected, and stores that census', async () => {
+      const sweeper = new ExpirySweeper({ store, clock: { now: () => now }, sessions: domain, node: 'node-a', intervalMs: 1000 });
+      const accepted = await startChat();
+      await domain.accept(accepted.view.chat.chatSessionId, { id: 'alice', nickname: 'Alice' });
+      const waiting = await startChat();
+      const ended = await startChat();
+      await domain.disconnect(ended.id, undefined);
+      await domain.createSession(service, {}); // a session without a chat is not a chat
+      await startChat(); // left to expire
+      now += 30_000;
+      for (const { id } of [accepted, waiting, ended]) await domain.refresh(id, undefined, 0);
+      now += 31_000;
+      const { expired, census } = await sweeper.sweep();
+      expect(expired).to.equal(2);
+      expect(census).to.deep.equal({ waiting: { gms_builtin: 1 }, connected: 1, node: 'node-a', at: now });
+      expect(await sweeper.census()).to.deep.equal(census);
     });
 
     it('an ended chat or a session without a chat expires too, without any event', async () => {
@@ -177,7 +202,7 @@ describe('chat domain', () => {
       const bare = await domain.createSession(service, {});
       now += 61_000;
       updates = [];
-      expect(await domain.expireDue()).to.equal(2);
+      expect(await expireDue()).to.equal(2);
       expect(await store.get(`session:${id}`)).to.equal(undefined);
       expect(await store.get(`session:${bare.id}`)).to.equal(undefined);
       expect(await store.get(`chat:${view.chat.chatSessionId}`)).to.equal(undefined);
@@ -195,7 +220,7 @@ describe('chat domain', () => {
       expect(stored?.expiresAt).to.equal(now + 5000);
       now += 5_000;
       expect((await rejection(domain.refresh(id, undefined, 0))).exception).to.equal('SessionNotFound');
-      expect(await domain.expireDue()).to.equal(1);
+      expect(await expireDue()).to.equal(1);
     });
   });
 });

@@ -12,7 +12,11 @@ function sample(text: string, series: string): number | undefined {
 describe('GET /metrics', () => {
   let gw: TestGateway;
   beforeEach(async () => {
-    gw = await startTestGateway({ services: { 'request-chat.json': {}, 'sales.json': { endpoint: 'gms_builtin' } } });
+    // Chat figures come from the expiry sweep's census: a short interval keeps the tests quick.
+    gw = await startTestGateway({
+      services: { 'request-chat.json': {}, 'sales.json': { endpoint: 'gms_builtin' } },
+      env: { SWEEP_INTERVAL_MS: '50' },
+    });
   });
   afterEach(() => gw.close());
 
@@ -21,6 +25,13 @@ describe('GET /metrics', () => {
     expect(reply.status).to.equal(200);
     expect(reply.headers.get('content-type')).to.contain('text/plain');
     return reply.body as string;
+  };
+
+  /** Scrapes until the figures satisfy `ok` (chat figures change at the next sweep), and returns that scrape. */
+  const scrapeUntil = async (ok: (text: string) => boolean, what: string): Promise<string> => {
+    let text = '';
+    await eventually(async () => ok((text = await scrape())), 3000, what);
+    return text;
   };
 
   it('counts requests by route pattern and status, and times them', async () => {
@@ -40,18 +51,30 @@ describe('GET /metrics', () => {
     expect(sample(await scrape(), 'gms_http_requests_total{method="GET",route="unmatched",status="404"}')).to.equal(2);
   });
 
-  it('shows the live chats and the chats waiting at each endpoint, going down when they end', async () => {
+  it('shows the live chats and the chats waiting at each endpoint as of the last sweep, going down when they end', async () => {
     const first = await startCustomerChat(gw);
     await startCustomerChat(gw, { service: 'sales' });
     await gw.post('/genesys/1/service/request-chat'); // a session without a chat is not a chat
-    let text = await scrape();
-    expect(sample(text, 'gms_chats_live')).to.equal(2);
-    expect(sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')).to.equal(2);
+    const figures = (text: string): string => `${sample(text, 'gms_chats_live')} ${sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')}`;
+    let text = await scrapeUntil((t) => figures(t) === '2 2', 'two live chats, both waiting');
+    expect(sample(text, 'gms_chats_census_age_seconds')).to.be.within(0, 1);
 
     await first.call('disconnect');
-    text = await scrape();
-    expect(sample(text, 'gms_chats_live')).to.equal(1);
-    expect(sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')).to.equal(1);
+    text = await scrapeUntil((t) => figures(t) === '1 1', 'one chat left');
+    expect(sample(text, 'gms_expiry_sweeps_total')).to.be.above(1);
+  });
+
+  it('reads the figures of the stored census, whichever node took it, without scanning the sessions', async () => {
+    await startCustomerChat(gw);
+    await eventually(async () => sample(await scrape(), 'gms_chats_live') === 1, 3000, 'the chat counted');
+    // A census written to the store (as another node's sweep would) is what every scrape reports.
+    await gw.sweeper.stop();
+    await gw.store.set('chat-census', { waiting: { sales_desk: 7 }, connected: 5, at: Date.now() - 4000, node: 'other' }, 60_000);
+    const text = await scrape();
+    expect(sample(text, 'gms_chats_live')).to.equal(12);
+    expect(sample(text, 'gms_chats_waiting{endpoint="sales_desk"}')).to.equal(7);
+    expect(sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')).to.equal(undefined);
+    expect(sample(text, 'gms_chats_census_age_seconds')).to.be.within(4, 6);
   });
 
   it('counts config reloads and rejections', async () => {
@@ -87,7 +110,7 @@ describe('GET /metrics', () => {
     const other = await startTestGateway();
     try {
       await startCustomerChat(gw);
-      const mine = await scrape();
+      const mine = await scrapeUntil((t) => sample(t, 'gms_chats_live') === 1, 'the chat counted');
       const theirs = (await other.get('/metrics')).body as string;
       expect(sample(mine, 'gms_chats_live')).to.equal(1);
       expect(sample(theirs, 'gms_chats_live')).to.equal(0);

@@ -312,63 +312,34 @@ export class ChatDomain {
     });
   }
 
-  // ---- operators ----
+  // ---- expiry (spec §3; the sweep that finds due sessions is in expiry.ts) ----
 
-  /** Chats under way now: waiting ones by endpoint, and connected ones (metrics). */
-  async census(): Promise<{ waiting: Record<string, number>; connected: number }> {
-    const now = this.clock.now();
-    const waiting = Object.create(null) as Record<string, number>;
-    let connected = 0;
-    for await (const [key, value] of this.store.entries<ServiceSession>('')) {
-      const chat = key.includes('session:') && value.expiresAt > now ? value.chat : undefined;
-      if (chat?.state === 'waiting') waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
-      else if (chat?.state === 'connected') connected++;
-    }
-    return { waiting, connected };
-  }
-
-  // ---- expiry (spec §3) ----
-
-  /** Ends and removes every session whose time to live has run out. Returns how many. */
-  async expireDue(): Promise<number> {
-    const now = this.clock.now();
-    // Due keys are gathered first and removed after: deleting during a paged scan would skip entries.
-    // The scan covers every key so that the store also drops entries whose own time to live ran out
-    // while no gateway was running (keyv deletes those as it meets them).
-    const due: string[] = [];
-    let seen = 0;
-    for await (const [key, value] of this.store.entries<ServiceSession | unknown>('')) {
-      const at = key.indexOf('session:');
-      if (at >= 0 && (value as ServiceSession).expiresAt <= now) due.push(key.slice(at));
-      // Thousands of sessions are read in one pass: let requests in between, so that polls keep their latency.
-      if (++seen % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-    let expired = 0;
-    for (const key of due) {
-      const done = await this.store.update<ServiceSession, boolean>(key, (current) => {
-        if (!current || current.expiresAt > this.clock.now()) return { result: false };
-        const chat = current.chat;
-        if (!chat) return { remove: true, result: true };
-        if (chat.state === 'ended') {
-          return { remove: true, result: true, committed: () => void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined) };
-        }
-        const wasWaiting = chat.state === 'waiting';
-        const agentIds = chat.agents.map((a) => a.id);
-        const left = appendEvent(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', this.clock.now());
-        endChat(chat, this.clock.now());
-        return {
-          remove: true,
-          result: true,
-          committed: () => {
-            this.publish(current, chat, [left], agentIds);
-            if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId).catch(() => undefined);
-            void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
-          },
-        };
-      });
-      if (done) expired++;
-    }
-    return expired;
+  /**
+   * Ends and removes one session whose time to live has run out (`key` is `session:<id>`): its chat ends
+   * for the agents and leaves its queue. False when the session is gone or had activity meanwhile.
+   */
+  expire(key: string): Promise<boolean> {
+    return this.store.update<ServiceSession, boolean>(key, (current) => {
+      if (!current || current.expiresAt > this.clock.now()) return { result: false };
+      const chat = current.chat;
+      if (!chat) return { remove: true, result: true };
+      if (chat.state === 'ended') {
+        return { remove: true, result: true, committed: () => void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined) };
+      }
+      const wasWaiting = chat.state === 'waiting';
+      const agentIds = chat.agents.map((a) => a.id);
+      const left = appendEvent(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', this.clock.now());
+      endChat(chat, this.clock.now());
+      return {
+        remove: true,
+        result: true,
+        committed: () => {
+          this.publish(current, chat, [left], agentIds);
+          if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId).catch(() => undefined);
+          void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
+        },
+      };
+    });
   }
 
   // ---- internals ----

@@ -5,17 +5,11 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-/** Live chats counted by the chat domain at scrape time. */
-export interface ChatCensus {
-  /** Chats waiting for an agent, by endpoint. */
-  waiting: Record<string, number>;
-  /** Chats with an agent in them. */
-  connected: number;
-}
+import type { ChatCensus, SweepResult } from '../chat/expiry.ts';
 
 export interface MetricsSources {
-  chats: () => Promise<ChatCensus>;
+  /** The census the expiry sweep last stored (one store read, whichever node took it). */
+  chats: () => Promise<ChatCensus | undefined>;
   /** CometD clients connected now. */
   cometdClients: () => number;
 }
@@ -27,6 +21,8 @@ export class GatewayMetrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly latency: Histogram<'method' | 'route'>;
   private readonly configChanges: Counter<'kind' | 'outcome'>;
+  private readonly sweeps: Counter;
+  private readonly sweepExpired: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -70,27 +66,50 @@ export class GatewayMetrics {
       },
     });
 
-    // One census per scrape feeds both chat gauges.
-    let census: Promise<ChatCensus> | undefined;
-    const takeCensus = (): Promise<ChatCensus> => (census ??= sources.chats().finally(() => setImmediate(() => (census = undefined))));
+    this.sweeps = new Counter({
+      name: 'gms_expiry_sweeps_total',
+      help: 'Expiry sweeps this node ran (only the node holding the sweep lease sweeps).',
+      registers,
+    });
+    this.sweepExpired = new Counter({
+      name: 'gms_sessions_expired_total',
+      help: 'Sessions this node ended and removed because their time to live ran out.',
+      registers,
+    });
+
+    // The chat gauges report the cluster-wide census of the last sweep: one store read per scrape, shared by the gauges.
+    let census: Promise<ChatCensus | undefined> | undefined;
+    const readCensus = (): Promise<ChatCensus | undefined> =>
+      (census ??= sources.chats().finally(() => setImmediate(() => (census = undefined))));
     new Gauge({
       name: 'gms_chats_live',
-      help: 'Chats under way (waiting for an agent or connected), not ended or expired.',
+      help: 'Chats under way (waiting for an agent or connected), not ended or expired, at the last expiry sweep.',
       registers,
       async collect() {
-        const c = await takeCensus();
-        this.set(c.connected + Object.values(c.waiting).reduce((a, b) => a + b, 0));
+        const c = await readCensus();
+        this.reset();
+        if (c) this.set(c.connected + Object.values(c.waiting).reduce((a, b) => a + b, 0));
       },
     });
     new Gauge({
       name: 'gms_chats_waiting',
-      help: 'Chats waiting for an agent, by interaction endpoint.',
+      help: 'Chats waiting for an agent, by interaction endpoint, at the last expiry sweep.',
       labelNames: ['endpoint'],
       registers,
       async collect() {
-        const c = await takeCensus();
+        const c = await readCensus();
         this.reset();
-        for (const [endpoint, n] of Object.entries(c.waiting)) this.set({ endpoint }, n);
+        for (const [endpoint, n] of Object.entries(c?.waiting ?? {})) this.set({ endpoint }, n);
+      },
+    });
+    new Gauge({
+      name: 'gms_chats_census_age_seconds',
+      help: 'How old the chat figures are: seconds since the last expiry sweep (absent before the first).',
+      registers,
+      async collect() {
+        const c = await readCensus();
+        this.reset();
+        if (c) this.set(Math.max(0, (Date.now() - c.at) / 1000));
       },
     });
   }
@@ -109,6 +128,12 @@ export class GatewayMetrics {
         this.requests.inc({ method, route, status: String(ctx.status) });
       }
     };
+  }
+
+  /** For ExpirySweeper's onSweep. */
+  sweepDone(result: SweepResult): void {
+    this.sweeps.inc();
+    this.sweepExpired.inc(result.expired);
   }
 
   /** For ConfigWatcher's onChange. */

@@ -1,0 +1,171 @@
+// The expiry sweep (spec §3) and the chat census: one pass over the session store ends the sessions
+// whose time ran out and counts the chats under way. With several nodes on one store, a lease key lets
+// one node at a time do it; the census it takes is kept in the store for every node's /metrics.
+
+import type { Store } from '../store/store.ts';
+import type { Clock, ServiceSession } from './types.ts';
+
+/** Chats under way, as the last sweep found them. */
+export interface ChatCensus {
+  /** Chats waiting for an agent, by endpoint. */
+  waiting: Record<string, number>;
+  /** Chats with an agent in them. */
+  connected: number;
+  /** When the census was taken (ms since the epoch). */
+  at: number;
+  /** The node that took it. */
+  node: string;
+}
+
+export interface SweepResult {
+  expired: number;
+  census: ChatCensus;
+}
+
+/** What the sweep needs of the chat domain: end and remove one session whose time ran out. */
+export interface SessionExpirer {
+  /** `key` is a `session:<id>` key; false when the session was gone or had new activity. */
+  expire(key: string): Promise<boolean>;
+}
+
+export interface ExpirySweeperOptions {
+  store: Store;
+  clock: Clock;
+  sessions: SessionExpirer;
+  /** Names this node in the lease and the census. */
+  node: string;
+  /** How often the lease holder sweeps, in milliseconds. */
+  intervalMs: number;
+  /** This node took the lease (true) or gave it up or lost it (false). */
+  onLeadChange?: (leading: boolean) => void;
+  onSweep?: (result: SweepResult) => void;
+  onError?: (err: unknown) => void;
+}
+
+interface Lease {
+  node: string;
+  until: number;
+}
+
+export const SWEEP_LEASE_KEY = 'sweep-lease';
+export const CENSUS_KEY = 'chat-census';
+
+export class ExpirySweeper {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly sessions: SessionExpirer;
+  private readonly node: string;
+  private readonly intervalMs: number;
+  /**
+   * The holder renews the lease every interval; a holder that died stops renewing and its lease runs
+   * out (by the store's own expiry, so nodes' clocks need not agree) about one interval later.
+   */
+  private readonly leaseMs: number;
+  private leading = false;
+  private sweeping = false;
+  private stopped = false;
+  /** Ticks under way (a lease renewal, perhaps a pass), awaited by stop(). */
+  private readonly ticks = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ExpirySweeperOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.sessions = options.sessions;
+    this.node = options.node;
+    this.intervalMs = options.intervalMs;
+    this.leaseMs = options.intervalMs + Math.max(1000, Math.ceil(options.intervalMs / 2));
+  }
+
+  /** Sweeps now and every interval while this node holds the lease. */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+    this.tick();
+  }
+
+  /** Stops sweeping, waits for a sweep under way, and hands the lease back so another node takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.ticks);
+    if (!this.leading) return;
+    this.setLeading(false);
+    await this.store
+      .update<Lease, void>(SWEEP_LEASE_KEY, (lease) => (lease?.node === this.node ? { remove: true, result: undefined } : { result: undefined }))
+      .catch(() => undefined);
+  }
+
+  /** The last census any node took, if one is recent enough to still be kept. */
+  census(): Promise<ChatCensus | undefined> {
+    return this.store.get<ChatCensus>(CENSUS_KEY);
+  }
+
+  /**
+   * One pass: ends and removes every session whose time to live has run out, counts the chats still
+   * under way, and stores that census for every node to report.
+   */
+  async sweep(): Promise<SweepResult> {
+    const now = this.clock.now();
+    const waiting = Object.create(null) as Record<string, number>;
+    let connected = 0;
+    // Due keys are gathered first and removed after: deleting during a paged scan would skip entries.
+    // The scan covers every key so that the store also drops entries whose own time to live ran out
+    // while no gateway was running (keyv deletes those as it meets them).
+    const due: string[] = [];
+    let seen = 0;
+    for await (const [key, value] of this.store.entries<ServiceSession | unknown>('')) {
+      const at = key.indexOf('session:');
+      if (at >= 0) {
+        const session = value as ServiceSession;
+        const chat = session.chat;
+        if (session.expiresAt <= now) due.push(key.slice(at));
+        else if (chat?.state === 'waiting') waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
+        else if (chat?.state === 'connected') connected++;
+      }
+      // Thousands of sessions are read in one pass: let requests in between, so that polls keep their latency.
+      if (++seen % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    let expired = 0;
+    for (const key of due) if (await this.sessions.expire(key)) expired++;
+    const census: ChatCensus = { waiting: { ...waiting }, connected, at: now, node: this.node };
+    // Kept for a few leases: when no node sweeps any more, the figure disappears rather than lie.
+    await this.store.set(CENSUS_KEY, census, 3 * this.leaseMs);
+    return { expired, census };
+  }
+
+  private tick(): void {
+    const work = (async () => {
+      if (this.stopped || !(await this.holdLease())) return;
+      // A pass that outlasts the interval keeps the lease (renewed above) and is not run twice at once.
+      if (this.sweeping) return;
+      this.sweeping = true;
+      try {
+        this.options.onSweep?.(await this.sweep());
+      } finally {
+        this.sweeping = false;
+      }
+    })()
+      .catch((err: unknown) => this.options.onError?.(err))
+      .finally(() => this.ticks.delete(work));
+    this.ticks.add(work);
+  }
+
+  /** Takes or renews the lease; false while another node holds it. */
+  private async holdLease(): Promise<boolean> {
+    const mine = await this.store.update<Lease, boolean>(SWEEP_LEASE_KEY, (lease) => {
+      if (lease && lease.node !== this.node) return { result: false };
+      return { write: { node: this.node, until: this.clock.now() + this.leaseMs }, ttlMs: this.leaseMs, result: true };
+    });
+    this.setLeading(mine);
+    return mine;
+  }
+
+  private setLeading(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.options.onLeadChange?.(leading);
+  }
+}
