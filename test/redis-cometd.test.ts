@@ -37,7 +37,7 @@ describe('push across gateway nodes over CometD', function () {
 
   before(async function () {
     await requireRedis(this);
-    // Every node sweeps for expired chats often, so that they all race to end the one that expires.
+    // Sweeps run often; one node holds the sweep lease, and a handover between nodes must not end a chat twice.
     nodes = await startNodes(3, { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, SWEEP_INTERVAL_MS: '50' }, {
       'request-chat.json': {},
       'brief-chat.json': { ttl: 1 },
