@@ -30,6 +30,7 @@ import { GatewayMetrics } from './http/metrics.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { cors, noCache } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
+import { OutageLog } from './outage-log.ts';
 import { ChatHub } from './push/chat-hub.ts';
 import { attachCometd, type CometdEndpoint } from './push/cometd.ts';
 import { RedisBridge } from './push/redis-bridge.ts';
@@ -150,6 +151,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
 
   // One node at a time sweeps (a lease in the store); its census feeds every node's /metrics.
   const node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  // A store outage would otherwise log a failed sweep every interval.
+  const sweepOutage = new OutageLog(log, { down: 'could not end expired chats', back: 'expired chats are ended again' });
   const sweeper = new ExpirySweeper({
     store,
     clock: Date,
@@ -159,7 +162,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     onLeadChange: (leading) =>
       log.info({ node }, leading ? 'this node now ends expired chats for the cluster' : 'this node no longer ends expired chats'),
     onSweep: (result) => metrics.sweepDone(result),
-    onError: (err) => log.warn({ err: String(err) }, 'could not end expired chats'),
+    onError: (err) => sweepOutage.failed(err),
+    onReached: () => sweepOutage.recovered(),
   });
   sweeper.start();
 

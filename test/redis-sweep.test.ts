@@ -59,13 +59,14 @@ describe('the expiry sweep on several nodes', function () {
     holder.process.kill('SIGKILL'); // no clean stop: its lease is left to run out
     const killedAt = Date.now();
 
-    const survivor = await eventually(async () => {
-      for (const node of others) if ((await figures(node)).sweeps > 0) return node;
-      return undefined;
+    let survivor: GatewayNode | undefined;
+    await eventually(async () => {
+      for (const node of others) if ((await figures(node)).sweeps > 0) survivor = node;
+      return survivor;
     }, 5000, 'another node sweeping');
     // The lease outlives one interval by a second at most, so the gap is short.
     expect(Date.now() - killedAt).to.be.below(3000);
-    await eventually(async () => (await figures(survivor)).expired === 1, 4000, 'the chat ended by the new sweeper');
+    await eventually(async () => (await figures(survivor!)).expired === 1, 4000, 'the chat ended by the new sweeper');
     expect((await others[1]!.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`)).status).to.equal(404);
     expect((await Promise.all(others.map(figures))).map((f) => f.live)).to.deep.equal([0, 0]);
   });

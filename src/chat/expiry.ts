@@ -39,7 +39,9 @@ export interface ExpirySweeperOptions {
   /** This node took the lease (true) or gave it up or lost it (false). */
   onLeadChange?: (leading: boolean) => void;
   onSweep?: (result: SweepResult) => void;
+  /** A tick failed (the store did not answer); `onReached` follows the next tick that reaches the store. */
   onError?: (err: unknown) => void;
+  onReached?: () => void;
 }
 
 interface Lease {
@@ -138,7 +140,10 @@ export class ExpirySweeper {
 
   private tick(): void {
     const work = (async () => {
-      if (this.stopped || !(await this.holdLease())) return;
+      if (this.stopped) return;
+      const mine = await this.holdLease();
+      this.options.onReached?.();
+      if (!mine) return;
       // A pass that outlasts the interval keeps the lease (renewed above) and is not run twice at once.
       if (this.sweeping) return;
       this.sweeping = true;

@@ -35,6 +35,7 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
   let keyv: Keyv;
   let lock: KeyLock = new LocalLock();
   let options: KeyvStoreOptions = {};
+  let connection: RedisConnection | undefined;
   if (scheme === 'memory') {
     keyv = new Keyv({ namespace: prefix, throwOnErrors: true, ...PLAIN_JSON });
   } else if (scheme === 'sqlite') {
@@ -51,7 +52,7 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
     // The file belongs to this process alone (its lock is local), so hot sessions can be read from memory.
     options = { cacheEntries: 10_000 };
   } else if (scheme === 'redis' || scheme === 'rediss') {
-    const connection = redis ?? (await RedisConnection.open({ url, log }));
+    connection = redis ?? (await RedisConnection.open({ url, log }));
     // throwOnErrors: by default the adapter swallows errors and answers "not found", which would turn a
     // Redis outage into SessionNotFound; thrown, KeyvStore renders it as 503. Data keys are
     // `<prefix>::<key>` with Redis's own TTLs (SET PX).
@@ -65,7 +66,10 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
   } else {
     throw new Error(`STORE_URL ${JSON.stringify(url)}: unknown scheme (use sqlite://, memory:// or redis://)`);
   }
-  // keyv emits errors instead of throwing when nobody listens; a listener keeps the process alive.
-  keyv.on('error', (err: unknown) => log.warn({ err: String(err) }, 'session store error'));
+  // keyv emits errors instead of throwing when nobody listens; a listener keeps the process alive. The
+  // Redis adapter repeats each reconnect error of an outage that the connection has already logged.
+  keyv.on('error', (err: unknown) => {
+    if (!connection?.down) log.warn({ err: String(err) }, 'session store error');
+  });
   return new KeyvStore(keyv, lock, options);
 }

@@ -4,6 +4,7 @@
 
 import { createClient, type RedisClientType } from '@keyv/redis';
 import type { Logger } from '../log.ts';
+import { OutageLog } from '../outage-log.ts';
 
 export type RedisClient = RedisClientType;
 
@@ -19,6 +20,8 @@ export interface RedisConnectionOptions {
 export class RedisConnection {
   private subscriberClient: RedisClient | undefined;
   private closed = false;
+  /** One warning when Redis stops answering and one line when it is back, not one per reconnect attempt. */
+  private readonly outage: OutageLog;
 
   /**
    * Commands in the order this node issues them (a lock release is sent after the publish it guards),
@@ -28,10 +31,16 @@ export class RedisConnection {
 
   private constructor(
     private readonly raw: RedisClient,
-    private readonly log: Logger,
+    log: Logger,
     commandTimeoutMs: number,
   ) {
     this.client = withDeadline(raw, commandTimeoutMs);
+    this.outage = new OutageLog(log, { down: 'Redis is not answering; calls get 503 until it is back', back: 'Redis is back' });
+  }
+
+  /** Whether Redis is known to be unreachable now (its reconnect errors are then already accounted for). */
+  get down(): boolean {
+    return this.outage.down;
   }
 
   static async open({ url, log, commandTimeoutMs = 2000, connectTimeoutMs = 5000 }: RedisConnectionOptions): Promise<RedisConnection> {
@@ -87,16 +96,9 @@ export class RedisConnection {
   }
 
   private watch(client: RedisClient, role: string): void {
-    let down = false;
     // node-redis emits 'error' for every failed reconnect attempt; an unhandled 'error' would crash the node.
-    client.on('error', (err: unknown) => {
-      if (!down) this.log.warn({ err: String(err), role }, 'Redis is not answering; calls get 503 until it is back');
-      down = true;
-    });
-    client.on('ready', () => {
-      if (down) this.log.info({ role }, 'Redis connection is back');
-      down = false;
-    });
+    client.on('error', (err: unknown) => this.outage.failed(err, role));
+    client.on('ready', () => this.outage.recovered(role));
   }
 }
 

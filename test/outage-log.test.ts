@@ -1,0 +1,59 @@
+// What an operator reads in the log when Redis goes away for a while: one warning when the outage
+// starts and one line when it ends, with its duration, not a line per reconnect attempt or sweep.
+
+import { expect } from 'chai';
+import { eventually } from './helpers/gateway.ts';
+import { OwnRedis, requireRedis, startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  outageMs?: number;
+}
+
+const lines = (node: GatewayNode): LogLine[] =>
+  node
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+
+describe('the log of a Redis outage', function () {
+  this.timeout(30_000);
+  let redis: OwnRedis | undefined;
+  let node: GatewayNode | undefined;
+
+  before(async function () {
+    await requireRedis(this);
+    redis = await OwnRedis.start();
+    // Frequent sweeps: each one would have logged its failure during the outage.
+    node = await startNode('L', { STORE_URL: redis.url, STORE_PREFIX: uniquePrefix('outage'), SWEEP_INTERVAL_MS: '100' });
+  });
+
+  after(async () => {
+    await node?.stop();
+    await redis?.remove();
+  });
+
+  it('says once that Redis is down and once that it is back, with how long it was gone', async () => {
+    await redis!.stop();
+    const stoppedAt = Date.now();
+    await eventually(() => lines(node!).some((l) => l.msg.startsWith('Redis is not answering')), 3000, 'the outage logged');
+    // Reconnect attempts back off to one a second: three seconds down make several retries and 30 sweeps.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await redis!.restart();
+    await eventually(() => lines(node!).some((l) => l.msg.startsWith('Redis is back')), 5000, 'the end of the outage logged');
+
+    const logged = lines(node!);
+    const warnings = logged.filter((l) => l.level >= 40).map((l) => l.msg);
+    // At most the outage itself and the sweep it stopped, each said once.
+    expect(warnings.filter((m) => m === 'Redis is not answering; calls get 503 until it is back'), node!.output()).to.have.length(1);
+    expect(warnings.filter((m) => m !== 'could not end expired chats'), node!.output()).to.have.length(1);
+    expect(warnings.filter((m) => m === 'could not end expired chats').length).to.be.at.most(1);
+    const back = logged.filter((l) => l.msg.startsWith('Redis is back'));
+    expect(back).to.have.length(1);
+    expect(back[0]!.outageMs).to.be.within(3000, Date.now() - stoppedAt + 500);
+    expect(back[0]!.msg).to.match(/^Redis is back after \d+\.\d s$/);
+    expect(node!.alive()).to.equal(true);
+  });
+});
