@@ -83,7 +83,7 @@ describe('chat domain', () => {
       const { id, view } = await startChat();
       expect(view.chat.state).to.equal('waiting');
       expect(texts(view)).to.deep.equal(['1 Notice.Joined Ann: has joined the session']);
-      expect((await router.waiting('gms_builtin')).map((e) => e.chatSessionId)).to.deep.equal([view.chat.chatSessionId]);
+      expect(await router.waiting('gms_builtin')).to.deep.equal([view.chat.chatSessionId]);
       expect((await rejection(domain.startChat(id, undefined, { userData: {} }))).exception).to.equal('ChatAlreadyStarted');
 
       now += 5000;
@@ -169,7 +169,7 @@ describe('chat domain', () => {
       expect(await store.get(`session:${id}`)).to.equal(undefined);
       expect(await store.get(`chat:${view.chat.chatSessionId}`)).to.equal(undefined);
       expect(await domain.findChat(view.chat.chatSessionId)).to.equal(undefined);
-      expect((await router.waiting('gms_builtin')).map((e) => e.chatSessionId)).to.deep.equal([other.view.chat.chatSessionId]);
+      expect(await router.waiting('gms_builtin')).to.deep.equal([other.view.chat.chatSessionId]);
       expect(updates).to.have.length(1);
       expect(updates[0]).to.include({ chatSessionId: view.chat.chatSessionId, state: 'ended' });
       expect(updates[0]!.events.map((e) => e.type)).to.deep.equal(['Notice.Left']);

@@ -70,8 +70,8 @@ export class AgentDesk {
 
   /** The chats waiting in the agent's endpoints, oldest first. */
   async waiting(agent: Agent): Promise<WaitingChat[]> {
-    const entries = (await Promise.all(agent.endpoints.map((endpoint) => this.queues.waiting(endpoint)))).flat();
-    const found = await Promise.all(entries.map((entry) => this.domain.findChat(entry.chatSessionId)));
+    const ids = (await Promise.all(agent.endpoints.map((endpoint) => this.queues.waiting(endpoint)))).flat();
+    const found = await Promise.all(ids.map((id) => this.domain.findChat(id)));
     const all = found.flatMap((f) => (f?.chat.state === 'waiting' ? [waitingChat(f.session, f.chat)] : []));
     return all.sort((a, b) => a.waitingSince.localeCompare(b.waitingSince));
   }
