@@ -29,8 +29,8 @@ describe('time to live of service sessions', () => {
     const chat = await startCustomerChat(gw, { service: 'brief' });
     await chat.call('send', { message: 'a secret' });
     const chatSessionId = chat.start.body.chatSessionId as string;
-    expect(await rowsMentioning(file, chat.id)).to.include.members([`gms:session:${chat.id}`, 'gms:queue:gms_builtin']);
-    expect(await rowsMentioning(file, chatSessionId)).to.include(`gms:chat:${chatSessionId}`);
+    expect(await rowsMentioning(file, chat.id)).to.include(`gms:session:${chat.id}`);
+    expect(await rowsMentioning(file, chatSessionId)).to.include.members([`gms:chat:${chatSessionId}`, 'gms:queue:gms_builtin']);
 
     // Removed, not hidden: no row holds the session, its chat index, its queue entry or its messages.
     await eventually(gone(chat.id), 5000, 'the session to be removed from the store');
