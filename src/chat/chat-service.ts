@@ -315,11 +315,11 @@ export class ChatDomain {
   // ---- expiry (spec §3; the sweep that finds due sessions is in expiry.ts) ----
 
   /**
-   * Ends and removes one session whose time to live has run out (`key` is `session:<id>`): its chat ends
-   * for the agents and leaves its queue. False when the session is gone or had activity meanwhile.
+   * Ends and removes one session whose time to live has run out: its chat ends for the agents and
+   * leaves its queue. False when the session is gone or had activity meanwhile.
    */
-  expire(key: string): Promise<boolean> {
-    return this.store.update<ServiceSession, boolean>(key, (current) => {
+  expire(id: string): Promise<boolean> {
+    return this.store.update<ServiceSession, boolean>(sessionKey(id), (current) => {
       if (!current || current.expiresAt > this.clock.now()) return { result: false };
       const chat = current.chat;
       if (!chat) return { remove: true, result: true };

@@ -24,8 +24,8 @@ export interface SweepResult {
 
 /** What the sweep needs of the chat domain: end and remove one session whose time ran out. */
 export interface SessionExpirer {
-  /** `key` is a `session:<id>` key; false when the session was gone or had new activity. */
-  expire(key: string): Promise<boolean>;
+  /** False when the session was gone or had new activity. */
+  expire(sessionId: string): Promise<boolean>;
 }
 
 export interface ExpirySweeperOptions {
@@ -51,6 +51,8 @@ interface Lease {
 
 export const SWEEP_LEASE_KEY = 'sweep-lease';
 export const CENSUS_KEY = 'chat-census';
+/** Session keys are `session:<id>` (chat-service.ts); backends may put their namespace in front. */
+const SESSION_PREFIX = 'session:';
 
 export class ExpirySweeper {
   private readonly store: Store;
@@ -119,11 +121,11 @@ export class ExpirySweeper {
     const due: string[] = [];
     let seen = 0;
     for await (const [key, value] of this.store.entries<ServiceSession | unknown>('')) {
-      const at = key.indexOf('session:');
+      const at = key.indexOf(SESSION_PREFIX);
       if (at >= 0) {
         const session = value as ServiceSession;
         const chat = session.chat;
-        if (session.expiresAt <= now) due.push(key.slice(at));
+        if (session.expiresAt <= now) due.push(key.slice(at + SESSION_PREFIX.length));
         else if (chat?.state === 'waiting') waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
         else if (chat?.state === 'connected') connected++;
       }
@@ -131,7 +133,7 @@ export class ExpirySweeper {
       if (++seen % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     let expired = 0;
-    for (const key of due) if (await this.sessions.expire(key)) expired++;
+    for (const id of due) if (await this.sessions.expire(id)) expired++;
     const census: ChatCensus = { waiting: { ...waiting }, connected, at: now, node: this.node };
     // Kept for a few leases: when no node sweeps any more, the figure disappears rather than lie.
     await this.store.set(CENSUS_KEY, census, 3 * this.leaseMs);
