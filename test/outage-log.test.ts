@@ -35,12 +35,16 @@ describe('the log of a Redis outage', function () {
     await redis?.remove();
   });
 
-  it('says once that Redis is down and once that it is back, with how long it was gone', async () => {
+  it('says once that Redis is down and once that it is back, with how long it was gone; /metrics answers meanwhile', async () => {
     await redis!.stop();
     const stoppedAt = Date.now();
     await eventually(() => lines(node!).some((l) => l.msg.startsWith('Redis is not answering')), 3000, 'the outage logged');
     // Reconnect attempts back off to one a second: three seconds down make several retries and 30 sweeps.
     await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Meanwhile /metrics still answers: the chat figures it cannot read are left out, the rest is there.
+    const scrape = await node!.get('/metrics');
+    expect(scrape.status).to.equal(200);
+    expect(scrape.body as string).to.match(/^gms_process_memory_bytes\{kind="rss"\} \d+/m);
     await redis!.restart();
     await eventually(() => lines(node!).some((l) => l.msg.startsWith('Redis is back')), 5000, 'the end of the outage logged');
 

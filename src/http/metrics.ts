@@ -77,10 +77,14 @@ export class GatewayMetrics {
       registers,
     });
 
-    // The chat gauges report the cluster-wide census of the last sweep: one store read per scrape, shared by the gauges.
+    // The chat gauges report the cluster-wide census of the last sweep: one store read per scrape, shared
+    // by the gauges. A store that cannot answer leaves them out rather than failing the whole scrape.
     let census: Promise<ChatCensus | undefined> | undefined;
     const readCensus = (): Promise<ChatCensus | undefined> =>
-      (census ??= sources.chats().finally(() => setImmediate(() => (census = undefined))));
+      (census ??= sources
+        .chats()
+        .catch(() => undefined)
+        .finally(() => setImmediate(() => (census = undefined))));
     new Gauge({
       name: 'gms_chats_live',
       help: 'Chats under way (waiting for an agent or connected), not ended or expired, at the last expiry sweep.',
