@@ -3,6 +3,7 @@
 import type { Keyv } from 'keyv';
 import { GatewayError } from '../errors.ts';
 import type { Change, KeyLock, Store, Updater } from './store.ts';
+import { JsonText } from './stored-json.ts';
 import { ValueCache } from './value-cache.ts';
 
 export interface KeyvStoreOptions {
@@ -39,10 +40,17 @@ export class KeyvStore implements Store {
 
   async set<T>(key: string, value: T, ttlMs: number): Promise<void> {
     this.writes++;
-    this.cache?.delete(key);
-    await guard(() => this.keyv.set(key, value, ttlMs));
+    if (!this.cache) {
+      await guard(() => this.keyv.set(key, value, ttlMs));
+      this.writes++;
+      return;
+    }
+    this.cache.delete(key);
+    // Serialised once, for both the store and the cache (a session is most of a send's JSON work).
+    const json = JSON.stringify(value);
+    await guard(() => this.keyv.set(key, new JsonText(json), ttlMs));
     this.writes++;
-    this.cache?.set(key, value, Date.now() + ttlMs);
+    this.cache.setJson(key, json, Date.now() + ttlMs);
   }
 
   async delete(key: string): Promise<void> {

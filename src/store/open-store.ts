@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Keyv, type DeserializedData, type KeyvOptions } from 'keyv';
+import { Keyv } from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import type { Logger } from '../log.ts';
 import { BatchedSqlite } from './batched-sqlite.ts';
@@ -12,6 +12,7 @@ import { LocalLock } from './local-lock.ts';
 import { RedisConnection } from './redis-connection.ts';
 import { RedisLock } from './redis-lock.ts';
 import type { KeyLock, Store } from './store.ts';
+import { PLAIN_JSON } from './stored-json.ts';
 
 export interface StoreOptions {
   url: string;
@@ -20,15 +21,6 @@ export interface StoreOptions {
   /** For `redis://`: the node's connection, shared with the pub/sub bridge (opened here when absent). */
   redis?: RedisConnection;
 }
-
-/**
- * Sessions are plain JSON (no Buffers, no BigInts), so the engine's own JSON is enough; keyv's default
- * serializer walks every value in JavaScript and was the largest single cost of a poll.
- */
-const PLAIN_JSON: Pick<KeyvOptions, 'serialize' | 'deserialize'> = {
-  serialize: (data) => JSON.stringify(data),
-  deserialize: <Value>(text: string) => JSON.parse(text) as DeserializedData<Value>,
-};
 
 export async function openStore({ url, prefix, log, redis }: StoreOptions): Promise<Store> {
   const scheme = url.slice(0, url.indexOf(':'));

@@ -23,8 +23,13 @@ export class ValueCache {
   }
 
   set(key: string, value: unknown, expires: number): void {
+    this.setJson(key, JSON.stringify(value), expires);
+  }
+
+  /** For a value its writer has already serialised. */
+  setJson(key: string, json: string, expires: number): void {
     this.entries.delete(key);
-    this.entries.set(key, { json: JSON.stringify(value), expires });
+    this.entries.set(key, { json, expires });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
