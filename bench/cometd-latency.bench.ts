@@ -4,19 +4,15 @@
 // The yardstick is the round trip of a bare Koa "hello" server at the same request rate, in the same run.
 // BENCH_CUSTOMERS (default 2000), BENCH_SECONDS (default 10) and BENCH_EVENTS_PER_SEC (default 200).
 
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import faye, { type Client as FayeClient } from 'faye';
 import type { ChatPush } from '../src/push/customer-push.ts';
-import { startChild } from './lib/processes.ts';
+import { FORM, inBatches, startChat } from './lib/chats.ts';
+import { startBenchGateway, startHelloKoa } from './lib/gateway.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATE = Number(process.env.BENCH_EVENTS_PER_SEC ?? 200);
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const TARGET_P99_MS = 50;
 
 function percentile(sorted: number[], p: number): number {
@@ -37,23 +33,10 @@ async function steady(count: number, perSecond: number, fire: (i: number) => Pro
   await Promise.all(pending);
 }
 
-async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let from = 0; from < count; from += size) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - from) }, (_, k) => make(from + k)))));
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gms-bench-cometd-'));
-  await fs.mkdir(path.join(dir, 'services.d'));
-  await fs.mkdir(path.join(dir, 'endpoints.d'));
-  await fs.writeFile(path.join(dir, 'services.d', 'request-chat.json'), '{}');
-  await fs.writeFile(path.join(dir, 'endpoints.d', 'gms_builtin.json'), '{"open": true}');
   const events = RATE * SECONDS;
 
-  const koa = await startChild(path.join(root, 'bench/lib/hello-koa.ts'), {});
+  const koa = await startHelloKoa();
   const koaLatency: number[] = [];
   // A warm-up second first, not counted, so that both servers are measured with their code compiled.
   for (const measured of [false, true]) {
@@ -65,16 +48,7 @@ async function main(): Promise<void> {
   }
   await koa.stop();
 
-  const gateway = await startChild(
-    path.join(root, 'src/main.ts'),
-    {
-      SERVICES_DIR: path.join(dir, 'services.d'),
-      ENDPOINTS_DIR: path.join(dir, 'endpoints.d'),
-      STORE_URL: `sqlite://${path.join(dir, 'data', 'sessions.sqlite')}`,
-      LOG_LEVEL: 'warn',
-    },
-    '/healthz',
-  );
+  const gateway = await startBenchGateway();
   const clients: FayeClient[] = [];
   try {
     const sentAt = new Map<string, number>();
@@ -103,10 +77,8 @@ async function main(): Promise<void> {
           .then(() => resolve(), (err) => reject(new Error(String(err?.message)))),
       );
       const headers = { ...FORM, gms_user: gmsUser };
-      const created = (await (await fetch(`${gateway.url}/genesys/1/service/request-chat`, { method: 'POST', headers })).json()) as { _id: string };
-      const started = await fetch(`${gateway.url}/genesys/1/service/${created._id}/ixn/chat`, { method: 'POST', headers, body: 'notify_by=comet&firstName=Ann' });
-      if (started.status !== 200) throw new Error(`could not start a chat: ${started.status} ${await started.text()}`);
-      return { id: created._id, headers };
+      const { id } = await startChat(gateway.url, 'notify_by=comet&firstName=Ann', headers);
+      return { id, headers };
     });
     const setupSeconds = (performance.now() - setupStart) / 1000;
 
@@ -147,8 +119,7 @@ async function main(): Promise<void> {
     console.log(`target (every message once, p99 < ${TARGET_P99_MS} ms): ${met ? 'met' : 'MISSED'}`);
   } finally {
     for (const client of clients) client.disconnect();
-    await gateway.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await gateway.close();
   }
 }
 

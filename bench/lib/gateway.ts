@@ -1,0 +1,53 @@
+// A gateway under benchmark: a temporary folder with one service (request-chat) and the gms_builtin
+// endpoint, the gateway started on it as a child process on the SQLite store (or BENCH_STORE_URL when
+// a bench allows it), and everything removed at the end. The bare Koa yardstick is started the same way.
+
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChild, type Child } from './processes.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface BenchGateway extends Child {
+  /** Stops the gateway and removes its folder. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** The gms_builtin endpoint file (default: open to anyone, no agents). */
+  endpoint?: object;
+  storeUrl?: string;
+  env?: Record<string, string>;
+}
+
+export function startHelloKoa(): Promise<Child> {
+  return startChild(path.join(ROOT, 'bench/lib/hello-koa.ts'), {});
+}
+
+export async function startBenchGateway(options: GatewayOptions = {}): Promise<BenchGateway> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gms-bench-'));
+  await fs.mkdir(path.join(dir, 'services.d'));
+  await fs.mkdir(path.join(dir, 'endpoints.d'));
+  await fs.writeFile(path.join(dir, 'services.d', 'request-chat.json'), '{}');
+  await fs.writeFile(path.join(dir, 'endpoints.d', 'gms_builtin.json'), JSON.stringify(options.endpoint ?? { open: true }));
+  const env = {
+    SERVICES_DIR: path.join(dir, 'services.d'),
+    ENDPOINTS_DIR: path.join(dir, 'endpoints.d'),
+    STORE_URL: options.storeUrl ?? `sqlite://${path.join(dir, 'data', 'sessions.sqlite')}`,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  const child = await startChild(path.join(ROOT, 'src/main.ts'), env, '/healthz').catch(async (err: unknown) => {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    ...child,
+    close: async () => {
+      await child.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
