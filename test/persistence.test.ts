@@ -77,6 +77,23 @@ describe('sessions on the embedded SQLite store', () => {
     );
   });
 
+  it('sends to 40 chats at once (written to the file together) are each acknowledged and all there after a restart', async () => {
+    const first = await start();
+    const chats = await Promise.all(Array.from({ length: 40 }, () => startCustomerChat(first)));
+    const replies = await Promise.all(chats.map((chat, i) => chat.call('send', { message: `to chat ${i}` })));
+    expect(replies.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
+    await first.close();
+
+    const second = await start();
+    const texts = await Promise.all(
+      chats.map(async (chat) => {
+        const whole = await second.post(`/genesys/1/service/${chat.id}/ixn/chat/refreshFromStart`);
+        return whole.body.transcriptToShow.map((e: string[]) => e[2]).slice(1);
+      }),
+    );
+    expect(texts).to.deep.equal(chats.map((_, i) => [`to chat ${i}`]));
+  });
+
   it('a session whose ttl ran out while the gateway was stopped is gone, and removed, when it starts again', async () => {
     const first = await start();
     const chat = await startCustomerChat(first, { service: 'brief' });
