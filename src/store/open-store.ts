@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Keyv } from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import type { Logger } from '../log.ts';
-import { BatchedSqlite } from './batched-sqlite.ts';
+import { EmbeddedSqlite } from './embedded-sqlite.ts';
 import { KeyvStore, type KeyvStoreOptions } from './keyv-store.ts';
 import { LocalLock } from './local-lock.ts';
 import { RedisConnection } from './redis-connection.ts';
@@ -33,10 +33,10 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
   } else if (scheme === 'sqlite') {
     const file = url.slice('sqlite://'.length);
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    // Pages of the expiry scan: the adapter pages with OFFSET, so tiny pages (its default is 10) cost a
-    // query each, and huge ones hold the event loop while they are decoded.
-    // Concurrent writes share one statement (group commit); see batched-sqlite.ts.
-    const sqlite = new BatchedSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000, iterationLimit: 250 });
+    // Concurrent writes share one statement (group commit), scans page by key; see embedded-sqlite.ts.
+    // Pages of the expiry scan: tiny pages cost a query each, and huge ones hold the event loop while
+    // they are decoded.
+    const sqlite = new EmbeddedSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000, iterationLimit: 250 });
     // Write-ahead log, synced at checkpoints: a write is one append instead of several fsyncs, and a
     // stopped or crashed gateway still finds every committed session (only a power cut may lose the last ones).
     await sqlite.query('PRAGMA journal_mode = WAL');
