@@ -26,6 +26,11 @@ export function startHelloKoa(): Promise<Child> {
   return startChild(path.join(ROOT, 'bench/lib/hello-koa.ts'), {});
 }
 
+/** Bare Koa with one @koa/router route answering "hello": the cost of routing alone. */
+export function startHelloRouter(): Promise<Child> {
+  return startChild(path.join(ROOT, 'bench/lib/hello-router.ts'), {});
+}
+
 export async function startBenchGateway(options: GatewayOptions = {}): Promise<BenchGateway> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gms-bench-'));
   await fs.mkdir(path.join(dir, 'services.d'));
