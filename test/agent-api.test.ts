@@ -79,6 +79,28 @@ describe('agent API', () => {
     expect((await customer.call('send', { message: 'still there?' })).body.exception).to.equal('ChatEnded');
   });
 
+  it("the business data given when the session was created reaches the agent with the start's user data, push registration does not", async () => {
+    const created = await gw.post('/genesys/1/service/request-chat', { topic: 'billing', orderId: '1', _verbose: 'true' });
+    const started = await gw.post(`/genesys/1/service/${created.body._id}/ixn/chat`, {
+      userDisplayName: 'Dora',
+      orderId: '42',
+      lang: 'en',
+      subscriptionID: 'sub-1',
+      push_notification_deviceid: 'device-secret',
+      push_notification_type: 'fcm',
+      push_notification_language: 'en',
+      push_notification_debug: 'true',
+    });
+    const chatId = started.body.chatSessionId as string;
+    const entry = (await alice.get('/chats?state=waiting')).body.chats.find((c: { chatSessionId: string }) => c.chatSessionId === chatId);
+    expect(entry.userData).to.deep.equal({ topic: 'billing', orderId: '42', lang: 'en' });
+    const view = await alice.get(`/chats/${chatId}`);
+    expect(view.body.userData).to.deep.equal({ topic: 'billing', orderId: '42', lang: 'en' });
+    expect(view.body.events[0]).to.have.all.keys('position', 'type', 'nickname', 'text', 'at', 'partyType');
+    expect(view.body.events[0]).to.include({ position: 1, type: 'Notice.Joined', nickname: 'Dora', text: 'has joined the session', partyType: 'CLIENT' });
+    await gw.post(`/genesys/1/service/${created.body._id}/ixn/chat/disconnect`);
+  });
+
   it('the waiting queue lists the oldest chat first', async () => {
     const first = await startCustomerChat(gw, { start: { userDisplayName: 'First' } });
     const second = await startCustomerChat(gw, { start: { userDisplayName: 'Second' } });

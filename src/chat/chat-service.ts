@@ -159,7 +159,9 @@ export class ChatDomain {
         customer: {
           nickname,
           ...definedOnly({ firstName: params.firstName, lastName: params.lastName, email: params.email, subject: params.subject }),
-          userData: params.userData,
+          // The business data given at session creation is attached to the interaction (spec §1);
+          // a key given again at start wins.
+          userData: { ...session.data, ...params.userData },
         },
         agents: [],
         events: [],

@@ -15,6 +15,9 @@ export const BASE = '/genesys/1/service';
 /** Chat-start parameters with a meaning of their own; every other key is user data. */
 const START_PARAMS = new Set([
   '_verbose', 'notify_by', 'firstName', 'lastName', 'email', 'subject', 'userDisplayName',
+  // Mobile push registration (spec §2): named parameters, not user data; this gateway pushes over CometD only.
+  'subscriptionID', 'push_notification_deviceid', 'push_notification_type', 'push_notification_language',
+  'push_notification_debug',
 ]);
 
 export function gmsRoutes(domain: ChatDomain, services: ServiceLookup): Router {
