@@ -229,6 +229,18 @@ describe('CometD: chat events pushed to the customer', function () {
     expect(reply.body.transcriptToShow.map((e: string[]) => e[2])).to.deep.equal(['has joined the session', 'Anyone there?']);
   });
 
+  it('a chat that expires is pushed to its customer as DISCONNECTED, with the customer leaving', async () => {
+    await gw.close();
+    gw = await startTestGateway({ services: { 'brief.json': { ttl: 1 } }, env: { SWEEP_INTERVAL_MS: '50' } });
+    const ann = customer(fayeCustomer(gw, 'ann', 'long-polling'));
+    await ann.subscribe();
+    const chat = await startCustomerChat(gw, { service: 'brief', headers: { gms_user: 'ann' }, start: { notify_by: 'comet', userDisplayName: 'Ann' } });
+    const last = await eventually(() => ann.pushes.find((p) => p.message.chatIxnState === 'DISCONNECTED'), 4000, 'the chat to expire');
+    expect(last.tag).to.equal(`service.chat.refresh.2-${chat.id}`);
+    expect(received([last])).to.deep.equal([[2, 'Notice.Left', 'Ann', 'has left the session']]);
+    expect((await chat.call('refresh')).body.exception).to.equal('SessionNotFound');
+  });
+
   it('notify_by=comet without a gms_user is refused with 400 InvalidParameter', async () => {
     const created = await gw.post('/genesys/1/service/request-chat', {});
     const reply = await gw.post(`/genesys/1/service/${created.body._id}/ixn/chat`, { notify_by: 'comet' });
