@@ -50,6 +50,8 @@ describe('request bodies, errors and headers', () => {
   it('treats "true", "True" and "1" as true for _verbose, and anything else as false', async () => {
     for (const value of ['true', 'True', '1']) expect((await gw.post(create, { _verbose: value })).body).to.have.property('_service');
     for (const value of ['false', '0', 'no-thanks', '']) expect((await gw.post(create, { _verbose: value })).body).not.to.have.property('_service');
+    // Without _verbose a new session answers exactly its id and the create URL (with hyphens).
+    expect((await gw.post(create, { topic: 'billing' })).body).to.have.all.keys('_id', '_chatIxnAPI-CREATE-URL');
   });
 
   it('never merges __proto__, constructor or prototype keys', async () => {

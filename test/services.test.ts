@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
+import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 describe('services from files', () => {
@@ -60,6 +61,17 @@ describe('services from files', () => {
     const res = await gw.post('/genesys/1/service/closed');
     expect(res.status).to.equal(503);
     expect(res.body.exception).to.equal('ServiceUnavailable');
+  });
+
+  it('disabling a service in its file turns new sessions away while chats under way go on', async () => {
+    gw = await startTestGateway({ services: { 'support.json': {} } });
+    const chat = await startCustomerChat(gw, { service: 'support' });
+    await gw.writeService('support.json', { enabled: false });
+    await eventually(async () => (await gw.post('/genesys/1/service/support')).status === 503, 3000, 'the service to be disabled');
+    const sent = await chat.call('send', { message: 'still here' });
+    expect(sent.status).to.equal(200);
+    expect(sent.body).to.include({ chatIxnState: 'CONNECTED', transcriptPosition: '2' });
+    expect((await chat.call('disconnect')).body.chatIxnState).to.equal('DISCONNECTED');
   });
 
   it('a file dropped into the folder answers within a second, without a restart', async () => {
