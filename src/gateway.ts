@@ -136,7 +136,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   answerClientErrors(server);
-  const cometd = attachCometd({ server, hub, chats: domain, agents, log });
+  const cometd = attachCometd({ server, hub, chats: domain, agents, log, corsOrigins: settings.corsOrigins });
   const stopAgentPush = pushToAgents({
     hub,
     agents,

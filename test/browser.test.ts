@@ -3,6 +3,8 @@
 // Set SCREENSHOT_DIR to keep a screenshot of each page.
 
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -76,5 +78,46 @@ describe('agent console and demo page in a browser', function () {
     expect(await customer.getByLabel('Transcript').innerText()).to.include('Alice has left the session');
     expect(await customer.getByRole('button', { name: 'Start a new chat' }).isVisible()).to.equal(true);
     await snap(customer, 'demo-ended');
+  });
+
+  it('a customer app on another origin, sending the gms_user header with credentials as CometD clients do, handshakes and gets its pushes', async () => {
+    // The app's own site: another port is another origin, so every call to the gateway is cross-origin
+    // and the browser asks the gateway first (a CORS preflight) for the gms_user header.
+    const site = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>shop</title>'));
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+      // The app's script as text: tsx would wrap a function's inner functions in helpers the page lacks.
+      // Bayeux by hand, as the official CometD client's long-polling transport sends it: JSON POSTs with
+      // credentials and the app's headers.
+      const pushed = await page.evaluate(`(async (gateway) => {
+        const user = { gms_user: 'shop-customer-1' };
+        const bayeux = async (message) => (await fetch(gateway + '/genesys/cometd', {
+          method: 'POST', credentials: 'include', headers: { ...user, 'content-type': 'application/json' }, body: JSON.stringify([message]),
+        })).json();
+        const post = async (path, body) => (await fetch(gateway + path, {
+          method: 'POST', headers: { ...user, 'content-type': 'application/x-www-form-urlencoded' }, body,
+        })).json();
+        const [handshake] = await bayeux({ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] });
+        const clientId = handshake.clientId;
+        const [subscribed] = await bayeux({ channel: '/meta/subscribe', clientId, subscription: '/_genesys' });
+        if (!subscribed.successful) return ['subscribe refused: ' + subscribed.error];
+        const created = await post('/genesys/1/service/request-chat', '');
+        await post('/genesys/1/service/' + created._id + '/ixn/chat', 'notify_by=comet&firstName=Ann');
+        await post('/genesys/1/service/' + created._id + '/ixn/chat/send', 'message=From+the+shop');
+        const texts = [];
+        for (let i = 0; i < 10 && texts.length < 2; i++) {
+          for (const m of await bayeux({ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 1000 } })) {
+            if (m.channel === '/_genesys') texts.push(...m.data.message.transcriptToShow.map((e) => e[2]));
+          }
+        }
+        await bayeux({ channel: '/meta/disconnect', clientId });
+        return texts;
+      })(${JSON.stringify(gw.url)})`);
+      expect(pushed).to.deep.equal(['has joined the session', 'From the shop']);
+    } finally {
+      site.close();
+    }
   });
 });

@@ -128,6 +128,17 @@ describe('request bodies, errors and headers', () => {
       expect(ok.headers.get('access-control-allow-origin')).to.equal('https://shop.example');
       const other = await strict.post(create, {}, { Origin: 'https://evil.example' });
       expect(other.headers.get('access-control-allow-origin')).to.equal(null);
+      // The CometD endpoint's preflights follow the same list (its browser clients send credentials).
+      const preflight = (origin: string): Promise<Response> =>
+        fetch(`${strict.url}/genesys/cometd`, {
+          method: 'OPTIONS',
+          headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type, gms_user' },
+        });
+      const allowed = await preflight('https://shop.example');
+      expect(allowed.headers.get('access-control-allow-origin')).to.equal('https://shop.example');
+      expect(allowed.headers.get('access-control-allow-credentials')).to.equal('true');
+      expect(allowed.headers.get('access-control-allow-headers')).to.match(/gms_user/);
+      expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).to.equal(null);
     } finally {
       await strict.close();
     }

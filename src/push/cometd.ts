@@ -22,6 +22,8 @@ export interface CometdOptions {
   log: Logger;
   /** Seconds a long-poll is held open when there is nothing to send. */
   timeoutSeconds?: number;
+  /** Origins whose browser apps may call the endpoint (CORS); `*` allows any, the default. */
+  corsOrigins?: string[];
 }
 
 export interface CometdEndpoint {
@@ -77,7 +79,13 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
   }
 
   const stopHub = options.hub.subscribe(customers.chatUpdated);
+  // faye sees every request before Koa and parses its URL to match the mount. A URL without the word
+  // "cometd" cannot parse to a path under the mount (parsing adds no letters: Node rejects the tabs and
+  // newlines WHATWG parsing would strip), so the API's requests skip that parse.
+  const check = adapter.check.bind(adapter);
+  adapter.check = (request) => request.url?.includes('cometd') === true && check(request);
   adapter.attach(options.server);
+  answerPreflights(options.server, options.corsOrigins ?? ['*']);
 
   return {
     publishToAgent(agentId, data) {
@@ -93,4 +101,41 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
       adapter.close();
     },
   };
+}
+
+// Browsers' CometD clients (faye's, CometD's) send credentials cross-origin, so an allowed origin is
+// echoed with Allow-Credentials rather than '*'; the headers are those the clients and customer apps set.
+const PREFLIGHT_HEADERS = 'gms_user, Content-Type, Authorization, Accept, Pragma, X-Requested-With';
+
+/**
+ * faye answers CORS preflights itself, for any origin and without the gms_user header that customer
+ * apps send on the handshake (spec §CORS), so a browser app on another origin could not handshake.
+ * Preflights of the Bayeux path are answered here, in front of faye, with the gateway's allowed origins.
+ */
+function answerPreflights(server: http.Server, origins: string[]): void {
+  const listeners = server.listeners('request') as ((req: http.IncomingMessage, res: http.ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', function (this: http.Server, req: http.IncomingMessage, res: http.ServerResponse) {
+    if (req.method !== 'OPTIONS' || !onBayeuxPath(req.url)) {
+      for (const listener of listeners) listener.call(this, req, res);
+      return;
+    }
+    const origin = req.headers.origin;
+    const headers: Record<string, string> = { Pragma: 'no-cache', 'Cache-Control': 'no-cache, no-store', Vary: 'Origin' };
+    if (origin && (origins.includes('*') || origins.includes(origin))) {
+      Object.assign(headers, {
+        'Access-Control-Allow-Origin': origin,
+        'Access-Control-Allow-Credentials': 'true',
+        'Access-Control-Allow-Headers': PREFLIGHT_HEADERS,
+        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+        'Access-Control-Max-Age': '600',
+      });
+    }
+    res.writeHead(204, headers).end();
+  });
+}
+
+function onBayeuxPath(url: string | undefined): boolean {
+  const path = (url ?? '').split('?')[0]!;
+  return path === COMETD_PATH || path.startsWith(`${COMETD_PATH}/`);
 }
