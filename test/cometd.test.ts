@@ -158,6 +158,8 @@ describe('CometD: chat events pushed to the customer', function () {
       expect(joined!.tag).to.equal(`service.chat.refresh.1-${chat.id}`);
       expect(agentJoined!.tag).to.equal(`service.chat.refresh.2-${chat.id}`);
       expect(hello).to.deep.include({ tag: `service.chat.refresh.3-${chat.id}` });
+      expect(hello).to.have.all.keys('id', 'tag', 'message');
+      expect(hello!.message).to.have.all.keys('chatIxnState', 'chatSessionId', 'transcriptPosition', 'chatServiceMessage', 'startedAt', 'transcriptToShow');
       expect(hello!.message).to.deep.include({
         chatIxnState: 'TRANSCRIPT',
         chatSessionId: chatId,
