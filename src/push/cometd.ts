@@ -131,7 +131,9 @@ function answerPreflights(server: http.Server, origins: string[]): void {
         'Access-Control-Max-Age': '600',
       });
     }
-    res.writeHead(204, headers).end();
+    // Answered once every 'request' listener has run, as Koa and faye answer: a later listener (the
+    // shutdown's Connection: close) may still set a header.
+    queueMicrotask(() => res.writeHead(204, headers).end());
   });
 }
 
