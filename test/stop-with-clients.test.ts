@@ -1,12 +1,13 @@
 // A gateway with CometD clients connected (long-polls held open, websockets) stops at once on SIGTERM:
 // it ends their connections instead of waiting for the long-polls to time out.
 
+import net from 'node:net';
 import { expect } from 'chai';
 import { CometD } from 'cometd';
 import { adapt } from 'cometd-nodejs-client';
 import faye from 'faye';
 import { startCustomerChat } from './helpers/chat-client.ts';
-import { eventually } from './helpers/gateway.ts';
+import { eventually, startTestGateway } from './helpers/gateway.ts';
 import { startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
 
 adapt();
@@ -43,5 +44,23 @@ describe('stopping a gateway that has CometD clients connected', function () {
     node.process.kill('SIGTERM');
     expect(await exited).to.equal(0);
     expect(Date.now() - started, node.output()).to.be.below(1000);
+  });
+
+  it('a CometD preflight arriving while the gateway stops is answered, telling the client to close', async () => {
+    const gw = await startTestGateway();
+    const { hostname, port } = new URL(gw.url);
+    const socket = net.connect(Number(port), hostname);
+    closers.push(() => socket.destroy());
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let reply = '';
+    socket.on('data', (chunk) => (reply += chunk));
+    // The request is under way when the stop begins, and completes after it.
+    socket.write('OPTIONS /genesys/cometd HTTP/1.1\r\nHost: gateway\r\nOrigin: https://shop.example\r\n');
+    const stopping = gw.close();
+    await eventually(() => !gw.server.listening, 3000, 'the stop to reach the HTTP server');
+    socket.write('Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: gms_user\r\n\r\n');
+    await eventually(() => reply.includes('\r\n\r\n'), 3000, 'the answer');
+    expect(reply).to.match(/^HTTP\/1\.1 204 /).and.match(/\r\nConnection: close\r\n/i).and.match(/\r\nAccess-Control-Allow-Headers: gms_user/i);
+    await stopping;
   });
 });
