@@ -52,6 +52,8 @@ declare module 'faye' {
   export class NodeAdapter {
     constructor(options: { mount: string; timeout?: number; ping?: number; engine?: object });
     attach(server: HttpServer): void;
+    /** Whether a request is for the Bayeux endpoint (its URL parsed, the path matched); attach() asks it first. */
+    check(request: IncomingMessage): boolean;
     addExtension(extension: ServerExtension): void;
     getClient(): Client;
     on(event: 'handshake' | 'disconnect', handler: (clientId: string) => void): void;
