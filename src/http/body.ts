@@ -37,7 +37,9 @@ export function bodyNormaliser({ limitBytes }: BodyOptions): (ctx: Context, next
 
   return async function normaliseBody(ctx, next) {
     const params: Params = Object.create(null) as Params;
-    merge(params, Object.fromEntries(new URLSearchParams(ctx.querystring)));
+    // Most calls have no query string: no parse then.
+    const query = ctx.querystring;
+    if (query !== '') merge(params, Object.fromEntries(new URLSearchParams(query)));
     if (hasBody(ctx)) {
       const type = ctx.request.type;
       if (type === 'multipart/form-data') {
