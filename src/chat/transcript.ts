@@ -19,8 +19,19 @@ export const CHAT_SERVICE_MESSAGE = 'Chat service is available';
 
 /** ISO 8601 to the second, as GMS writes it (`2026-11-24T19:49:03Z`). */
 export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  let iso = recentIso.get(second);
+  if (iso === undefined) {
+    iso = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    if (recentIso.size >= RECENT_ISO_MAX) recentIso.clear();
+    recentIso.set(second, iso);
+  }
+  return iso;
 }
+
+/** isoSeconds' recent answers: every poll of a chat formats the same startedAt again. Bounded. */
+const recentIso = new Map<number, string>();
+const RECENT_ISO_MAX = 10_000;
 
 export function toWireEvent(event: ChatEvent, startedAt: number): WireEvent {
   const seconds = Math.max(0, Math.floor(event.at / 1000) - Math.floor(startedAt / 1000));
