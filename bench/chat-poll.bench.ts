@@ -5,18 +5,12 @@
 // with (memory://, redis://...).
 
 import type { Request } from 'autocannon';
-import { FORM, inBatches, startChat } from './lib/chats.ts';
+import { FORM, inBatches, startChat, chatOf, type ChatContext } from './lib/chats.ts';
 import { startBenchGateway, startHelloKoa } from './lib/gateway.ts';
 import { load, printTable, type Figures } from './lib/load.ts';
 
 const LIVE_CHATS = 1000;
 
-/** What one autocannon connection remembers between the requests of its sequence. */
-interface ChatContext {
-  id?: string;
-}
-
-const chatOf = (context: object): string => String((context as ChatContext).id);
 
 const koa = await startHelloKoa();
 const bare = await load('bare Koa "hello" (GET)', { url: koa.url });

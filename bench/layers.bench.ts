@@ -4,16 +4,12 @@
 // store with LIVE_CHATS live chats. BENCH_SECONDS and BENCH_CONNECTIONS as in lib/load.ts.
 
 import type { Request } from 'autocannon';
-import { FORM, inBatches, startChat } from './lib/chats.ts';
+import { FORM, inBatches, startChat, chatOf, type ChatContext } from './lib/chats.ts';
 import { startBenchGateway, startHelloKoa, startHelloRouter } from './lib/gateway.ts';
 import { load, printTable } from './lib/load.ts';
 
 const LIVE_CHATS = 1000;
 
-interface ChatContext {
-  id?: string;
-}
-const chatOf = (context: object): string => String((context as ChatContext).id);
 
 const koa = await startHelloKoa();
 const bare = await load('bare Koa "hello" (GET)', { url: koa.url });

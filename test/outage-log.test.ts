@@ -5,18 +5,6 @@ import { expect } from 'chai';
 import { eventually } from './helpers/gateway.ts';
 import { OwnRedis, requireRedis, startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
 
-interface LogLine {
-  level: number;
-  msg: string;
-  outageMs?: number;
-}
-
-const lines = (node: GatewayNode): LogLine[] =>
-  node
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as LogLine);
 
 describe('the log of a Redis outage', function () {
   this.timeout(30_000);
@@ -38,7 +26,7 @@ describe('the log of a Redis outage', function () {
   it('says once that Redis is down and once that it is back, with how long it was gone; /metrics answers meanwhile', async () => {
     await redis!.stop();
     const stoppedAt = Date.now();
-    await eventually(() => lines(node!).some((l) => l.msg.startsWith('Redis is not answering')), 3000, 'the outage logged');
+    await eventually(() => node!.logLines().some((l) => l.msg.startsWith('Redis is not answering')), 3000, 'the outage logged');
     // Reconnect attempts back off to one a second: three seconds down make several retries and 30 sweeps.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     // Meanwhile /metrics still answers: the chat figures it cannot read are left out, the rest is there.
@@ -46,9 +34,9 @@ describe('the log of a Redis outage', function () {
     expect(scrape.status).to.equal(200);
     expect(scrape.body as string).to.match(/^gms_process_memory_bytes\{kind="rss"\} \d+/m);
     await redis!.restart();
-    await eventually(() => lines(node!).some((l) => l.msg.startsWith('Redis is back')), 5000, 'the end of the outage logged');
+    await eventually(() => node!.logLines().some((l) => l.msg.startsWith('Redis is back')), 5000, 'the end of the outage logged');
 
-    const logged = lines(node!);
+    const logged = node!.logLines();
     const warnings = logged.filter((l) => l.level >= 40).map((l) => l.msg);
     // At most the outage itself and the sweep it stopped, each said once.
     expect(warnings.filter((m) => m === 'Redis is not answering; calls get 503 until it is back'), node!.output()).to.have.length(1);

@@ -9,18 +9,6 @@ import { startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes
 
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures', 'stray-error.mjs');
 
-interface LogLine {
-  level: number;
-  msg: string;
-  err?: string;
-}
-
-const lines = (node: GatewayNode): LogLine[] =>
-  node
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as LogLine);
 
 function startWithStrayError(kind: 'rejection' | 'exception'): Promise<GatewayNode> {
   return startNode(kind, {
@@ -39,7 +27,7 @@ describe('a gateway process and errors nothing handled', function () {
   it('logs a failed promise that nobody awaited as an error, and keeps serving chats', async () => {
     node = await startWithStrayError('rejection');
     node.process.kill('SIGUSR2');
-    const logged = await eventually(() => lines(node!).find((l) => l.err?.includes('stray rejection raised by the test')), 5000, 'the rejection logged');
+    const logged = await eventually(() => node!.logLines().find((l) => String(l.err ?? '').includes('stray rejection raised by the test')), 5000, 'the rejection logged');
     expect(logged?.level).to.equal(50);
     expect(logged?.msg).to.equal('a background task failed and nothing handled it; the gateway carries on');
     expect(node.alive()).to.equal(true);
@@ -51,7 +39,7 @@ describe('a gateway process and errors nothing handled', function () {
     const exited = new Promise<number | null>((resolve) => node!.process.once('exit', (code) => resolve(code)));
     node.process.kill('SIGUSR2');
     expect(await exited).to.equal(1);
-    const logged = lines(node);
+    const logged = node.logLines();
     const fatal = logged.find((l) => l.level === 60);
     expect(fatal?.msg).to.equal('an unexpected error: the gateway stops and must be restarted');
     expect(fatal?.err).to.contain('stray exception raised by the test');

@@ -27,3 +27,10 @@ export async function startChat(url: string, body = 'firstName=Ann', headers: Re
   if (started.status !== 200) throw new Error(`could not start a chat: ${started.status} ${await started.text()}`);
   return { id, chatSessionId: ((await started.json()) as { chatSessionId: string }).chatSessionId };
 }
+
+/** What one autocannon connection remembers between the requests of its sequence: its chat. */
+export interface ChatContext {
+  id?: string;
+}
+
+export const chatOf = (context: object): string => String((context as ChatContext).id);

@@ -83,7 +83,15 @@ export interface GatewayNode {
   alive(): boolean;
   /** What the node logged, for failure messages. */
   output(): string;
+  /** The node's structured log lines, parsed. */
+  logLines(): LogLine[];
   stop(): Promise<void>;
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
 }
 
 export type NodeEnv = { STORE_URL: string; STORE_PREFIX: string } & Record<string, string>;
@@ -157,6 +165,11 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
     get: (p, h) => request(url, 'GET', p, undefined, h),
     alive: () => !exited,
     output: () => log,
+    logLines: () =>
+      log
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as LogLine),
     async stop() {
       if (exited) return;
       const gone = new Promise((resolve) => child.once('exit', resolve));
