@@ -3,13 +3,41 @@
 
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { ConfigProblem } from './schemas.ts';
+import { describeErrors, validatorFor, type ConfigProblem } from './schemas.ts';
 
 /** File base names usable as names in URLs (spec §5). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const EXTENSIONS = ['.json', '.yaml', '.yml'];
 
 export type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; problems: ConfigProblem[] };
+
+/** What loading one config file gives: its name and value, or why it was refused. */
+export type LoadResult<T> = { ok: true; name: string; value: T } | { ok: false; name?: string; problems: ConfigProblem[] };
+
+/** A file read and validated against `schemas/<schema>.schema.json`, defaults filled in. */
+export type Validated = { ok: true; name: string; label: string; options: Record<string, unknown> } | { ok: false; name?: string; problems: ConfigProblem[] };
+
+/**
+ * The steps every kind of config file shares: parse, let `prepare` adjust the options (aliases) or
+ * refuse them, then validate against the kind's schema.
+ */
+export function validateConfigText(
+  file: string,
+  text: string,
+  schema: string,
+  prepare?: (options: Record<string, unknown>, label: string) => ConfigProblem | undefined,
+): Validated {
+  const label = path.basename(file);
+  const name = configName(file);
+  const parsed = parseConfigText(file, text);
+  if (!parsed.ok) return { ok: false, name, problems: parsed.problems };
+  const options = { ...parsed.value };
+  const refused = prepare?.(options, label);
+  if (refused) return { ok: false, name, problems: [refused] };
+  const validate = validatorFor(schema);
+  if (!validate(options)) return { ok: false, name, problems: describeErrors(label, validate.errors) };
+  return { ok: true, name: name!, label, options };
+}
 
 /**
  * The name a config file defines, or undefined for files that are not config files at all

@@ -1,12 +1,9 @@
 // A service file (services.d/<name>.json|yaml) → the service's options, validated against
 // schemas/request-chat.schema.json with its defaults, GMS's option names accepted as aliases.
 
-import path from 'node:path';
 import type { ServiceOptions } from '../chat/types.ts';
-import { configName, parseConfigText } from './config-file.ts';
-import { describeErrors, validatorFor, type ConfigProblem } from './schemas.ts';
-
-export type LoadResult<T> = { ok: true; name: string; value: T } | { ok: false; name?: string; problems: ConfigProblem[] };
+import { validateConfigText, type LoadResult } from './config-file.ts';
+import type { ConfigProblem } from './schemas.ts';
 
 /** GMS option name → ours. */
 const ALIASES: Record<string, string> = { _ttl: 'ttl', _chat_endpoint: 'endpoint' };
@@ -19,29 +16,17 @@ export interface ServiceDefinition extends ServiceOptions {
 }
 
 export function loadServiceFile(file: string, text: string): LoadResult<ServiceDefinition> {
-  const label = path.basename(file);
-  const name = configName(file);
-  const parsed = parseConfigText(file, text);
-  if (!parsed.ok) return { ok: false, name, problems: parsed.problems };
-  const options = { ...parsed.value };
-  for (const [alias, canonical] of Object.entries(ALIASES)) {
-    if (!Object.hasOwn(options, alias)) continue;
-    if (Object.hasOwn(options, canonical)) {
-      return { ok: false, name, problems: [{ file: label, field: alias, reason: `is GMS's name for '${canonical}'; give only one of them` }] };
-    }
-    options[canonical] = options[alias];
-    delete options[alias];
-  }
-  const validate = validatorFor('request-chat');
-  if (!validate(options)) return { ok: false, name, problems: describeErrors(label, validate.errors) };
+  const checked = validateConfigText(file, text, 'request-chat', resolveAliases);
+  if (!checked.ok) return checked;
+  const { name, options } = checked;
   const { type, ttl, endpoint: written, enabled, maxMessageLength, disconnectedStatus, maxChats, description } = options as unknown as ServiceDefinition;
   // GMS writes endpoints as <tenant>:<name>; the gateway is one tenant, so the name alone routes.
   const [tenant, endpoint] = written.includes(':') ? written.split(':') : [undefined, written];
   return {
     ok: true,
-    name: name!,
+    name,
     value: {
-      name: name!,
+      name,
       type,
       ttl,
       endpoint: endpoint!,
@@ -53,4 +38,17 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
       ...(description ? { description } : {}),
     },
   };
+}
+
+/** GMS's option names become ours; giving both names of one option is refused. */
+function resolveAliases(options: Record<string, unknown>, label: string): ConfigProblem | undefined {
+  for (const [alias, canonical] of Object.entries(ALIASES)) {
+    if (!Object.hasOwn(options, alias)) continue;
+    if (Object.hasOwn(options, canonical)) {
+      return { file: label, field: alias, reason: `is GMS's name for '${canonical}'; give only one of them` };
+    }
+    options[canonical] = options[alias];
+    delete options[alias];
+  }
+  return undefined;
 }

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadEndpointFile } from '../endpoints/endpoint-file.ts';
-import { configName } from './config-file.ts';
+import { configName, type LoadResult } from './config-file.ts';
 import { formatProblem } from './schemas.ts';
-import { loadServiceFile, type LoadResult } from './service-file.ts';
+import { loadServiceFile } from './service-file.ts';
 
 type Kind = 'service' | 'endpoint';
 

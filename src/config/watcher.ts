@@ -6,10 +6,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.ts';
-import { configName } from './config-file.ts';
 import type { Registry } from './registry.ts';
 import { formatProblem } from './schemas.ts';
-import type { LoadResult } from './service-file.ts';
+import { configName, type LoadResult } from './config-file.ts';
 
 export interface WatchOptions<T> {
   dir: string;

@@ -1,10 +1,7 @@
 // An endpoint file (endpoints.d/<name>.json|yaml) → the endpoint's options and agents, validated
 // against schemas/endpoint.schema.json with its defaults.
 
-import path from 'node:path';
-import { configName, parseConfigText } from '../config/config-file.ts';
-import { describeErrors, validatorFor } from '../config/schemas.ts';
-import type { LoadResult } from '../config/service-file.ts';
+import { validateConfigText, type LoadResult } from '../config/config-file.ts';
 
 export interface EndpointAgent {
   id: string;
@@ -22,13 +19,9 @@ export interface EndpointDefinition {
 }
 
 export function loadEndpointFile(file: string, text: string): LoadResult<EndpointDefinition> {
-  const label = path.basename(file);
-  const name = configName(file);
-  const parsed = parseConfigText(file, text);
-  if (!parsed.ok) return { ok: false, name, problems: parsed.problems };
-  const options = { ...parsed.value };
-  const validate = validatorFor('endpoint');
-  if (!validate(options)) return { ok: false, name, problems: describeErrors(label, validate.errors) };
+  const checked = validateConfigText(file, text, 'endpoint');
+  if (!checked.ok) return checked;
+  const { name, label, options } = checked;
   const { open, maxWaiting, description, agents } = options as unknown as Omit<EndpointDefinition, 'name'>;
   const seen = new Set<string>();
   for (const [i, agent] of agents.entries()) {
@@ -39,9 +32,9 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
   }
   return {
     ok: true,
-    name: name!,
+    name,
     value: {
-      name: name!,
+      name,
       open,
       ...(maxWaiting !== undefined ? { maxWaiting } : {}),
       ...(description ? { description } : {}),
