@@ -21,14 +21,14 @@ import { QueueRouter } from './endpoints/queue-router.ts';
 import { agentRoutes } from './http/agent-routes.ts';
 import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
-import { bodyNormaliser } from './http/body.ts';
-import { errorBody } from './http/error-body.ts';
+import { paramsReader } from './http/body.ts';
+import { edge } from './http/edge.ts';
 import { gmsRoutes } from './http/gms-routes.ts';
 import { webPages } from './http/web-pages.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
-import { rateLimit } from './http/rate-limit.ts';
-import { cors, noCache } from './http/headers.ts';
+import { rateLimiter } from './http/rate-limit.ts';
+import { corsPolicy } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { OutageLog } from './outage-log.ts';
 import { ChatHub } from './push/chat-hub.ts';
@@ -108,12 +108,15 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
 
   const app = new Koa({ proxy: false });
   app.silent = true;
-  app.use(metrics.middleware());
-  app.use(errorBody(log));
-  app.use(noCache());
-  app.use(cors(settings.corsOrigins));
-  app.use(rateLimit(settings.rateLimit));
-  app.use(bodyNormaliser({ limitBytes: settings.bodyLimitBytes }));
+  app.use(
+    edge({
+      metrics,
+      log,
+      cors: corsPolicy(settings.corsOrigins),
+      limits: rateLimiter(settings.rateLimit),
+      params: paramsReader({ limitBytes: settings.bodyLimitBytes }),
+    }),
+  );
   const desk = new AgentDesk(domain, router, store, lookup);
   const endpointAdmin = endpointAdminRoutes(endpoints, router);
   // No two routers serve the same path, so their order only sets how many are tried per request: the

@@ -1,7 +1,7 @@
 // The one body normaliser (spec §"Request bodies"): form, multipart fields, JSON, JSON sent with the
-// form content type, and the query string all become one flat map of strings on ctx.state.params.
+// form content type, and the query string all become one flat map of strings (ctx.state.params, set in edge.ts).
 
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import bodyParser from 'koa-bodyparser';
 import busboy from 'busboy';
 import { GatewayError } from '../errors.ts';
@@ -23,7 +23,10 @@ export interface BodyOptions {
   limitBytes: number;
 }
 
-export function bodyNormaliser({ limitBytes }: BodyOptions): (ctx: Context, next: Next) => Promise<void> {
+/** Reads a request's parameters: its query string and body, whatever their encoding. */
+export type ParamsReader = (ctx: Context) => Promise<Params>;
+
+export function paramsReader({ limitBytes }: BodyOptions): ParamsReader {
   // Every body is read as text and decoded here, so that a JSON object sent with the form content
   // type parses like any JSON, and one JSON parser decides what happens to __proto__ keys.
   const readText = bodyParser({
@@ -35,7 +38,7 @@ export function bodyNormaliser({ limitBytes }: BodyOptions): (ctx: Context, next
     },
   });
 
-  return async function normaliseBody(ctx, next) {
+  return async (ctx) => {
     const params: Params = Object.create(null) as Params;
     // Most calls have no query string: no parse then.
     const query = ctx.querystring;
@@ -53,8 +56,7 @@ export function bodyNormaliser({ limitBytes }: BodyOptions): (ctx: Context, next
         throw new GatewayError('UnsupportedMediaType', `Content type '${type}' is not supported; send a form, multipart form or JSON.`);
       }
     }
-    ctx.state.params = params;
-    await next();
+    return params;
   };
 }
 

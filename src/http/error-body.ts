@@ -1,7 +1,7 @@
-// The one middleware that renders every error as {"message", "exception"} with its status:
+// How every error is rendered as {"message", "exception"} with its status:
 // never a stack trace, never HTML. Unexpected errors are logged with their stack, shown as InternalError.
 
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { GatewayError, isGatewayError, type ExceptionName } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
@@ -25,22 +25,19 @@ export function renderError(ctx: Context, err: GatewayError): void {
   ctx.body = { message: err.message, exception: err.exception };
 }
 
-export function errorBody(log: Logger): (ctx: Context, next: Next) => Promise<void> {
-  return async function errors(ctx, next) {
-    try {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new GatewayError('NotFound', `Nothing is served at ${ctx.method} ${ctx.path}.`);
-      }
-    } catch (err) {
-      const known = isGatewayError(err) ? err : fromHttpError(err);
-      if (known) {
-        renderError(ctx, known);
-        log.debug({ method: ctx.method, path: ctx.path, status: known.status, exception: known.exception }, known.message);
-        return;
-      }
-      log.error({ method: ctx.method, path: ctx.path, err }, 'request failed unexpectedly');
-      renderError(ctx, new GatewayError('InternalError', 'The gateway could not handle this request.'));
-    }
-  };
+/** Renders anything a request threw: known errors as themselves, the rest logged and shown as InternalError. */
+export function renderFailure(ctx: Context, err: unknown, log: Logger): void {
+  const known = isGatewayError(err) ? err : fromHttpError(err);
+  if (known) {
+    renderError(ctx, known);
+    log.debug({ method: ctx.method, path: ctx.path, status: known.status, exception: known.exception }, known.message);
+    return;
+  }
+  log.error({ method: ctx.method, path: ctx.path, err }, 'request failed unexpectedly');
+  renderError(ctx, new GatewayError('InternalError', 'The gateway could not handle this request.'));
+}
+
+/** A request no route answered. */
+export function notFound(ctx: Context): GatewayError {
+  return new GatewayError('NotFound', `Nothing is served at ${ctx.method} ${ctx.path}.`);
 }

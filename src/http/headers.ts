@@ -1,36 +1,34 @@
 // Response headers every API call carries: no caching (spec), and CORS with the custom gms_user
-// header allowed, preflights answered here.
+// header allowed, preflights answered here. Plain functions, run by the edge layer (edge.ts).
 
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 
 const ALLOWED_HEADERS = 'gms_user, Content-Type, Authorization';
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 
-export function noCache(): (ctx: Context, next: Next) => Promise<void> {
-  return async function noCacheHeaders(ctx, next) {
-    ctx.set('Pragma', 'no-cache');
-    ctx.set('Cache-Control', 'no-cache, no-store');
-    await next();
-  };
+export function setNoCache(ctx: Context): void {
+  ctx.set('Pragma', 'no-cache');
+  ctx.set('Cache-Control', 'no-cache, no-store');
 }
 
-export function cors(origins: string[]): (ctx: Context, next: Next) => Promise<void> {
+/** Sets the CORS headers of a request; true when it was a preflight, now answered (204). */
+export type CorsPolicy = (ctx: Context) => boolean;
+
+export function corsPolicy(origins: string[]): CorsPolicy {
   const any = origins.includes('*');
-  return async function corsHeaders(ctx, next) {
+  return (ctx) => {
     const origin = ctx.get('Origin');
+    const preflight = ctx.method === 'OPTIONS';
     if (origin && (any || origins.includes(origin))) {
       ctx.set('Access-Control-Allow-Origin', any ? '*' : origin);
       if (!any) ctx.vary('Origin');
-      if (ctx.method === 'OPTIONS') {
+      if (preflight) {
         ctx.set('Access-Control-Allow-Headers', ALLOWED_HEADERS);
         ctx.set('Access-Control-Allow-Methods', ALLOWED_METHODS);
         ctx.set('Access-Control-Max-Age', '600');
       }
     }
-    if (ctx.method === 'OPTIONS') {
-      ctx.status = 204;
-      return;
-    }
-    await next();
+    if (preflight) ctx.status = 204;
+    return preflight;
   };
 }

@@ -1,7 +1,7 @@
 // Request rate limits per client address and per service session: in-memory token buckets, bounded in
 // memory, answering 429 RateLimited with Retry-After when a bucket is empty.
 
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { GatewayError } from '../errors.ts';
 
 export interface Rate {
@@ -72,23 +72,24 @@ const SESSION_PATH = /^\/genesys\/1\/service\/([^/]+)\/ixn(?:\/|$)/;
 /** Operators' probes are never limited. */
 const UNLIMITED_PATHS = new Set(['/healthz', '/metrics']);
 
-export function rateLimit(options: RateLimitOptions): (ctx: Context, next: Next) => Promise<void> {
+/** Takes a request's tokens, or throws RateLimited (with Retry-After) when a bucket is empty. */
+export type RateLimiter = (ctx: Context) => void;
+
+export function rateLimiter(options: RateLimitOptions): RateLimiter {
   const exempt = new Set(options.exempt);
   const byIp = options.perIp.perSecond > 0 ? new TokenBuckets(options.perIp, options.maxKeys) : undefined;
   const bySession = options.perSession.perSecond > 0 ? new TokenBuckets(options.perSession, options.maxKeys) : undefined;
 
-  return async function limitRate(ctx, next) {
+  return (ctx) => {
     const ip = ctx.request.ip;
-    if (!exempt.has(ip) && !UNLIMITED_PATHS.has(ctx.path)) {
-      const session = bySession && sessionOf(ctx.path);
-      const wait = byIp?.take(ip) || (session ? bySession.take(session) : 0);
-      if (wait > 0) {
-        throw new GatewayError('RateLimited', `Too many requests; try again in ${wait} second(s).`, {
-          headers: { 'Retry-After': String(wait) },
-        });
-      }
+    if (exempt.has(ip) || UNLIMITED_PATHS.has(ctx.path)) return;
+    const session = bySession && sessionOf(ctx.path);
+    const wait = byIp?.take(ip) || (session ? bySession.take(session) : 0);
+    if (wait > 0) {
+      throw new GatewayError('RateLimited', `Too many requests; try again in ${wait} second(s).`, {
+        headers: { 'Retry-After': String(wait) },
+      });
     }
-    await next();
   };
 }
 
