@@ -14,7 +14,7 @@ const TOKEN = 'bench-agent-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 const koa = await startHelloKoa();
-const bare = await load('bare Koa "hello" (GET)', { url: koa.url });
+const bare = await load('bare Koa "hello" (GET)', { url: koa.url }, koa);
 await koa.stop();
 
 const gateway = await startBenchGateway({ endpoint: { agents: [{ id: 'bench', nickname: 'Bench', token: hashToken(TOKEN) }] } });
@@ -26,7 +26,7 @@ try {
   }
   await inBatches(WAITING, 25, () => startChat(gateway.url));
 
-  const queue = await load(`GET waiting queue (${WAITING} chats)`, { url: `${gateway.url}/agent/v1/chats?state=waiting`, headers: AUTH });
+  const queue = await load(`GET waiting queue (${WAITING} chats)`, { url: `${gateway.url}/agent/v1/chats?state=waiting`, headers: AUTH }, gateway);
   const sendRequests: Request[] = [
     {
       method: 'POST',
@@ -38,7 +38,7 @@ try {
       }),
     },
   ];
-  const send = await load(`agent send, ${ACCEPTED} accepted chats`, { url: gateway.url, requests: sendRequests });
+  const send = await load(`agent send, ${ACCEPTED} accepted chats`, { url: gateway.url, requests: sendRequests }, gateway);
 
   printTable(bare, [queue, send], 'SQLite file');
 } finally {

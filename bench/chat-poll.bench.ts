@@ -13,7 +13,7 @@ const LIVE_CHATS = 1000;
 
 
 const koa = await startHelloKoa();
-const bare = await load('bare Koa "hello" (GET)', { url: koa.url });
+const bare = await load('bare Koa "hello" (GET)', { url: koa.url }, koa);
 await koa.stop();
 
 const gateway = await startBenchGateway({
@@ -44,8 +44,8 @@ try {
     method: 'POST',
     setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/disconnect` }),
   };
-  const startLeave = await load('chat start + leave (3 requests)', { url: gateway.url, requests: [...startRequests, leaveRequest] });
-  const starts = await load('chat start (create + start, 2 requests)', { url: gateway.url, requests: startRequests });
+  const startLeave = await load('chat start + leave (3 requests)', { url: gateway.url, requests: [...startRequests, leaveRequest] }, gateway);
+  const starts = await load('chat start (create + start, 2 requests)', { url: gateway.url, requests: startRequests }, gateway);
 
   const live = (await inBatches(LIVE_CHATS, 50, () => startChat(gateway.url))).map((chat) => chat.id);
   const pollRequests: Request[] = [
@@ -62,7 +62,7 @@ try {
       setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
     },
   ];
-  const poll = await load(`send + refresh, ${LIVE_CHATS} live chats`, { url: gateway.url, requests: pollRequests });
+  const poll = await load(`send + refresh, ${LIVE_CHATS} live chats`, { url: gateway.url, requests: pollRequests }, gateway);
 
   printTable(bare, [startLeave, starts, poll], process.env.BENCH_STORE_URL ?? 'SQLite file');
   console.log(`chat starts/s: ${(starts.requestsPerSec / 2).toFixed(0)} (queue growing), ${(startLeave.requestsPerSec / 3).toFixed(0)} (queue kept short)`);

@@ -12,16 +12,16 @@ const LIVE_CHATS = 1000;
 
 
 const koa = await startHelloKoa();
-const bare = await load('bare Koa "hello" (GET)', { url: koa.url });
+const bare = await load('bare Koa "hello" (GET)', { url: koa.url }, koa);
 await koa.stop();
 
 const routed = await startHelloRouter();
-const router = await load('Koa + @koa/router "hello" (GET)', { url: routed.url });
+const router = await load('Koa + @koa/router "hello" (GET)', { url: routed.url }, routed);
 await routed.stop();
 
 const gateway = await startBenchGateway({ storeUrl: process.env.BENCH_STORE_URL });
 try {
-  const healthz = await load('gateway GET /healthz', { url: gateway.url + '/healthz' });
+  const healthz = await load('gateway GET /healthz', { url: gateway.url + '/healthz' }, gateway);
 
   const live = (await inBatches(LIVE_CHATS, 50, () => startChat(gateway.url))).map((chat) => chat.id);
   const pick = (context: object): string => ((context as ChatContext).id = live[Math.floor(Math.random() * live.length)]!);
@@ -31,7 +31,7 @@ try {
     method: 'POST',
     setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${pick(context)}/ixn/chat/refresh` }),
   };
-  const idle = await load('refresh, nothing new', { url: gateway.url, requests: [refresh] });
+  const idle = await load('refresh, nothing new', { url: gateway.url, requests: [refresh] }, gateway);
 
   const poll = await load(`send + refresh, ${LIVE_CHATS} live chats`, {
     url: gateway.url,
@@ -50,7 +50,7 @@ try {
         setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
       },
     ],
-  });
+  }, gateway);
   printTable(bare, [router, healthz, idle, poll], process.env.BENCH_STORE_URL ?? 'SQLite file');
 } finally {
   await gateway.close();
