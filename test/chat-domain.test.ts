@@ -1,15 +1,21 @@
 // The chat domain on its own (no HTTP): the chat state machine and time to live, driven through
-// ChatDomain with the real memory store, the real queue router and a clock the test moves.
+// ChatDomain with a real store, the real queue router and a clock the test moves. Every test runs twice:
+// on the memory store, and on a store with the embedded store's value cache whose values are deep-frozen,
+// so that any change the domain makes to a shared snapshot (store.ts) throws instead of passing unseen.
 
 import { expect } from 'chai';
+import { Keyv } from 'keyv';
 import { ChatDomain, type ChatView } from '../src/chat/chat-service.ts';
 import { ExpirySweeper } from '../src/chat/expiry.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
+import { KeyvStore } from '../src/store/keyv-store.ts';
+import { LocalLock } from '../src/store/local-lock.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
+import { PLAIN_JSON } from '../src/store/stored-json.ts';
 
 const START = Date.parse('2026-11-24T19:49:03Z');
 const GRACE_MS = 60_000;
@@ -24,7 +30,16 @@ async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
   throw new Error('expected the call to be refused');
 }
 
-describe('chat domain', () => {
+const STORES: { name: string; open: () => Promise<Store> }[] = [
+  { name: 'memory store', open: () => openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent') }) },
+  {
+    name: 'cached store, frozen values',
+    open: async () =>
+      new KeyvStore(new Keyv({ namespace: 'test', throwOnErrors: true, ...PLAIN_JSON }), new LocalLock(), { cacheEntries: 1000, freezeValues: true }),
+  },
+];
+
+for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
   let store: Store;
   let router: QueueRouter;
   let domain: ChatDomain;
@@ -33,7 +48,7 @@ describe('chat domain', () => {
   let updates: ChatUpdate[];
 
   beforeEach(async () => {
-    store = await openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent') });
+    store = await kind.open();
     router = new QueueRouter(store, (name) => (name === 'gms_builtin' ? { open: true } : undefined));
     now = START;
     service = { name: 'support', ttl: 60, endpoint: 'gms_builtin', enabled: true, maxMessageLength: 100, disconnectedStatus: 200 };

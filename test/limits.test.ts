@@ -1,8 +1,9 @@
 import net from 'node:net';
+import path from 'node:path';
 import { expect } from 'chai';
 import { TokenBuckets } from '../src/http/rate-limit.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
-import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 describe('limits', () => {
   const gateways: TestGateway[] = [];
@@ -118,12 +119,16 @@ describe('limits', () => {
       expect((await gw.post('/genesys/1/service/request-chat')).status).to.equal(200);
     });
 
-    it('of many sessions created at once, exactly maxChats are admitted', async () => {
-      const gw = await start({ services: { 'request-chat.json': { maxChats: 5 } } });
-      const replies = await Promise.all(Array.from({ length: 20 }, () => gw.post('/genesys/1/service/request-chat')));
-      expect(replies.filter((r) => r.status === 200)).to.have.length(5);
-      expect(replies.filter((r) => r.status === 503)).to.have.length(15);
-    });
+    for (const store of ['memory', 'SQLite'] as const) {
+      it(`of many sessions created at once, exactly maxChats are admitted (${store} store)`, async () => {
+        // On the SQLite file, sessions admitted first are still being written when the later ones are counted.
+        const env: Record<string, string> = store === 'SQLite' ? { STORE_URL: `sqlite://${path.join(await makeTempDir(), 'sessions.sqlite')}` } : {};
+        const gw = await start({ services: { 'request-chat.json': { maxChats: 5 } }, env });
+        const replies = await Promise.all(Array.from({ length: 20 }, () => gw.post('/genesys/1/service/request-chat')));
+        expect(replies.filter((r) => r.status === 200)).to.have.length(5);
+        expect(replies.filter((r) => r.status === 503)).to.have.length(15);
+      });
+    }
 
     it('a service file with an invalid maxChats is refused', async () => {
       const gw = await start({ services: { 'request-chat.json': { maxChats: 0 } } });

@@ -10,12 +10,21 @@ type Admitted = Record<string, number>;
 const quotaKey = (service: string): string => `quota:${service}`;
 /** The list is rewritten at every admission; it only needs to outlive the longest quiet spell. */
 const QUOTA_TTL_MS = 365 * 24 * 3600 * 1000;
+/**
+ * A session is written after its admission, so one admitted moments ago may not be stored yet (on the
+ * SQLite file a write takes milliseconds, and concurrent creations are admitted meanwhile): not finding
+ * it frees its place only after this long.
+ */
+const UNWRITTEN_GRACE_MS = 30_000;
+
+/** Where a session stands: a live chat holds its place; an expired or ended one does not; `absent` is not stored. */
+export type Place = 'held' | 'freed' | 'absent';
 
 export class ChatQuota {
   constructor(
     private readonly store: Store,
-    /** Whether a session still holds a place: it exists, has not expired, and its chat has not ended. */
-    private readonly holdsPlace: (sessionId: string) => Promise<boolean>,
+    /** `held` while the session exists, has not expired, and its chat has not ended. */
+    private readonly place: (sessionId: string) => Promise<Place>,
   ) {}
 
   /**
@@ -24,12 +33,13 @@ export class ChatQuota {
    */
   admit(service: string, max: number, sessionId: string, now: number): Promise<void> {
     return this.store.update<Admitted, void>(quotaKey(service), async (current) => {
+      // A copy: the stored list is a shared snapshot (store.ts).
       const admitted: Admitted = { ...current };
       if (Object.keys(admitted).length >= max) {
         const ids = Object.keys(admitted);
-        const live = await Promise.all(ids.map((id) => this.holdsPlace(id)));
+        const places = await Promise.all(ids.map((id) => this.place(id)));
         ids.forEach((id, i) => {
-          if (!live[i]) delete admitted[id];
+          if (places[i] === 'freed' || (places[i] === 'absent' && now - admitted[id]! > UNWRITTEN_GRACE_MS)) delete admitted[id];
         });
       }
       if (Object.keys(admitted).length >= max) {

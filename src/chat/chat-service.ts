@@ -1,6 +1,9 @@
 // The chat domain: service sessions, the chat state machine (waiting → connected → ended, or expired)
 // and its transcript. Every change to a session is one atomic store update; committed events go to a
 // ChatListener. No HTTP, no CometD, no knowledge of which store is behind the interface.
+// Stored sessions are shared snapshots (store.ts): a change works on a draft, a shallow copy of the
+// session and its chat, whose `events` and `agents` arrays are copied before they grow or shrink;
+// events themselves never change once appended, so every version of a transcript shares them.
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
@@ -36,7 +39,7 @@ const cometKey = (gmsUser: string): string => `comet:${gmsUser}`;
 /** The index outlives any one chat (it is pruned of gone sessions on every write), so a long chat stays findable. */
 const COMET_INDEX_TTL_MS = 7 * 24 * 3600 * 1000;
 
-/** What a customer call returns: the session, its chat and the events to show. */
+/** What a customer call returns: the session, its chat and the events to show (stored snapshots: read only). */
 export interface ChatView {
   session: ServiceSession;
   chat: Chat;
@@ -100,7 +103,8 @@ export class ChatDomain {
     this.graceMs = deps.expiryGraceMs ?? 60_000;
     this.quota = new ChatQuota(this.store, async (id) => {
       const session = await this.store.get<ServiceSession>(sessionKey(id));
-      return session !== undefined && session.expiresAt > this.clock.now() && session.chat?.state !== 'ended';
+      if (!session) return 'absent';
+      return session.expiresAt > this.clock.now() && session.chat?.state !== 'ended' ? 'held' : 'freed';
     });
   }
 
@@ -236,8 +240,8 @@ export class ChatDomain {
   markAway(id: string, position: number): Promise<void> {
     return this.store.update<ServiceSession, void>(sessionKey(id), (session) => {
       if (!session?.chat || session.expiresAt <= this.clock.now()) return { result: undefined };
-      session.chat.awayPosition = Math.min(position, session.chat.events.length);
-      return { write: session, ttlMs: this.storeTtl(session.ttl), result: undefined };
+      const chat: Chat = { ...session.chat, awayPosition: Math.min(position, session.chat.events.length) };
+      return { write: { ...session, chat }, ttlMs: this.storeTtl(session.ttl), result: undefined };
     });
   }
 
@@ -272,6 +276,7 @@ export class ChatDomain {
 
   // ---- the agent side (agent-api.md) ----
 
+  /** The chat and its session as stored (shared snapshots: read only). */
   async findChat(chatSessionId: string): Promise<{ session: ServiceSession; chat: Chat } | undefined> {
     const serviceId = await this.store.get<string>(chatKey(chatSessionId));
     if (!serviceId) return undefined;
@@ -287,7 +292,7 @@ export class ChatDomain {
       if (chat.agents.some((a) => a.id === agent.id)) return { chat };
       if (chat.state !== 'waiting') throw new GatewayError('Conflict', 'Another agent has already accepted this chat.');
       const member: ChatAgent = { id: agent.id, nickname: agent.nickname, joinedAt: now };
-      chat.agents.push(member);
+      chat.agents = [...chat.agents, member];
       chat.state = 'connected';
       add(chat, 'Notice.Joined', agent.nickname, NOTICE_TEXT.joined, 'AGENT', agent.id);
       return { chat, after: () => this.router.dequeue(chat.endpoint, chat.chatSessionId) };
@@ -330,13 +335,15 @@ export class ChatDomain {
       }
       const wasWaiting = chat.state === 'waiting';
       const agentIds = chat.agents.map((a) => a.id);
-      const left = appendEvent(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', this.clock.now());
-      endChat(chat, this.clock.now());
+      const now = this.clock.now();
+      const left = newEvent(chat.events.length + 1, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', now);
+      // What the agents are told the chat became; the session itself is removed.
+      const ended: Chat = { ...chat, events: [...chat.events, left], state: 'ended', endedAt: now };
       return {
         remove: true,
         result: true,
         committed: () => {
-          this.publish(current, chat, [left], agentIds);
+          this.publish(current, ended, [left], agentIds);
           if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId).catch(() => undefined);
           void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
         },
@@ -375,6 +382,7 @@ export class ChatDomain {
     return message;
   }
 
+  /** The events the customer is shown; moves the draft `chat`'s positions past them. */
   private customerView(session: ServiceSession, chat: Chat, position: number | undefined): ChatView {
     const from = position ?? chat.awayPosition ?? chat.clientPosition;
     chat.awayPosition = undefined;
@@ -416,18 +424,24 @@ export class ChatDomain {
     fn: (session: ServiceSession, now: number, add: AddEvent) => MutationResult<V> | Promise<MutationResult<V>>,
   ): Promise<V> {
     let after: (() => Promise<void>) | undefined;
-    const result = await this.store.update<ServiceSession, V>(key, async (session) => {
+    const result = await this.store.update<ServiceSession, V>(key, async (stored) => {
       const now = this.clock.now();
-      if (!session || session.expiresAt <= now) throw sessionNotFound();
+      if (!stored || stored.expiresAt <= now) throw sessionNotFound();
+      // `fn` changes a draft: whatever it does before it throws, or if the write fails, `stored` is as it was.
+      const session: ServiceSession = stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
       const added: ChatEvent[] = [];
+      /** The events array this update copied; later events of the same update are pushed onto it. */
+      let ownEvents: ChatEvent[] | undefined;
       const add: AddEvent = (chat, type, nickname, text, partyType, agentId) => {
         // Leaving is always possible, so that a full chat can still end.
         if (chat.events.length >= this.limits.maxTranscriptEvents && type !== 'Notice.Left') {
           throw new GatewayError('InvalidParameter', `The chat has reached its limit of ${this.limits.maxTranscriptEvents} events; nothing more can be added to it.`);
         }
-        added.push(appendEvent(chat, type, nickname, text, partyType, now, agentId));
+        if (chat.events !== ownEvents) ownEvents = chat.events = chat.events.slice();
+        const event = newEvent(ownEvents.length + 1, type, nickname, text, partyType, now, agentId);
+        ownEvents.push(event);
+        added.push(event);
       };
-      const polled = { position: session.chat?.clientPosition, away: session.chat?.awayPosition, ttl: session.ttl, expiresAt: session.expiresAt };
       const outcome = await fn(session, now, add);
       after = outcome.after;
       // Activity extends the session by the service's ttl in force now (spec §3).
@@ -447,10 +461,10 @@ export class ChatDomain {
         // poll by less than a second (or 1% of the ttl).
         outcome.pollOnly &&
         added.length === 0 &&
-        chat?.clientPosition === polled.position &&
-        chat?.awayPosition === polled.away &&
-        ttl === polled.ttl &&
-        session.expiresAt - polled.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10)
+        chat?.clientPosition === stored.chat?.clientPosition &&
+        chat?.awayPosition === stored.chat?.awayPosition &&
+        ttl === stored.ttl &&
+        session.expiresAt - stored.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10)
       ) {
         return { result: outcome.view };
       }
@@ -483,6 +497,7 @@ export class ChatDomain {
   }
 }
 
+/** Appends an event to `chat`, which must be the update's draft chat (never a stored one). */
 type AddEvent = (chat: Chat, type: EventType, nickname: string, text: string, partyType: PartyType, agentId?: string) => void;
 
 interface MutationResult<V> {
@@ -497,10 +512,8 @@ interface MutationResult<V> {
 /** A poll that moves nothing and extends the expiry by less than this (and 1% of the ttl) is not written back. */
 const POLL_WRITE_SLACK_MS = 1000;
 
-function appendEvent(chat: Chat, type: EventType, nickname: string, text: string, partyType: PartyType, at: number, agentId?: string): ChatEvent {
-  const event: ChatEvent = { position: chat.events.length + 1, type, nickname, text, at, partyType, ...(agentId ? { agentId } : {}) };
-  chat.events.push(event);
-  return event;
+function newEvent(position: number, type: EventType, nickname: string, text: string, partyType: PartyType, at: number, agentId?: string): ChatEvent {
+  return { position, type, nickname, text, at, partyType, ...(agentId ? { agentId } : {}) };
 }
 
 function endChat(chat: Chat, now: number): void {

@@ -58,10 +58,9 @@ export class QueueRouter implements ChatRouter {
   dequeue(endpoint: string, chatSessionId: string): Promise<void> {
     return this.store.update<StoredQueue, void>(queueKey(endpoint), (queue) => {
       const ids = chatIds(queue ?? []);
-      const at = ids.indexOf(chatSessionId);
-      if (at < 0) return { result: undefined };
-      ids.splice(at, 1);
-      return { write: ids, ttlMs: QUEUE_TTL_MS, result: undefined };
+      if (!ids.includes(chatSessionId)) return { result: undefined };
+      // A new array: the stored queue is a shared snapshot (store.ts).
+      return { write: ids.filter((id) => id !== chatSessionId), ttlMs: QUEUE_TTL_MS, result: undefined };
     });
   }
 

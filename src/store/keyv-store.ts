@@ -12,6 +12,11 @@ export interface KeyvStoreOptions {
    * process alone writes (the embedded SQLite file), never for one shared by several gateways.
    */
   cacheEntries?: number;
+  /**
+   * Deep-freeze the values the cache keeps and hands out, so that a change to a shared snapshot (which
+   * the Store contract forbids) throws where it happens. For test gateways; it costs a walk per write.
+   */
+  freezeValues?: boolean;
 }
 
 export class KeyvStore implements Store {
@@ -24,7 +29,7 @@ export class KeyvStore implements Store {
     private readonly lock: KeyLock,
     options: KeyvStoreOptions = {},
   ) {
-    this.cache = options.cacheEntries ? new ValueCache(options.cacheEntries) : undefined;
+    this.cache = options.cacheEntries ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues }) : undefined;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -45,19 +50,19 @@ export class KeyvStore implements Store {
       this.writes++;
       return;
     }
-    this.cache.delete(key);
-    // Serialised once, for both the store and the cache (a session is most of a send's JSON work).
-    const json = JSON.stringify(value);
-    await guard(() => this.keyv.set(key, new JsonText(json), ttlMs));
+    // Serialised once, here, and written as that text (stored-json.ts).
+    await guard(() => this.keyv.set(key, new JsonText(JSON.stringify(value)), ttlMs));
     this.writes++;
-    this.cache.setJson(key, json, Date.now() + ttlMs);
+    // Cached only once the file has it, so readers never see a write that may still fail; a write that
+    // failed (SQLite rolls its statement back) leaves the last stored value cached, as it was.
+    this.cache.set(key, value, Date.now() + ttlMs);
   }
 
   async delete(key: string): Promise<void> {
     this.writes++;
-    this.cache?.delete(key);
     await guard(() => this.keyv.delete(key));
     this.writes++;
+    this.cache?.delete(key);
   }
 
   update<T, R>(key: string, fn: Updater<T, R>): Promise<R> {

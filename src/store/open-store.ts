@@ -36,11 +36,7 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
     // Concurrent writes share one statement (group commit), scans page by key; see embedded-sqlite.ts.
     // Pages of the expiry scan: tiny pages cost a query each, and huge ones hold the event loop while
     // they are decoded.
-    const sqlite = new EmbeddedSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000, iterationLimit: 250 });
-    // Write-ahead log, synced at checkpoints: a write is one append instead of several fsyncs, and a
-    // stopped or crashed gateway still finds every committed session (only a power cut may lose the last ones).
-    await sqlite.query('PRAGMA journal_mode = WAL');
-    await sqlite.query('PRAGMA synchronous = NORMAL');
+    const sqlite = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250 });
     keyv = new Keyv({ store: sqlite, namespace: prefix, throwOnErrors: true, ...PLAIN_JSON });
     // The file belongs to this process alone (its lock is local), so hot sessions can be read from memory.
     options = { cacheEntries: 10_000 };

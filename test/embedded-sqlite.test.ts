@@ -1,0 +1,134 @@
+// The embedded SQLite store's keyv adapter on a real file: a write is acknowledged only once it is in the
+// file (another connection reads it back), writes issued together keep their order, a failed write is
+// reported to its caller (and is a 503 through the store), and scans page through the keys in order.
+
+import path from 'node:path';
+import { expect } from 'chai';
+import { Keyv } from 'keyv';
+import sqlite3 from 'sqlite3';
+import { GatewayError } from '../src/errors.ts';
+import { createLogger } from '../src/log.ts';
+import { EmbeddedSqlite } from '../src/store/embedded-sqlite.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { makeTempDir } from './helpers/gateway.ts';
+import { storedRows } from './helpers/sqlite-file.ts';
+
+describe('the embedded SQLite adapter', () => {
+  let file: string;
+  const open: EmbeddedSqlite[] = [];
+
+  const openKeyv = async (options: { busyTimeoutMs?: number; pageSize?: number } = {}): Promise<Keyv> => {
+    const adapter = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250, ...options });
+    open.push(adapter);
+    return new Keyv({ store: adapter, namespace: 'gms', throwOnErrors: true });
+  };
+  const close = async (keyv: Keyv): Promise<void> => {
+    open.splice(open.indexOf(keyv.store as EmbeddedSqlite), 1);
+    await keyv.disconnect();
+  };
+  /** What the file holds, read by a connection of its own. */
+  const inFile = async (): Promise<Map<string, unknown>> =>
+    new Map((await storedRows(file)).map((row) => [row.key, (JSON.parse(row.value) as { value: unknown }).value]));
+
+  beforeEach(async () => {
+    file = path.join(await makeTempDir('gms-sqlite-'), 'sessions.sqlite');
+  });
+
+  afterEach(async () => {
+    for (const adapter of open.splice(0)) await adapter.disconnect().catch(() => undefined);
+  });
+
+  it('1,000 writes at once are each acknowledged only once in the file, read back at once, and all there after reopening', async () => {
+    const keyv = await openKeyv();
+    const keys = Array.from({ length: 1000 }, (_, i) => `session:${i}`);
+    await Promise.all(keys.map((key, i) => keyv.set(key, { n: i, text: 'x'.repeat(3000) })));
+    // Acknowledged means committed: another connection sees every row before this one is closed.
+    const rows = await inFile();
+    expect(keys.filter((key, i) => (rows.get(`gms:${key}`) as { n: number } | undefined)?.n !== i)).to.deep.equal([]);
+    expect(await keyv.get('session:999')).to.deep.equal({ n: 999, text: 'x'.repeat(3000) });
+    await close(keyv);
+
+    const reopened = await openKeyv();
+    const values = await Promise.all(keys.map((key) => reopened.get<{ n: number }>(key)));
+    expect(values.map((v) => v?.n)).to.deep.equal(keys.map((_, i) => i));
+  });
+
+  it('sets and deletes reaching the adapter together are written in the order they came', async () => {
+    const adapter = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250 });
+    open.push(adapter);
+    // The first write keeps the file busy, so the others queue up and go to the file together.
+    const results = await Promise.all([
+      adapter.set('busy', 'first'),
+      adapter.set('gone', '1'),
+      adapter.delete('gone'),
+      adapter.set('back', '1'),
+      adapter.delete('back'),
+      adapter.set('back', '2'),
+      adapter.set('twice', '1'),
+      adapter.set('twice', '2'),
+      adapter.delete('never-there'),
+    ]);
+    expect(results).to.deep.equal([undefined, undefined, true, undefined, true, undefined, undefined, undefined, false]);
+    expect(await Promise.all(['gone', 'back', 'twice'].map((key) => adapter.get(key)))).to.deep.equal([undefined, '2', '2']);
+    const rows = await storedRows(file);
+    expect(rows.map((row) => `${row.key}=${row.value}`).sort()).to.deep.equal(['back=2', 'busy=first', 'twice=2']);
+  });
+
+  it('writes refused by the file (locked by another connection) fail for their callers, and the next write is committed as soon as it is free', async () => {
+    const keyv = await openKeyv({ busyTimeoutMs: 50 });
+    await keyv.set('before', 1);
+    const other = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const db = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(db)));
+    });
+    const exec = (sql: string) => new Promise<void>((resolve, reject) => other.exec(sql, (err) => (err ? reject(err) : resolve())));
+    try {
+      await exec('BEGIN IMMEDIATE');
+      const refused = await Promise.allSettled([keyv.set('a', 1), keyv.set('b', 2), keyv.delete('before')]);
+      expect(refused.map((r) => r.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
+      expect(String((refused[0] as PromiseRejectedResult).reason)).to.match(/SQLITE_BUSY/);
+      await exec('ROLLBACK');
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+    // Acknowledged means committed: the failed statements left no transaction open to hold this write back.
+    await keyv.set('after', 3);
+    expect([...(await inFile()).keys()].sort()).to.deep.equal(['gms:after', 'gms:before']);
+  });
+
+  it('a write the store cannot make answers ServiceUnavailable (503) to its caller, and the store keeps serving', async () => {
+    const store = await openStore({ url: `sqlite://${file}`, prefix: 'gms', log: createLogger('silent') });
+    try {
+      await store.set('kept', { n: 1 }, 60_000);
+      // Another process takes the table away under the store.
+      const other = await new Promise<sqlite3.Database>((resolve, reject) => {
+        const db = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(db)));
+      });
+      await new Promise<void>((resolve, reject) => other.exec('ALTER TABLE keyv RENAME TO moved', (err) => (err ? reject(err) : resolve())));
+      const failed = await store.set('lost', { n: 2 }, 60_000).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failed).to.be.instanceOf(GatewayError);
+      expect((failed as GatewayError).status).to.equal(503);
+      await new Promise<void>((resolve, reject) => other.exec('ALTER TABLE moved RENAME TO keyv', (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+      await store.set('again', { n: 3 }, 60_000);
+      expect(await store.get('again')).to.deep.equal({ n: 3 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a scan pages through the keys in key order, and keys deleted during the scan make it skip none of the others', async () => {
+    const keyv = await openKeyv({ pageSize: 3 });
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    await Promise.all([...keys].reverse().map((key) => keyv.set(key, key)));
+    const seen: string[] = [];
+    for await (const [key] of keyv.iterator!(undefined) as AsyncIterable<[string, unknown]>) {
+      seen.push(key);
+      await keyv.delete(key);
+    }
+    expect(seen).to.deep.equal(keys);
+    expect(await inFile()).to.have.property('size', 0);
+  });
+});

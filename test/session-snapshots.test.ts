@@ -1,0 +1,166 @@
+// Sessions on the embedded SQLite store: a hot session is read from memory as the stored object itself,
+// with no copy and no JSON work, so stored values are shared snapshots (store.ts). A failed update,
+// refused by the domain or by the file, must leave what every reader sees exactly as it was. Real chat
+// domain, real SQLite file, and a second connection to that file to make its writes fail.
+
+import { expect } from 'chai';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sqlite3 from 'sqlite3';
+import { ChatDomain } from '../src/chat/chat-service.ts';
+import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
+import { QueueRouter } from '../src/endpoints/queue-router.ts';
+import { GatewayError } from '../src/errors.ts';
+import { createLogger } from '../src/log.ts';
+import { KeyvStore } from '../src/store/keyv-store.ts';
+import { LocalLock } from '../src/store/local-lock.ts';
+import { openStore } from '../src/store/open-store.ts';
+import type { Store } from '../src/store/store.ts';
+import { Keyv } from 'keyv';
+import { makeTempDir } from './helpers/gateway.ts';
+
+const MAX_EVENTS = 4;
+
+async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(GatewayError);
+    return err as GatewayError;
+  }
+  throw new Error('expected the call to be refused');
+}
+
+/** Runs one statement on the file through a connection of its own, as another program would. */
+async function execOn(file: string, sql: string): Promise<void> {
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
+  });
+  db.configure('busyTimeout', 2000);
+  try {
+    await new Promise<void>((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+}
+
+describe('hot sessions on the embedded SQLite store', () => {
+  let dir: string;
+  let file: string;
+  let store: Store;
+  let router: QueueRouter;
+  let domain: ChatDomain;
+  let updates: ChatUpdate[];
+  const service: ServiceOptions = { name: 'support', ttl: 60, endpoint: 'gms_builtin', enabled: true, maxMessageLength: 100, disconnectedStatus: 200 };
+
+  async function open(): Promise<void> {
+    store = await openStore({ url: `sqlite://${file}`, prefix: 'test', log: createLogger('silent') });
+    router = new QueueRouter(store, (name) => (name === 'gms_builtin' ? { open: true } : undefined));
+    domain = new ChatDomain({
+      store,
+      services: (name) => (name === service.name ? service : undefined),
+      router,
+      listener: { chatUpdated: (update) => updates.push(update) },
+      clock: { now: () => Date.now() },
+      limits: { maxTranscriptEvents: MAX_EVENTS },
+    });
+  }
+
+  beforeEach(async () => {
+    dir = await makeTempDir();
+    file = path.join(dir, 'sessions.sqlite');
+    updates = [];
+    await open();
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  async function startChat(): Promise<{ id: string; chatSessionId: string }> {
+    const session = await domain.createSession(service, {});
+    const view = await domain.startChat(session.id, undefined, { firstName: 'Ann', userData: {} });
+    return { id: session.id, chatSessionId: view.chat.chatSessionId };
+  }
+
+  async function transcript(id: string): Promise<string[]> {
+    const session = await store.get<ServiceSession>(`session:${id}`);
+    return (session?.chat?.events ?? []).map((e) => `${e.position} ${e.nickname}: ${e.text}`);
+  }
+
+  it('a hot session is read from memory: every read hands out the same stored object, no copy', async () => {
+    const { id } = await startChat();
+    await domain.send(id, undefined, 'hello');
+    const first = await store.get<ServiceSession>(`session:${id}`);
+    expect(await store.get<ServiceSession>(`session:${id}`)).to.equal(first);
+    expect(await domain.getSession(id, undefined)).to.equal(first);
+    // A change stores a new version: the old snapshot its readers hold stays as they read it.
+    await domain.send(id, undefined, 'again');
+    expect(first?.chat?.events).to.have.length(2);
+    expect(await transcript(id)).to.deep.equal(['1 Ann: has joined the session', '2 Ann: hello', '3 Ann: again']);
+  });
+
+  it('an agent accepting a chat at its transcript limit is refused, and the chat still waits with no agent in it', async () => {
+    const { id, chatSessionId } = await startChat();
+    for (const text of ['two', 'three', 'four']) await domain.send(id, undefined, text);
+    const before = await transcript(id);
+    expect(before).to.have.length(MAX_EVENTS);
+
+    // Accepting adds the agent and connects the chat before its Joined notice meets the limit.
+    expect((await rejection(domain.accept(chatSessionId, { id: 'a1', nickname: 'Bob' }))).exception).to.equal('InvalidParameter');
+    const found = await domain.findChat(chatSessionId);
+    expect(found?.chat.state).to.equal('waiting');
+    expect(found?.chat.agents).to.deep.equal([]);
+    expect(await transcript(id)).to.deep.equal(before);
+    expect(await router.waiting('gms_builtin')).to.deep.equal([chatSessionId]);
+    // The customer can still leave, and what the file kept is what memory showed.
+    await domain.disconnect(id, undefined);
+    await store.close();
+    await open();
+    expect(await transcript(id)).to.deep.equal([...before, '5 Ann: has left the session']);
+    expect((await domain.findChat(chatSessionId))?.chat.agents).to.deep.equal([]);
+  });
+
+  it('a send whose write the file refuses fails with 503, and the transcript is unchanged; the next send goes on from it', async () => {
+    const { id } = await startChat();
+    await domain.send(id, undefined, 'kept');
+    const before = await transcript(id);
+    updates = [];
+
+    // Another program takes the table away: the gateway's next write fails, its reads still come from memory.
+    await execOn(file, 'ALTER TABLE keyv RENAME TO keyv_away');
+    expect((await rejection(domain.send(id, undefined, 'lost'))).exception).to.equal('ServiceUnavailable');
+    expect(await transcript(id)).to.deep.equal(before);
+    expect(updates).to.deep.equal([]);
+
+    await execOn(file, 'ALTER TABLE keyv_away RENAME TO keyv');
+    const view = await domain.send(id, undefined, 'after');
+    expect(view.position).to.equal(3);
+    expect(await transcript(id)).to.deep.equal([...before, '3 Ann: after']);
+    await store.close();
+    await open();
+    expect(await transcript(id)).to.deep.equal([...before, '3 Ann: after']);
+  });
+});
+
+describe('a store whose values are frozen (test gateways)', () => {
+  it('refuses any change to a value it handed out, so a missed copy-on-write fails where it happens', async () => {
+    const store = new KeyvStore(new Keyv({ namespace: 'frozen' }), new LocalLock(), { cacheEntries: 10, freezeValues: true });
+    try {
+      await store.set('k', { list: [1], nested: { n: 1 } }, 60_000);
+      const value = (await store.get<{ list: number[]; nested: { n: number } }>('k'))!;
+      expect(() => value.list.push(2)).to.throw(TypeError);
+      expect(() => {
+        value.nested.n = 2;
+      }).to.throw(TypeError);
+      await store.update<{ list: number[] }, void>('k', (current) => {
+        expect(() => current!.list.push(3)).to.throw(TypeError);
+        return { write: { list: [...current!.list, 3] }, ttlMs: 60_000, result: undefined };
+      });
+      expect(await store.get('k')).to.deep.equal({ list: [1, 3] });
+    } finally {
+      await store.close();
+    }
+  });
+});
