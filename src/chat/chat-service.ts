@@ -23,6 +23,7 @@ import type {
   ServiceSession,
 } from './types.ts';
 import { ChatQuota } from './chat-quota.ts';
+import { SessionJson } from './session-json.ts';
 import { eventsAfter } from './transcript.ts';
 
 export const NOTICE_TEXT = {
@@ -92,6 +93,8 @@ export class ChatDomain {
   private readonly limits: Limits;
   private readonly graceMs: number;
   private readonly quota: ChatQuota;
+  /** Sessions' JSON written without serialising their whole transcript again (session-json.ts). */
+  private readonly json: SessionJson | undefined;
 
   constructor(deps: ChatDomainDeps) {
     this.store = deps.store;
@@ -101,6 +104,7 @@ export class ChatDomain {
     this.clock = deps.clock;
     this.limits = { maxTranscriptEvents: 10_000, ...deps.limits };
     this.graceMs = deps.expiryGraceMs ?? 60_000;
+    this.json = this.store.sharesValues ? new SessionJson() : undefined;
     this.quota = new ChatQuota(this.store, async (id) => {
       const session = await this.store.get<ServiceSession>(sessionKey(id));
       if (!session) return 'absent';
@@ -328,6 +332,7 @@ export class ChatDomain {
   expire(id: string): Promise<boolean> {
     return this.store.update<ServiceSession, boolean>(sessionKey(id), (current) => {
       if (!current || current.expiresAt > this.clock.now()) return { result: false };
+      this.json?.forget(id);
       const chat = current.chat;
       if (!chat) return { remove: true, result: true };
       if (chat.state === 'ended') {
@@ -471,6 +476,7 @@ export class ChatDomain {
       const agentIds = [...(chat?.agents.map((a) => a.id) ?? []), ...(outcome.leftAgentIds ?? [])];
       return {
         write: session,
+        json: this.json?.serialize(session),
         ttlMs: this.storeTtl(ttl),
         result: outcome.view,
         committed: chat && added.length > 0 ? () => this.publish(session, chat, added, agentIds) : undefined,
