@@ -11,6 +11,8 @@ export type Params = Record<string, string>;
 /** Keys that could reach an object's prototype are dropped, never merged. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_PARAMS = 256;
+/** Bodies read as text: JSON, forms (which may hold a JSON object) and plain text. */
+const TEXT_TYPES = new Set(['application/json', 'application/x-www-form-urlencoded', 'text/plain']);
 const MAX_KEY_LENGTH = 256;
 
 declare module 'koa' {
@@ -31,7 +33,7 @@ export function paramsReader({ limitBytes }: BodyOptions): ParamsReader {
   // type parses like any JSON, and one JSON parser decides what happens to __proto__ keys.
   const readText = bodyParser({
     enableTypes: ['text'],
-    extendTypes: { text: ['application/json', 'application/*+json', 'application/x-www-form-urlencoded', 'text/plain'] },
+    extendTypes: { text: [...TEXT_TYPES] },
     textLimit: String(limitBytes),
     onerror: (err: Error & { status?: number; type?: string }) => {
       throw translate(err);
@@ -44,14 +46,14 @@ export function paramsReader({ limitBytes }: BodyOptions): ParamsReader {
     const query = ctx.querystring;
     if (query !== '') merge(params, Object.fromEntries(new URLSearchParams(query)));
     if (hasBody(ctx)) {
-      const type = ctx.request.type;
+      // The media type alone, compared as type-is would (case-insensitive), without its parse per call.
+      const type = ctx.request.type.trim().toLowerCase();
       if (type === 'multipart/form-data') {
         merge(params, await readMultipart(ctx, limitBytes));
-      } else if (type === '' || ctx.is('json', 'urlencoded', 'text/plain')) {
+      } else if (type === '' || TEXT_TYPES.has(type)) {
         if (type === '') ctx.request.headers['content-type'] = 'text/plain';
-        const json = ctx.is('json', '+json') !== false;
         await readText(ctx, async () => undefined);
-        merge(params, decode(ctx.request.body, json));
+        merge(params, decode(ctx.request.body, type === 'application/json'));
       } else {
         throw new GatewayError('UnsupportedMediaType', `Content type '${type}' is not supported; send a form, multipart form or JSON.`);
       }
