@@ -6,7 +6,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import sqlite3 from 'sqlite3';
 import { ChatDomain } from '../src/chat/chat-service.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
@@ -18,6 +17,7 @@ import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { Keyv } from 'keyv';
 import { makeTempDir } from './helpers/gateway.ts';
+import { otherConnection } from './helpers/sqlite-file.ts';
 
 const MAX_EVENTS = 4;
 
@@ -32,15 +32,12 @@ async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
 }
 
 /** Runs one statement on the file through a connection of its own, as another program would. */
-async function execOn(file: string, sql: string): Promise<void> {
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
-  });
-  db.configure('busyTimeout', 2000);
+function execOn(file: string, sql: string): void {
+  const db = otherConnection(file);
   try {
-    await new Promise<void>((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
+    db.exec(sql);
   } finally {
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    db.close();
   }
 }
 
@@ -129,12 +126,12 @@ describe('hot sessions on the embedded SQLite store', () => {
     updates = [];
 
     // Another program takes the table away: the gateway's next write fails, its reads still come from memory.
-    await execOn(file, 'ALTER TABLE keyv RENAME TO keyv_away');
+    execOn(file, 'ALTER TABLE keyv RENAME TO keyv_away');
     expect((await rejection(domain.send(id, undefined, 'lost'))).exception).to.equal('ServiceUnavailable');
     expect(await transcript(id)).to.deep.equal(before);
     expect(updates).to.deep.equal([]);
 
-    await execOn(file, 'ALTER TABLE keyv_away RENAME TO keyv');
+    execOn(file, 'ALTER TABLE keyv_away RENAME TO keyv');
     const view = await domain.send(id, undefined, 'after');
     expect(view.position).to.equal(3);
     expect(await transcript(id)).to.deep.equal([...before, '3 Ann: after']);

@@ -33,10 +33,12 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
   } else if (scheme === 'sqlite') {
     const file = url.slice('sqlite://'.length);
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    // Concurrent writes share one statement (group commit), scans page by key; see embedded-sqlite.ts.
-    // Pages of the expiry scan: tiny pages cost a query each, and huge ones hold the event loop while
-    // they are decoded.
-    const sqlite = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250 });
+    // The writes of one turn of the event loop share one transaction (group commit), scans page by key;
+    // see embedded-sqlite.ts. The file is this process's alone: another program holding its lock (an
+    // operator's sqlite3 shell writing to it) makes writes fail after half a second rather than hold
+    // the event loop. Pages of the expiry scan: tiny pages cost a query each, and huge ones hold the
+    // event loop while they are decoded.
+    const sqlite = await EmbeddedSqlite.open(file, { busyTimeoutMs: 500, pageSize: 250 });
     keyv = new Keyv({ store: sqlite, namespace: prefix, throwOnErrors: true, ...PLAIN_JSON });
     // The file belongs to this process alone (its lock is local), so hot sessions can be read from memory.
     options = { cacheEntries: 10_000 };

@@ -1,28 +1,28 @@
 // Reads the embedded store's SQLite file directly, beside a running gateway, to see what it really keeps
 // (keyv hides expired entries on reads; this does not).
 
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 
 export interface StoredRow {
   key: string;
   value: string;
 }
 
-export async function storedRows(file: string): Promise<StoredRow[]> {
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(opened)));
-  });
-  db.configure('busyTimeout', 2000);
+export function storedRows(file: string): Promise<StoredRow[]> {
+  const db = new Database(file, { readonly: true, timeout: 2000 });
   try {
-    return await new Promise<StoredRow[]>((resolve, reject) => {
-      db.all<StoredRow>('SELECT key, value FROM keyv', (err, rows) => (err ? reject(err) : resolve(rows)));
-    });
+    return Promise.resolve(db.prepare<[], StoredRow>('SELECT key, value FROM keyv').all());
   } finally {
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    db.close();
   }
 }
 
 /** Keys of the rows whose key or value mention `text` (a session id, a chat id). */
 export async function rowsMentioning(file: string, text: string): Promise<string[]> {
   return (await storedRows(file)).filter((row) => row.key.includes(text) || row.value.includes(text)).map((row) => row.key);
+}
+
+/** Runs SQL on the file through a connection of its own, as another program would; returns that connection. */
+export function otherConnection(file: string, busyTimeoutMs = 2000): Database.Database {
+  return new Database(file, { timeout: busyTimeoutMs });
 }
