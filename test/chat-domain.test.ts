@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { Keyv } from 'keyv';
 import { ChatDomain, type ChatView } from '../src/chat/chat-service.ts';
 import { ExpirySweeper } from '../src/chat/expiry.ts';
+import { CHUNK_EVENTS } from '../src/chat/session-records.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { GatewayError } from '../src/errors.ts';
@@ -157,6 +158,70 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       await rejection(domain.startChat(id, undefined, { userData: {} }));
       await rejection(domain.disconnect(id, undefined, 'x'.repeat(101)));
       expect(await store.get<ServiceSession>(`session:${id}`)).to.deep.equal(before);
+    });
+  });
+
+  describe('long transcripts: the record holds the latest events, older ones are sealed in chunks', () => {
+    /** Sends until the chat holds `count` events; returns the texts sent. */
+    async function fill(id: string, count: number): Promise<void> {
+      for (let n = (await domain.refresh(id, undefined, 0)).position; n < count; n++) await domain.send(id, undefined, `message ${n + 1}`);
+    }
+    const record = (id: string): Promise<ServiceSession | undefined> => store.get<ServiceSession>(`session:${id}`);
+
+    it('a chat of 3.5 chunks reads back whole, in order, from any position; its record keeps fewer than a chunk of events', async () => {
+      const { id, view } = await startChat();
+      const total = Math.floor(CHUNK_EVENTS * 3.5);
+      await fill(id, total);
+      const stored = await record(id);
+      expect(stored?.chat?.chunks).to.have.length(3);
+      expect(stored?.chat?.events.map((e) => e.position)).to.deep.equal(Array.from({ length: total - 3 * CHUNK_EVENTS }, (_, i) => 3 * CHUNK_EVENTS + i + 1));
+
+      const whole = await domain.refresh(id, undefined, 0);
+      expect(whole.position).to.equal(total);
+      expect(whole.events.map((e) => e.position)).to.deep.equal(Array.from({ length: total }, (_, i) => i + 1));
+      expect(whole.events[total - 1]!.text).to.equal(`message ${total}`);
+      expect((await domain.refresh(id, undefined, CHUNK_EVENTS - 2)).events.map((e) => e.position)[0]).to.equal(CHUNK_EVENTS - 1);
+      // The agent's view, the next event's position and the away mark count the sealed events too.
+      expect((await domain.findChat(view.chat.chatSessionId))?.chat.events).to.have.length(total);
+      expect((await domain.send(id, undefined, 'one more')).position).to.equal(total + 1);
+      await domain.markAway(id, 1_000_000);
+      expect(await domain.comeBack(id)).to.have.property('events').that.deep.equals([]);
+      await domain.markAway(id, 40);
+      expect((await domain.comeBack(id))?.events.map((e) => e.position)).to.deep.equal(Array.from({ length: total + 1 - 40 }, (_, i) => 41 + i));
+    });
+
+    it('chunks are kept for two lifetimes of the record at a time, renewed before they run out', async () => {
+      const { id } = await startChat();
+      await fill(id, CHUNK_EVENTS + 1);
+      const first = (await record(id))?.chat?.chunksExpireAt ?? 0;
+      const recordTtlMs = service.ttl * 1000 + GRACE_MS;
+      expect(first).to.equal(now + 2 * recordTtlMs);
+      // Activity within the ttl keeps the session; the chunks' expiry moves once less than a lifetime is left.
+      for (const step of [50_000, 50_000]) {
+        now += step;
+        await domain.send(id, undefined, 'still early');
+        expect((await record(id))?.chat?.chunksExpireAt).to.equal(first);
+      }
+      now += 50_000;
+      await domain.send(id, undefined, 'renewed');
+      expect((await record(id))?.chat?.chunksExpireAt).to.equal(now + 2 * recordTtlMs);
+      expect((await domain.refresh(id, undefined, 0)).events).to.have.length(CHUNK_EVENTS + 4);
+    });
+
+    it('expiry removes the chunks with the session', async () => {
+      const { id } = await startChat();
+      await fill(id, 2 * CHUNK_EVENTS + 5);
+      const keysOf = async (): Promise<string[]> => {
+        const keys: string[] = [];
+        for await (const [key] of store.entries('')) if (key.includes(id)) keys.push(key);
+        return keys;
+      };
+      expect((await keysOf()).filter((key) => key.includes('transcript:'))).to.have.length(2);
+      now += 61_000;
+      expect(await expireDue()).to.equal(1);
+      // Removing the rest is not awaited by the sweep: give it its turn.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await keysOf()).to.deep.equal([]);
     });
   });
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { rowsMentioning } from './helpers/sqlite-file.ts';
+import { CHUNK_EVENTS } from '../src/chat/session-records.ts';
+import { rowsMentioning, storedRows } from './helpers/sqlite-file.ts';
 
 describe('sessions on the embedded SQLite store', () => {
   let installed: string | undefined;
@@ -92,6 +93,37 @@ describe('sessions on the embedded SQLite store', () => {
       }),
     );
     expect(texts).to.deep.equal(chats.map((_, i) => [`to chat ${i}`]));
+  });
+
+  it('a long chat is all there after a restart, and its session row stays as small as a short one', async () => {
+    const first = await start();
+    const chat = await startCustomerChat(first);
+    for (let n = 2; n <= 100; n++) expect((await chat.call('send', { message: `message ${n}` })).status).to.equal(200);
+    const before = await chat.call('refreshFromStart');
+    expect(before.body.transcriptToShow).to.have.length(100);
+    await first.close();
+
+    // The session's own row holds only the events after the sealed chunks; the chunks are rows of their own.
+    const rows = (await storedRows(file)).filter((row) => row.key.includes(chat.id));
+    const session = rows.find((row) => row.key.endsWith(`session:${chat.id}`))!;
+    const stored = (JSON.parse(session.value) as { value: { chat: { events: unknown[] } } }).value;
+    expect(stored.chat.events.length).to.be.below(CHUNK_EVENTS);
+    expect(rows.filter((row) => row.key.includes(`transcript:${chat.id}:`))).to.have.length(Math.floor(100 / CHUNK_EVENTS));
+
+    const second = await start();
+    const whole = await second.post(`/genesys/1/service/${chat.id}/ixn/chat/refreshFromStart`);
+    expect(whole.body.transcriptToShow).to.deep.equal(before.body.transcriptToShow);
+    const next = await second.post(`/genesys/1/service/${chat.id}/ixn/chat/send`, { message: 'after the restart' });
+    expect(next.body.transcriptPosition).to.equal('101');
+  });
+
+  it('an expired long chat leaves no row behind: session, chat index and transcript chunks', async () => {
+    const gw = await start();
+    const chat = await startCustomerChat(gw, { service: 'brief' });
+    for (let n = 2; n <= 2 * CHUNK_EVENTS + 3; n++) expect((await chat.call('send', { message: `message ${n}` })).status).to.equal(200);
+    expect((await rowsMentioning(file, chat.id)).filter((key) => key.includes('transcript:'))).to.have.length(2);
+    await eventually(async () => (await rowsMentioning(file, chat.id)).length === 0, 5000, 'the expired session and its chunks to be removed');
+    expect(await rowsMentioning(file, chat.start.body.chatSessionId)).to.deep.equal([]);
   });
 
   it('a session whose ttl ran out while the gateway was stopped is gone, and removed, when it starts again', async () => {

@@ -24,6 +24,7 @@ import type {
 } from './types.ts';
 import { ChatQuota } from './chat-quota.ts';
 import { SessionJson } from './session-json.ts';
+import { eventCount, SessionRecords } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
 export const NOTICE_TEXT = {
@@ -95,6 +96,8 @@ export class ChatDomain {
   private readonly quota: ChatQuota;
   /** Sessions' JSON written without serialising their whole transcript again (session-json.ts). */
   private readonly json: SessionJson | undefined;
+  /** Sessions as stored: a record and the sealed chunks of its transcript (session-records.ts). */
+  private readonly records: SessionRecords;
 
   constructor(deps: ChatDomainDeps) {
     this.store = deps.store;
@@ -105,6 +108,7 @@ export class ChatDomain {
     this.limits = { maxTranscriptEvents: 10_000, ...deps.limits };
     this.graceMs = deps.expiryGraceMs ?? 60_000;
     this.json = this.store.sharesValues ? new SessionJson() : undefined;
+    this.records = new SessionRecords(this.store);
     this.quota = new ChatQuota(this.store, async (id) => {
       const session = await this.store.get<ServiceSession>(sessionKey(id));
       if (!session) return 'absent';
@@ -137,10 +141,10 @@ export class ChatDomain {
   }
 
   async getSession(id: string, gmsUser: string | undefined): Promise<ServiceSession> {
-    const session = await this.store.get<ServiceSession>(sessionKey(id));
-    if (!session || session.expiresAt <= this.clock.now()) throw sessionNotFound();
-    checkOwner(session, gmsUser);
-    return session;
+    const record = await this.store.get<ServiceSession>(sessionKey(id));
+    if (!record || record.expiresAt <= this.clock.now()) throw sessionNotFound();
+    checkOwner(record, gmsUser);
+    return this.records.assemble(record);
   }
 
   // ---- the customer's chat (spec §2) ----
@@ -244,7 +248,7 @@ export class ChatDomain {
   markAway(id: string, position: number): Promise<void> {
     return this.store.update<ServiceSession, void>(sessionKey(id), (session) => {
       if (!session?.chat || session.expiresAt <= this.clock.now()) return { result: undefined };
-      const chat: Chat = { ...session.chat, awayPosition: Math.min(position, session.chat.events.length) };
+      const chat: Chat = { ...session.chat, awayPosition: Math.min(position, eventCount(session.chat, 'record')) };
       return { write: { ...session, chat }, ttlMs: this.storeTtl(session.ttl), result: undefined };
     });
   }
@@ -284,9 +288,10 @@ export class ChatDomain {
   async findChat(chatSessionId: string): Promise<{ session: ServiceSession; chat: Chat } | undefined> {
     const serviceId = await this.store.get<string>(chatKey(chatSessionId));
     if (!serviceId) return undefined;
-    const session = await this.store.get<ServiceSession>(sessionKey(serviceId));
-    if (!session?.chat || session.chat.chatSessionId !== chatSessionId || session.expiresAt <= this.clock.now()) return undefined;
-    return { session, chat: session.chat };
+    const record = await this.store.get<ServiceSession>(sessionKey(serviceId));
+    if (!record?.chat || record.chat.chatSessionId !== chatSessionId || record.expiresAt <= this.clock.now()) return undefined;
+    const session = await this.records.assemble(record);
+    return { session, chat: session.chat! };
   }
 
   /** The agent joins a waiting chat; of several agents racing, exactly one wins. */
@@ -335,22 +340,25 @@ export class ChatDomain {
       this.json?.forget(id);
       const chat = current.chat;
       if (!chat) return { remove: true, result: true };
-      if (chat.state === 'ended') {
-        return { remove: true, result: true, committed: () => void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined) };
-      }
+      // What the session leaves behind once its record is gone: its chat's index and transcript chunks.
+      const removeRest = (): void => {
+        void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
+        void this.records.removeChunks(current).catch(() => undefined);
+      };
+      if (chat.state === 'ended') return { remove: true, result: true, committed: removeRest };
       const wasWaiting = chat.state === 'waiting';
       const agentIds = chat.agents.map((a) => a.id);
       const now = this.clock.now();
-      const left = newEvent(chat.events.length + 1, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', now);
+      const left = newEvent(eventCount(chat, 'record') + 1, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', now);
       // What the agents are told the chat became; the session itself is removed.
-      const ended: Chat = { ...chat, events: [...chat.events, left], state: 'ended', endedAt: now };
+      const ended: Chat = { ...chat, state: 'ended', endedAt: now };
       return {
         remove: true,
         result: true,
         committed: () => {
           this.publish(current, ended, [left], agentIds);
           if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId).catch(() => undefined);
-          void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
+          removeRest();
         },
       };
     });
@@ -429,9 +437,10 @@ export class ChatDomain {
     fn: (session: ServiceSession, now: number, add: AddEvent) => MutationResult<V> | Promise<MutationResult<V>>,
   ): Promise<V> {
     let after: (() => Promise<void>) | undefined;
-    const result = await this.store.update<ServiceSession, V>(key, async (stored) => {
+    const result = await this.store.update<ServiceSession, V>(key, async (record) => {
       const now = this.clock.now();
-      if (!stored || stored.expiresAt <= now) throw sessionNotFound();
+      if (!record || record.expiresAt <= now) throw sessionNotFound();
+      const stored = await this.records.assemble(record);
       // `fn` changes a draft: whatever it does before it throws, or if the write fails, `stored` is as it was.
       const session: ServiceSession = stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
       const added: ChatEvent[] = [];
@@ -474,9 +483,10 @@ export class ChatDomain {
         return { result: outcome.view };
       }
       const agentIds = [...(chat?.agents.map((a) => a.id) ?? []), ...(outcome.leftAgentIds ?? [])];
+      const write = await this.records.seal(session, now, this.storeTtl(ttl));
       return {
-        write: session,
-        json: this.json?.serialize(session),
+        write,
+        json: this.json?.serialize(write),
         ttlMs: this.storeTtl(ttl),
         result: outcome.view,
         committed: chat && added.length > 0 ? () => this.publish(session, chat, added, agentIds) : undefined,

@@ -63,6 +63,13 @@ export interface Chat {
   awayPosition?: number;
   /** Until when the store keeps the chat id → session index (ms since the epoch). */
   indexExpiresAt?: number;
+  /**
+   * The ids of the chunks of the transcript stored apart, oldest first (session-records.ts). In a stored
+   * record, `events` holds only the events after them; everywhere else it holds them all.
+   */
+  chunks?: string[];
+  /** Until when the store keeps those chunks (ms since the epoch). */
+  chunksExpireAt?: number;
 }
 
 export interface ServiceSession {
