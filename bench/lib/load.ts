@@ -44,9 +44,12 @@ export async function load(name: string, options: Options, server?: { process: {
   };
 }
 
-/** Prints `rows` as a Markdown table, each with its ratio to `bare`, under a line saying how they were run. */
-export function printTable(bare: Figures, rows: Figures[], store: string): void {
-  console.log(`${CONNECTIONS} connections, ${SECONDS} s each, on ${os.cpus().length} CPU(s), store: ${store}`);
+/**
+ * Prints `rows` as a Markdown table, each with its ratio to `bare`, under a line saying how they were run
+ * (`length`: how long each row ran, when not SECONDS).
+ */
+export function printTable(bare: Figures, rows: Figures[], store: string, length = `${SECONDS} s each`): void {
+  console.log(`${CONNECTIONS} connections, ${length}, on ${os.cpus().length} CPU(s), store: ${store}`);
   console.log('| load | req/s | × bare Koa | p50 ms | p99 ms | non-2xx/errors | server CPU µs/req | × bare Koa | load generator CPU µs/req |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const row of [bare, ...rows]) {
