@@ -10,26 +10,16 @@ import { ExpirySweeper } from '../src/chat/expiry.ts';
 import { CHUNK_EVENTS } from '../src/chat/session-records.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
-import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { KeyvStore } from '../src/store/keyv-store.ts';
 import { LocalLock } from '../src/store/local-lock.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { PLAIN_JSON } from '../src/store/stored-json.ts';
+import { rejection } from './helpers/rejection.ts';
 
 const START = Date.parse('2026-11-24T19:49:03Z');
 const GRACE_MS = 60_000;
-
-async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(GatewayError);
-    return err as GatewayError;
-  }
-  throw new Error('expected the call to be refused');
-}
 
 const STORES: { name: string; open: () => Promise<Store> }[] = [
   { name: 'memory store', open: () => openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent') }) },

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { ChatDomain } from '../src/chat/chat-service.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
-import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { KeyvStore } from '../src/store/keyv-store.ts';
 import { LocalLock } from '../src/store/local-lock.ts';
@@ -17,19 +16,10 @@ import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { Keyv } from 'keyv';
 import { makeTempDir } from './helpers/gateway.ts';
+import { rejection } from './helpers/rejection.ts';
 import { otherConnection } from './helpers/sqlite-file.ts';
 
 const MAX_EVENTS = 4;
-
-async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(GatewayError);
-    return err as GatewayError;
-  }
-  throw new Error('expected the call to be refused');
-}
 
 /** Runs one statement on the file through a connection of its own, as another program would. */
 function execOn(file: string, sql: string): void {
