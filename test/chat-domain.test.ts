@@ -180,6 +180,20 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       expect((await domain.comeBack(id))?.events.map((e) => e.position)).to.deep.equal(Array.from({ length: total + 1 - 40 }, (_, i) => 41 + i));
     });
 
+    it('a session stored whole by an earlier version reads back whole, and is sealed at its next write', async () => {
+      const { id } = await startChat();
+      await fill(id, 2 * CHUNK_EVENTS + 10);
+      const whole = await domain.getSession(id, undefined);
+      // As earlier versions stored it: every event in the record itself.
+      const { chunks: _chunks, chunksExpireAt: _until, ...chat } = whole.chat!;
+      await store.set(`session:${id}`, { ...whole, chat }, 60_000);
+      expect((await domain.refresh(id, undefined, 0)).events.map((e) => e.position)).to.deep.equal(Array.from({ length: 2 * CHUNK_EVENTS + 10 }, (_, i) => i + 1));
+      const sent = await domain.send(id, undefined, 'after the upgrade');
+      expect(sent.position).to.equal(2 * CHUNK_EVENTS + 11);
+      expect((await record(id))?.chat?.events).to.have.length(11);
+      expect((await domain.refresh(id, undefined, 0)).events).to.have.length(2 * CHUNK_EVENTS + 11);
+    });
+
     it('chunks are kept for two lifetimes of the record at a time, renewed before they run out', async () => {
       const { id } = await startChat();
       await fill(id, CHUNK_EVENTS + 1);
