@@ -1,8 +1,9 @@
-// An endpoint's waiting queue in the store: oldest first, each chat once, capped by maxWaiting, and
-// readable when it was written by an earlier version of the gateway.
+// An endpoint's waiting queue in the store: oldest first, each chat once, capped by maxWaiting, readable
+// when it was written by an earlier version of the gateway, and as cheap to change with thousands waiting
+// as with a few.
 
 import { expect } from 'chai';
-import { QueueRouter } from '../src/endpoints/queue-router.ts';
+import { QUEUE_CHUNK, QueueRouter } from '../src/endpoints/queue-router.ts';
 import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { openStore } from '../src/store/open-store.ts';
@@ -11,7 +12,7 @@ import type { Store } from '../src/store/store.ts';
 describe('the waiting queue of an endpoint', () => {
   let store: Store;
   let router: QueueRouter;
-  const entry = (id: string) => ({ chatSessionId: id, serviceId: `service-of-${id}`, since: 0 });
+  const entry = (id: string, since = 0) => ({ chatSessionId: id, serviceId: `service-of-${id}`, since });
 
   beforeEach(async () => {
     store = await openStore({ url: 'memory://', prefix: 'queue-test', log: createLogger('silent') });
@@ -39,12 +40,40 @@ describe('the waiting queue of an endpoint', () => {
     await router.admit('small');
   });
 
-  it('reads a queue stored by an earlier version (whole entries) in its order, and keeps only ids from then on', async () => {
+  it('reads a queue stored by an earlier version (whole entries or ids) in its order, and goes on from it', async () => {
     await store.set('queue:sales', [entry('OLD1'), entry('OLD2')], 60_000);
     expect(await router.waiting('sales')).to.deep.equal(['OLD1', 'OLD2']);
     await router.enqueue('sales', entry('NEW'));
     await router.dequeue('sales', 'OLD1');
-    expect(await store.get('queue:sales')).to.deep.equal(['OLD2', 'NEW']);
+    expect(await router.waiting('sales')).to.deep.equal(['OLD2', 'NEW']);
+
+    // A long one is sealed into chunks at the next chat queued; its chats are still found when they leave.
+    const old = Array.from({ length: 2 * QUEUE_CHUNK + 5 }, (_, i) => `L${i}`);
+    await store.set('queue:long', old, 60_000);
+    expect(await router.count('long')).to.equal(old.length);
+    await router.enqueue('long', entry('NEW', 5000));
+    await router.dequeue('long', 'L3', 1234);
+    await router.dequeue('long', `L${old.length - 1}`);
+    expect(await router.waiting('long')).to.deep.equal([...old.filter((id) => id !== 'L3').slice(0, -1), 'NEW']);
+  });
+
+  it('with thousands waiting, a chat joining or leaving rewrites a record of a few kB, not the whole queue', async () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => `CHAT${String(i).padStart(12, '0')}`);
+    for (const [i, id] of ids.entries()) await router.enqueue('sales', entry(id, 1000 + i));
+    const size = async (): Promise<number> => JSON.stringify(await store.get('queue:sales')).length;
+    // One reference per chunk of QUEUE_CHUNK chats, and fewer than QUEUE_CHUNK ids of its own.
+    expect(await size()).to.be.below(3000 * 3);
+    expect(await router.count('sales')).to.equal(3000);
+    // Chats leave from the front, the middle and the back, found by the time they were queued.
+    const leaving = [0, 1, 1500, 2047, 2999];
+    for (const i of leaving) await router.dequeue('sales', ids[i]!, 1000 + i);
+    const left = ids.filter((_, i) => !leaving.includes(i));
+    expect(await router.waiting('sales')).to.deep.equal(left);
+    expect(await router.count('sales')).to.equal(left.length);
+    // A chunk that lost a chat was written anew and the old one removed: no chunk is left that the record does not name.
+    const chunkKeys: string[] = [];
+    for await (const [key] of store.entries('')) if (key.includes('queue:sales:')) chunkKeys.push(key);
+    expect(chunkKeys).to.have.length(Math.floor(3000 / QUEUE_CHUNK));
   });
 
   it('keeps thousands of waiting chats in order', async () => {

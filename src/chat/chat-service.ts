@@ -239,7 +239,7 @@ export class ChatDomain {
       endChat(chat, now);
       return {
         view: this.customerView(session, chat, undefined),
-        after: wasWaiting ? () => this.router.dequeue(chat.endpoint, chat.chatSessionId) : undefined,
+        after: wasWaiting ? () => this.router.dequeue(chat.endpoint, chat.chatSessionId, chat.startedAt) : undefined,
       };
     });
   }
@@ -304,7 +304,7 @@ export class ChatDomain {
       chat.agents = [...chat.agents, member];
       chat.state = 'connected';
       add(chat, 'Notice.Joined', agent.nickname, NOTICE_TEXT.joined, 'AGENT', agent.id);
-      return { chat, after: () => this.router.dequeue(chat.endpoint, chat.chatSessionId) };
+      return { chat, after: () => this.router.dequeue(chat.endpoint, chat.chatSessionId, chat.startedAt) };
     });
   }
 
@@ -357,7 +357,7 @@ export class ChatDomain {
         result: true,
         committed: () => {
           this.publish(current, ended, [left], agentIds);
-          if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId).catch(() => undefined);
+          if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId, chat.startedAt).catch(() => undefined);
           removeRest();
         },
       };

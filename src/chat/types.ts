@@ -124,7 +124,8 @@ export interface ChatRouter {
   /** Throws ServiceUnavailable when the endpoint is unknown, closed or full. */
   admit(endpoint: string): Promise<void>;
   enqueue(endpoint: string, entry: QueueEntry): Promise<void>;
-  dequeue(endpoint: string, chatSessionId: string): Promise<void>;
+  /** `since`: when the chat was queued (its start), which finds it at once in a long queue. */
+  dequeue(endpoint: string, chatSessionId: string, since?: number): Promise<void>;
 }
 
 export interface QueueEntry {

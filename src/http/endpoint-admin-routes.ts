@@ -15,7 +15,7 @@ export function endpointAdminRoutes(endpoints: Registry<EndpointDefinition>, que
         ...publicEndpoint(value),
         file,
         loadedAt,
-        waiting: (await queues.waiting(name)).length,
+        waiting: await queues.count(name),
       })),
     );
     ctx.body = { endpoints: loaded, rejected: endpoints.rejected() };
