@@ -92,8 +92,9 @@ export class QueueRouter implements ChatRouter {
         if (next.tail.length === 0) next.tailFrom = next.tailTo = undefined;
         return { write: next, ttlMs: QUEUE_TTL_MS, result: undefined };
       }
-      const candidates = record.chunks.filter((ref) => since === undefined || (ref.from <= since && since <= ref.to));
-      for (const ref of candidates.length > 0 ? candidates : record.chunks) {
+      // The chunks whose time range holds `since` first; the others only if it is in none of them.
+      const likely = (ref: ChunkRef): boolean => since === undefined || (ref.from <= since && since <= ref.to);
+      for (const ref of [...record.chunks.filter(likely), ...record.chunks.filter((ref) => !likely(ref))]) {
         const ids = await this.readChunk(endpoint, ref);
         if (!ids.includes(chatSessionId)) continue;
         const kept = ids.filter((id) => id !== chatSessionId);
