@@ -2,6 +2,7 @@
 // file (another connection reads it back), writes issued together keep their order, a failed write is
 // reported to its caller (and is a 503 through the store), and scans page through the keys in order.
 
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Keyv } from 'keyv';
@@ -124,5 +125,21 @@ describe('the embedded SQLite adapter', () => {
     }
     expect(seen).to.deep.equal(keys);
     expect(await inFile()).to.have.property('size', 0);
+  });
+
+  it('the write-ahead log is checkpointed into the file beside the event loop, not by the commits', async () => {
+    const keyv = await openKeyv();
+    // Far fewer pages than SQLite's own automatic checkpoint (1,000) would wait for.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => keyv.set(`k${i}`, { n: i })));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The main file alone, without its log, already holds every row.
+    const copy = path.join(path.dirname(file), 'copy.sqlite');
+    await fs.copyFile(file, copy);
+    const rows = await storedRows(copy);
+    expect(rows).to.have.length(200);
+    // Closing empties the log into the file and removes it.
+    await close(keyv);
+    const wal = await fs.stat(`${file}-wal`).then(() => 'still there', () => 'gone');
+    expect(wal).to.equal('gone');
   });
 });

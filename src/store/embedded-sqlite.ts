@@ -4,7 +4,7 @@
 // way: a row written by node-sqlite3's thread pool cost ~3x the CPU of the same row written here
 // (2 kB rows, 4 per commit: 19 µs against 6 µs), and every hand-off woke a third busy thread on the
 // gateway's CPUs. What it costs instead is that the event loop waits for the disk; with the write-ahead
-// log that is one append per transaction, and a checkpoint now and then (a few ms).
+// log that is one append per transaction (the log's checkpoints run on a worker: wal-checkpointer.ts).
 // Writes: group commit. Sets and deletes are queued and written together, in the order they came, by one
 // transaction at the end of the current turn of the event loop (setImmediate): every request read in
 // that turn shares it. A caller's promise settles only once that transaction has committed, so an
@@ -17,9 +17,12 @@
 
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
+import { startCheckpointer, type Checkpointer } from './wal-checkpointer.ts';
 
 /** Most writes in one transaction, so that one turn of the event loop is never held for long. */
 const MAX_BATCH = 1000;
+/** How often the write-ahead log is checkpointed beside the event loop (wal-checkpointer.ts). */
+const CHECKPOINT_INTERVAL_MS = 500;
 
 const TABLE = 'keyv';
 
@@ -54,6 +57,7 @@ export class EmbeddedSqlite extends EventEmitter {
     page: Database.Statement<[string, string, number], { key: string; value: string }>;
   };
   private readonly commit: (writes: Write[]) => number[];
+  private checkpointer: Checkpointer | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -85,11 +89,23 @@ export class EmbeddedSqlite extends EventEmitter {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.exec(`CREATE TABLE IF NOT EXISTS ${TABLE}(key VARCHAR(255) PRIMARY KEY, value TEXT )`);
-      return new EmbeddedSqlite(db, pageSize);
     } catch (err) {
       db.close();
       throw err;
     }
+    const adapter = new EmbeddedSqlite(db, pageSize);
+    try {
+      adapter.checkpointer = await startCheckpointer(file, {
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        busyTimeoutMs,
+        onError: (err) => void (adapter.listenerCount('error') > 0 && adapter.emit('error', err)),
+      });
+      // Commits no longer checkpoint themselves: the worker does it.
+      db.pragma('wal_autocheckpoint = 0');
+    } catch {
+      // No worker thread: the commits go on checkpointing as SQLite does by default.
+    }
+    return adapter;
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -123,6 +139,8 @@ export class EmbeddedSqlite extends EventEmitter {
     if (this.flushing) clearImmediate(this.flushing);
     this.flushing = undefined;
     while (this.writes.length > 0) this.flush();
+    // The worker's connection closes first, so that closing the gateway's, the last, empties the log.
+    await this.checkpointer?.stop();
     this.db.close();
   }
 
