@@ -23,7 +23,6 @@ import type {
   ServiceSession,
 } from './types.ts';
 import { ChatQuota } from './chat-quota.ts';
-import { SessionJson } from './session-json.ts';
 import { eventCount, SessionRecords } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
@@ -94,8 +93,6 @@ export class ChatDomain {
   private readonly limits: Limits;
   private readonly graceMs: number;
   private readonly quota: ChatQuota;
-  /** Sessions' JSON written without serialising their whole transcript again (session-json.ts). */
-  private readonly json: SessionJson | undefined;
   /** Sessions as stored: a record and the sealed chunks of its transcript (session-records.ts). */
   private readonly records: SessionRecords;
 
@@ -107,7 +104,6 @@ export class ChatDomain {
     this.clock = deps.clock;
     this.limits = { maxTranscriptEvents: 10_000, ...deps.limits };
     this.graceMs = deps.expiryGraceMs ?? 60_000;
-    this.json = this.store.sharesValues ? new SessionJson() : undefined;
     this.records = new SessionRecords(this.store);
     this.quota = new ChatQuota(this.store, async (id) => {
       const session = await this.store.get<ServiceSession>(sessionKey(id));
@@ -337,7 +333,6 @@ export class ChatDomain {
   expire(id: string): Promise<boolean> {
     return this.store.update<ServiceSession, boolean>(sessionKey(id), (current) => {
       if (!current || current.expiresAt > this.clock.now()) return { result: false };
-      this.json?.forget(id);
       const chat = current.chat;
       if (!chat) return { remove: true, result: true };
       // What the session leaves behind once its record is gone: its chat's index and transcript chunks.
@@ -486,7 +481,6 @@ export class ChatDomain {
       const write = await this.records.seal(session, now, this.storeTtl(ttl));
       return {
         write,
-        json: this.json?.serialize(write),
         ttlMs: this.storeTtl(ttl),
         result: outcome.view,
         committed: chat && added.length > 0 ? () => this.publish(session, chat, added, agentIds) : undefined,

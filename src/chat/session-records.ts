@@ -26,7 +26,7 @@ export function eventCount(chat: Chat, form: 'whole' | 'record'): number {
 export class SessionRecords {
   /**
    * The whole session last assembled or written for a record, by the record object itself: on a store
-   * that hands out the stored objects (Store.sharesValues), the next update of a hot session finds its
+   * that hands out the stored objects (the embedded one), the next update of a hot session finds its
    * whole transcript here instead of reading its chunks again.
    */
   private readonly whole = new WeakMap<ServiceSession, ServiceSession>();

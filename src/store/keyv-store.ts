@@ -20,7 +20,6 @@ export interface KeyvStoreOptions {
 }
 
 export class KeyvStore implements Store {
-  readonly sharesValues: boolean;
   private readonly cache: ValueCache | undefined;
   /** Counts writes, so that a read that raced with a write does not put an older value in the cache. */
   private writes = 0;
@@ -31,7 +30,6 @@ export class KeyvStore implements Store {
     options: KeyvStoreOptions = {},
   ) {
     this.cache = options.cacheEntries ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues }) : undefined;
-    this.sharesValues = this.cache !== undefined;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -45,15 +43,10 @@ export class KeyvStore implements Store {
     return raw.value;
   }
 
-  set<T>(key: string, value: T, ttlMs: number): Promise<void> {
-    return this.write(key, value, ttlMs, undefined);
-  }
-
-  /** `json` is the value's JSON when the caller already has it. */
-  private async write<T>(key: string, value: T, ttlMs: number, json: string | undefined): Promise<void> {
+  async set<T>(key: string, value: T, ttlMs: number): Promise<void> {
     this.writes++;
-    // Serialised once, here or by the caller, and written as that text (stored-json.ts).
-    await guard(() => this.keyv.set(key, new JsonText(json ?? JSON.stringify(value)), ttlMs));
+    // Serialised once, here, and written as that text (stored-json.ts).
+    await guard(() => this.keyv.set(key, new JsonText(JSON.stringify(value)), ttlMs));
     this.writes++;
     if (!this.cache) return;
     // Cached only once the file has it, so readers never see a write that may still fail; a write that
@@ -72,7 +65,7 @@ export class KeyvStore implements Store {
     return this.lock.withLock(key, async () => {
       const current = await this.get<T>(key);
       const change: Change<T, R> = await fn(current);
-      if ('write' in change) await this.write(key, change.write, change.ttlMs, change.json);
+      if ('write' in change) await this.set(key, change.write, change.ttlMs);
       else if ('remove' in change) await this.delete(key);
       change.committed?.();
       return change.result;

@@ -11,8 +11,7 @@
 
 /** What an update function decides: write `value` (with its time to live), delete the key, or leave it. */
 export type Change<T, R> = (
-  /** `json`, when the updater already has it, is exactly `JSON.stringify(write)`: written as is. */
-  | { write: T; ttlMs: number; json?: string; result: R }
+  | { write: T; ttlMs: number; result: R }
   | { remove: true; result: R }
   | { result: R }
 ) & {
@@ -24,11 +23,6 @@ export type Change<T, R> = (
 export type Updater<T, R> = (current: T | undefined) => Change<T, R> | Promise<Change<T, R>>;
 
 export interface Store {
-  /**
-   * True when `get` and updates hand out the stored objects themselves (the embedded store's cache), so
-   * that work derived from a value can be kept and recognised by object identity from one update to the next.
-   */
-  readonly sharesValues: boolean;
   /** A shared snapshot: read it, never change it. */
   get<T>(key: string): Promise<T | undefined>;
   /** From this call on `value` belongs to the store: the caller must not change it any more. */
