@@ -30,7 +30,9 @@ describe('time to live of service sessions', () => {
     await chat.call('send', { message: 'a secret' });
     const chatSessionId = chat.start.body.chatSessionId as string;
     expect(await rowsMentioning(file, chat.id)).to.include(`gms:session:${chat.id}`);
-    expect(await rowsMentioning(file, chatSessionId)).to.include.members([`gms:chat:${chatSessionId}`, 'gms:queue:gms_builtin']);
+    const rows = await rowsMentioning(file, chatSessionId);
+    expect(rows).to.include(`gms:chat:${chatSessionId}`);
+    expect(rows.filter((key) => key.startsWith('gms:queue:gms_builtin'))).to.have.length(1);
 
     // Removed, not hidden: no row holds the session, its chat index, its queue entry or its messages.
     await eventually(gone(chat.id), 5000, 'the session to be removed from the store');

@@ -14,8 +14,11 @@ export interface EndpointStatus {
 
 export type EndpointLookup = (name: string) => EndpointStatus | undefined;
 
-const queueKey = (endpoint: string): string => `queue:${endpoint}`;
-const chunkKey = (endpoint: string, chunkId: string): string => `queue:${endpoint}:${chunkId}`;
+/** Shards of a queue: chats joining and leaving different shards are written together (group commit). */
+export const QUEUE_SHARDS = 16;
+/** Shard 0 keeps the key of the unsharded queue of earlier versions, so what they stored is read as it. */
+const shardKey = (endpoint: string, shard: number): string => (shard === 0 ? `queue:${endpoint}` : `queue:${endpoint}#${shard}`);
+const chunkKey = (recordKey: string, chunkId: string): string => `${recordKey}:${chunkId}`;
 /** Queues hold only ids; a chat that expired is dropped from its queue by the sweeper or on listing. */
 const QUEUE_TTL_MS = 365 * 24 * 3600 * 1000;
 /** Chat ids per sealed chunk: the queue's record then lists one small reference per this many chats. */
@@ -24,13 +27,17 @@ export const QUEUE_CHUNK = 64;
 /**
  * An endpoint's queue, kept so that a chat joining or leaving it costs the same however many wait (one
  * key holding every id cost O(waiting chats) per change: at 5,000 waiting, a 100 kB rewrite per chat
- * start). The queue's record (`queue:<endpoint>`) holds the newest ids and a reference to each sealed
- * chunk of older ones (`queue:<endpoint>:<chunk id>`, QUEUE_CHUNK ids each, oldest first). A chat is
- * queued once, when its chat starts, with that time as `since`; each chunk records the range of its
- * chats' times, so a chat leaving finds its chunk without reading the others. A changed chunk is written
- * under a new id and the old one removed once the record names the new one, so a record always names
- * chunks that are whole (all under the queue's lock; a write that loses the race can only leave a chunk
- * nobody names). Every change rewrites the record: its references grow by one per QUEUE_CHUNK chats.
+ * start), and so that chats starting together are not written one after another.
+ * Shards: a chat's id picks one of QUEUE_SHARDS records. Every change of one record waits for the one
+ * before it to be committed; with one record for the whole endpoint, chat starts and leaves went to the
+ * file one transaction each (a chat start and leave cost 440-470 µs of CPU per request, against
+ * 240-260 µs with no queue at all); spread over shards, they share transactions.
+ * Chunks: a shard's record holds its newest ids and a reference to each sealed chunk of older ones
+ * (`<record key>:<chunk id>`, QUEUE_CHUNK ids each). A chat is queued once, when its chat starts, with
+ * that time as `since`; each chunk records the range of its chats' times, so a chat leaving finds its
+ * chunk without reading the others. A changed chunk is written under a new id and the old one removed
+ * once the record names the new one, so a record always names chunks that are whole (all under the
+ * record's lock; a write that loses the race can only leave a chunk nobody names).
  */
 interface QueueRecord {
   chunks: ChunkRef[];
@@ -68,14 +75,15 @@ export class QueueRouter implements ChatRouter {
   }
 
   enqueue(endpoint: string, entry: QueueEntry): Promise<void> {
-    return this.store.update<StoredQueue, void>(queueKey(endpoint), async (stored) => {
+    const key = shardKey(endpoint, shardOf(entry.chatSessionId));
+    return this.store.update<StoredQueue, void>(key, async (stored) => {
       const record = recordOf(stored);
       let tail = [...record.tail.filter((id) => id !== entry.chatSessionId), entry.chatSessionId];
       const range = { tailFrom: Math.min(record.tailFrom ?? entry.since, entry.since), tailTo: Math.max(record.tailTo ?? entry.since, entry.since) };
       const chunks = [...record.chunks];
       // (More than one chunk only for a list stored by an earlier version.)
       while (tail.length >= QUEUE_CHUNK) {
-        chunks.push(await this.writeChunk(endpoint, tail.slice(0, QUEUE_CHUNK), range));
+        chunks.push(await this.writeChunk(key, tail.slice(0, QUEUE_CHUNK), range));
         tail = tail.slice(QUEUE_CHUNK);
       }
       const next: QueueRecord = tail.length > 0 ? { chunks, tail, ...range } : { chunks, tail };
@@ -84,60 +92,85 @@ export class QueueRouter implements ChatRouter {
   }
 
   /** `since` (when the chat was queued: its start) finds its chunk at once; without it every chunk is searched. */
-  dequeue(endpoint: string, chatSessionId: string, since?: number): Promise<void> {
-    return this.store.update<StoredQueue, void>(queueKey(endpoint), async (stored) => {
+  async dequeue(endpoint: string, chatSessionId: string, since?: number): Promise<void> {
+    const shard = shardOf(chatSessionId);
+    // A chat queued by an earlier version, before shards, is in shard 0.
+    if (!(await this.remove(shardKey(endpoint, shard), chatSessionId, since)) && shard !== 0) {
+      await this.remove(shardKey(endpoint, 0), chatSessionId, since);
+    }
+  }
+
+  /** The ids of the endpoint's waiting chats, shard by shard (oldest first within each: sort by time for the order). */
+  async waiting(endpoint: string): Promise<string[]> {
+    const records = await this.records(endpoint);
+    const ids = await Promise.all(
+      records.map(async ([key, record]) => [...(await Promise.all(record.chunks.map((ref) => this.readChunk(key, ref)))).flat(), ...record.tail]),
+    );
+    return ids.flat();
+  }
+
+  /** How many chats wait in the endpoint (one read per shard, whatever the queue's length). */
+  async count(endpoint: string): Promise<number> {
+    let count = 0;
+    for (const [, record] of await this.records(endpoint)) count += record.chunks.reduce((sum, ref) => sum + ref.count, record.tail.length);
+    return count;
+  }
+
+  private async records(endpoint: string): Promise<[string, QueueRecord][]> {
+    const keys = Array.from({ length: QUEUE_SHARDS }, (_, shard) => shardKey(endpoint, shard));
+    const stored = await Promise.all(keys.map((key) => this.store.get<StoredQueue>(key)));
+    return keys.map((key, i) => [key, recordOf(stored[i])]);
+  }
+
+  /** Takes a chat out of one shard; false when it is not there. */
+  private remove(key: string, chatSessionId: string, since: number | undefined): Promise<boolean> {
+    return this.store.update<StoredQueue, boolean>(key, async (stored) => {
       const record = recordOf(stored);
       if (record.tail.includes(chatSessionId)) {
         const next: QueueRecord = { ...record, tail: record.tail.filter((id) => id !== chatSessionId) };
         if (next.tail.length === 0) next.tailFrom = next.tailTo = undefined;
-        return { write: next, ttlMs: QUEUE_TTL_MS, result: undefined };
+        return { write: next, ttlMs: QUEUE_TTL_MS, result: true };
       }
       // The chunks whose time range holds `since` first; the others only if it is in none of them.
       const likely = (ref: ChunkRef): boolean => since === undefined || (ref.from <= since && since <= ref.to);
       for (const ref of [...record.chunks.filter(likely), ...record.chunks.filter((ref) => !likely(ref))]) {
-        const ids = await this.readChunk(endpoint, ref);
+        const ids = await this.readChunk(key, ref);
         if (!ids.includes(chatSessionId)) continue;
         const kept = ids.filter((id) => id !== chatSessionId);
-        const replacement = kept.length > 0 ? [await this.writeChunk(endpoint, kept, { tailFrom: ref.from, tailTo: ref.to })] : [];
+        const replacement = kept.length > 0 ? [await this.writeChunk(key, kept, { tailFrom: ref.from, tailTo: ref.to })] : [];
         const chunks = record.chunks.flatMap((r) => (r === ref ? replacement : [r]));
         return {
           write: { ...record, chunks },
           ttlMs: QUEUE_TTL_MS,
-          result: undefined,
-          committed: () => void this.store.delete(chunkKey(endpoint, ref.id)).catch(() => undefined),
+          result: true,
+          committed: () => void this.store.delete(chunkKey(key, ref.id)).catch(() => undefined),
         };
       }
-      return { result: undefined };
+      return { result: false };
     });
   }
 
-  /** The ids of the endpoint's waiting chats, oldest first. */
-  async waiting(endpoint: string): Promise<string[]> {
-    const record = recordOf(await this.store.get<StoredQueue>(queueKey(endpoint)));
-    const chunks = await Promise.all(record.chunks.map((ref) => this.readChunk(endpoint, ref)));
-    return [...chunks.flat(), ...record.tail];
-  }
-
-  /** How many chats wait in the endpoint (one read, whatever the queue's length). */
-  async count(endpoint: string): Promise<number> {
-    const record = recordOf(await this.store.get<StoredQueue>(queueKey(endpoint)));
-    return record.chunks.reduce((sum, ref) => sum + ref.count, record.tail.length);
-  }
-
-  private async writeChunk(endpoint: string, ids: string[], range: Pick<QueueRecord, 'tailFrom' | 'tailTo'>): Promise<ChunkRef> {
+  private async writeChunk(key: string, ids: string[], range: Pick<QueueRecord, 'tailFrom' | 'tailTo'>): Promise<ChunkRef> {
     const ref: ChunkRef = { id: randomBytes(6).toString('hex'), count: ids.length, from: range.tailFrom ?? 0, to: range.tailTo ?? Number.MAX_SAFE_INTEGER };
-    await this.store.set(chunkKey(endpoint, ref.id), ids, QUEUE_TTL_MS);
+    await this.store.set(chunkKey(key, ref.id), ids, QUEUE_TTL_MS);
     return ref;
   }
 
-  private async readChunk(endpoint: string, ref: ChunkRef): Promise<string[]> {
-    const ids = await this.store.get<string[]>(chunkKey(endpoint, ref.id));
-    if (!ids) throw new GatewayError('ServiceUnavailable', `Part of the waiting queue of '${endpoint}' could not be read from the session store.`);
+  private async readChunk(key: string, ref: ChunkRef): Promise<string[]> {
+    const ids = await this.store.get<string[]>(chunkKey(key, ref.id));
+    if (!ids) throw new GatewayError('ServiceUnavailable', 'Part of a waiting queue could not be read from the session store.');
     return ids;
   }
 }
 
-/** The stored queue as a record: a list stored by an earlier version is read as one long tail, sealed at the next chat queued. */
+/** The shard of a chat: FNV-1a of its id. */
+function shardOf(chatSessionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < chatSessionId.length; i++) hash = Math.imul(hash ^ chatSessionId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % QUEUE_SHARDS;
+}
+
+/** A stored shard as a record: a list stored by an earlier version is read as one long tail, sealed when a chat is next queued in it. */
 function recordOf(stored: StoredQueue | undefined): QueueRecord {
   if (stored === undefined) return { chunks: [], tail: [] };
   if (!Array.isArray(stored)) return stored;

@@ -19,8 +19,16 @@ export interface KeyvStoreOptions {
   freezeValues?: boolean;
 }
 
+/** How many keys found absent are remembered. */
+const ABSENT_ENTRIES = 1000;
+
 export class KeyvStore implements Store {
   private readonly cache: ValueCache | undefined;
+  /**
+   * Keys read and found absent, with the cache (empty queue shards are read on every chat start). Apart
+   * from the values, so that reads of ids that do not exist cannot push hot sessions out.
+   */
+  private readonly absent: ValueCache | undefined;
   /** Counts writes, so that a read that raced with a write does not put an older value in the cache. */
   private writes = 0;
 
@@ -30,15 +38,20 @@ export class KeyvStore implements Store {
     options: KeyvStoreOptions = {},
   ) {
     this.cache = options.cacheEntries ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues }) : undefined;
+    this.absent = options.cacheEntries ? new ValueCache({ maxEntries: ABSENT_ENTRIES }) : undefined;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
     if (!this.cache) return guard(() => this.keyv.get<T>(key));
     const hit = this.cache.get<T>(key);
     if (hit) return hit.value;
+    if (this.absent?.get(key)) return undefined;
     const writesBefore = this.writes;
     const raw = await guard(() => this.keyv.get<T>(key, { raw: true }));
-    if (raw?.value === undefined) return undefined;
+    if (raw?.value === undefined) {
+      if (this.writes === writesBefore) this.absent?.set(key, true, Number.MAX_SAFE_INTEGER);
+      return undefined;
+    }
     if (this.writes === writesBefore) this.cache.set(key, raw.value, raw.expires ?? Number.MAX_SAFE_INTEGER);
     return raw.value;
   }
@@ -52,6 +65,7 @@ export class KeyvStore implements Store {
     // Cached only once the file has it, so readers never see a write that may still fail; a write that
     // failed (SQLite rolls its statement back) leaves the last stored value cached, as it was.
     this.cache.set(key, value, Date.now() + ttlMs);
+    this.absent?.delete(key);
   }
 
   async delete(key: string): Promise<void> {
@@ -83,6 +97,7 @@ export class KeyvStore implements Store {
   async close(): Promise<void> {
     await this.lock.close();
     this.cache?.clear();
+    this.absent?.clear();
     await this.keyv.disconnect().catch(() => undefined);
   }
 }
