@@ -2,8 +2,10 @@
 // file (another connection reads it back), writes issued together keep their order, a failed write is
 // reported to its caller (and is a 503 through the store), and scans page through the keys in order.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Keyv } from 'keyv';
 import { GatewayError } from '../src/errors.ts';
@@ -141,5 +143,24 @@ describe('the embedded SQLite adapter', () => {
     await close(keyv);
     const wal = await fs.stat(`${file}-wal`).then(() => 'still there', () => 'gone');
     expect(wal).to.equal('gone');
+  });
+
+  it('a process that closes the store right after many writes waits for the last checkpoint, and exits 0', async () => {
+    const openStoreModule = fileURLToPath(new URL('../src/store/open-store.ts', import.meta.url));
+    const logModule = fileURLToPath(new URL('../src/log.ts', import.meta.url));
+    // Nothing else keeps this process alive while the checkpoint worker finishes.
+    const script = `
+      import { openStore } from ${JSON.stringify(openStoreModule)};
+      import { createLogger } from ${JSON.stringify(logModule)};
+      const store = await openStore({ url: ${JSON.stringify(`sqlite://${file}`)}, prefix: 'gms', log: createLogger('silent') });
+      await Promise.all(Array.from({ length: 20000 }, (_, i) => store.set('k' + i, { n: i, text: 'x'.repeat(500) }, 60000)));
+      await store.close();
+      console.log('closed');
+    `;
+    // A module file, as a program's entry point is: its top-level await is what must not be left unsettled.
+    const entry = path.join(path.dirname(file), 'close-store.mts');
+    await fs.writeFile(entry, script);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', entry], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: run.status, out: run.stdout.trim() }).to.deep.equal({ status: 0, out: 'closed' });
   });
 });

@@ -47,6 +47,8 @@ export function startCheckpointer(file: string, options: { intervalMs: number; b
       worker.on('error', (err) => options.onError(err));
       resolve({
         stop: async () => {
+          // Held now: a process with nothing else left to do would otherwise exit before the worker has.
+          worker.ref();
           worker.postMessage('stop');
           await exited;
         },
