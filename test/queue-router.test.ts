@@ -29,6 +29,12 @@ describe('the waiting queue of an endpoint', () => {
     await router.dequeue('sales', 'not-there');
     expect(sorted(await router.waiting('sales'))).to.deep.equal(['A', 'B']);
     expect(await router.waiting('other')).to.deep.equal([]);
+    // A queue that empties leaves nothing in the store.
+    await router.dequeue('sales', 'A');
+    await router.dequeue('sales', 'B');
+    const left: string[] = [];
+    for await (const [key] of store.entries('')) left.push(key);
+    expect(left).to.deep.equal([]);
   });
 
   it('refuses a chat once maxWaiting chats wait, and takes one again when a place frees up', async () => {

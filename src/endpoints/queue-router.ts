@@ -129,6 +129,8 @@ export class QueueRouter implements ChatRouter {
       if (record.tail.includes(chatSessionId)) {
         const next: QueueRecord = { ...record, tail: record.tail.filter((id) => id !== chatSessionId) };
         if (next.tail.length === 0) next.tailFrom = next.tailTo = undefined;
+        // An empty shard is removed rather than kept: an absent one reads the same.
+        if (next.tail.length === 0 && next.chunks.length === 0) return { remove: true, result: true };
         return { write: next, ttlMs: QUEUE_TTL_MS, result: true };
       }
       // The chunks whose time range holds `since` first; the others only if it is in none of them.
@@ -139,11 +141,13 @@ export class QueueRouter implements ChatRouter {
         const kept = ids.filter((id) => id !== chatSessionId);
         const replacement = kept.length > 0 ? [await this.writeChunk(key, kept, { tailFrom: ref.from, tailTo: ref.to })] : [];
         const chunks = record.chunks.flatMap((r) => (r === ref ? replacement : [r]));
+        const removeOld = (): void => void this.store.delete(chunkKey(key, ref.id)).catch(() => undefined);
+        if (chunks.length === 0 && record.tail.length === 0) return { remove: true, result: true, committed: removeOld };
         return {
           write: { ...record, chunks },
           ttlMs: QUEUE_TTL_MS,
           result: true,
-          committed: () => void this.store.delete(chunkKey(key, ref.id)).catch(() => undefined),
+          committed: removeOld,
         };
       }
       return { result: false };
