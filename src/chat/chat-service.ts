@@ -23,7 +23,7 @@ import type {
   ServiceSession,
 } from './types.ts';
 import { ChatQuota } from './chat-quota.ts';
-import { eventCount, SessionRecords } from './session-records.ts';
+import { recordEventCount, SessionRecords } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
 export const NOTICE_TEXT = {
@@ -244,7 +244,7 @@ export class ChatDomain {
   markAway(id: string, position: number): Promise<void> {
     return this.store.update<ServiceSession, void>(sessionKey(id), (session) => {
       if (!session?.chat || session.expiresAt <= this.clock.now()) return { result: undefined };
-      const chat: Chat = { ...session.chat, awayPosition: Math.min(position, eventCount(session.chat, 'record')) };
+      const chat: Chat = { ...session.chat, awayPosition: Math.min(position, recordEventCount(session.chat)) };
       return { write: { ...session, chat }, ttlMs: this.storeTtl(session.ttl), result: undefined };
     });
   }
@@ -344,7 +344,7 @@ export class ChatDomain {
       const wasWaiting = chat.state === 'waiting';
       const agentIds = chat.agents.map((a) => a.id);
       const now = this.clock.now();
-      const left = newEvent(eventCount(chat, 'record') + 1, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', now);
+      const left = newEvent(recordEventCount(chat) + 1, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', now);
       // What the agents are told the chat became; the session itself is removed.
       const ended: Chat = { ...chat, state: 'ended', endedAt: now };
       return {

@@ -18,9 +18,9 @@ export const CHUNK_EVENTS = 32;
 
 const chunkKey = (sessionId: string, chunkId: string): string => `transcript:${sessionId}:${chunkId}`;
 
-/** The number of events in a chat, whether given whole or as its record. */
-export function eventCount(chat: Chat, form: 'whole' | 'record'): number {
-  return form === 'whole' ? chat.events.length : (chat.chunks?.length ?? 0) * CHUNK_EVENTS + chat.events.length;
+/** The number of events in a chat given as its stored record (its sealed ones included). */
+export function recordEventCount(chat: Chat): number {
+  return (chat.chunks?.length ?? 0) * CHUNK_EVENTS + chat.events.length;
 }
 
 export class SessionRecords {
@@ -60,7 +60,7 @@ export class SessionRecords {
     const full = Math.floor(chat.events.length / CHUNK_EVENTS);
     let expiresAt = chat.chunksExpireAt ?? 0;
     const renew = full > 0 && expiresAt < now + recordTtlMs;
-    if (full === sealed.length && !renew) return this.record(session, chat, sealed);
+    if (full === sealed.length && !renew) return this.record(session, chat);
     if (renew) expiresAt = now + 2 * recordTtlMs;
     const ids = [...sealed];
     while (ids.length < full) ids.push(`${ids.length}-${randomBytes(4).toString('hex')}`);
@@ -73,7 +73,7 @@ export class SessionRecords {
     );
     chat.chunks = ids;
     chat.chunksExpireAt = expiresAt;
-    return this.record(session, chat, ids);
+    return this.record(session, chat);
   }
 
   /** Removes the chunks of a record whose session is gone. */
@@ -81,8 +81,8 @@ export class SessionRecords {
     await Promise.all((record.chat?.chunks ?? []).map((id) => this.store.delete(chunkKey(record.id, id))));
   }
 
-  private record(session: ServiceSession, chat: Chat, chunks: string[]): ServiceSession {
-    const from = chunks.length * CHUNK_EVENTS;
+  private record(session: ServiceSession, chat: Chat): ServiceSession {
+    const from = (chat.chunks?.length ?? 0) * CHUNK_EVENTS;
     const record = from === 0 ? session : { ...session, chat: { ...chat, events: chat.events.slice(from) } };
     this.whole.set(record, session);
     return record;

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatRouter, QueueEntry } from '../chat/types.ts';
 import { GatewayError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Change, Store } from '../store/store.ts';
 
 export interface EndpointStatus {
   open: boolean;
@@ -127,11 +127,8 @@ export class QueueRouter implements ChatRouter {
     return this.store.update<StoredQueue, boolean>(key, async (stored) => {
       const record = recordOf(stored);
       if (record.tail.includes(chatSessionId)) {
-        const next: QueueRecord = { ...record, tail: record.tail.filter((id) => id !== chatSessionId) };
-        if (next.tail.length === 0) next.tailFrom = next.tailTo = undefined;
-        // An empty shard is removed rather than kept: an absent one reads the same.
-        if (next.tail.length === 0 && next.chunks.length === 0) return { remove: true, result: true };
-        return { write: next, ttlMs: QUEUE_TTL_MS, result: true };
+        const tail = record.tail.filter((id) => id !== chatSessionId);
+        return afterLeaving(tail.length > 0 ? { ...record, tail } : { chunks: record.chunks, tail });
       }
       // The chunks whose time range holds `since` first; the others only if it is in none of them.
       const likely = (ref: ChunkRef): boolean => since === undefined || (ref.from <= since && since <= ref.to);
@@ -141,14 +138,7 @@ export class QueueRouter implements ChatRouter {
         const kept = ids.filter((id) => id !== chatSessionId);
         const replacement = kept.length > 0 ? [await this.writeChunk(key, kept, { tailFrom: ref.from, tailTo: ref.to })] : [];
         const chunks = record.chunks.flatMap((r) => (r === ref ? replacement : [r]));
-        const removeOld = (): void => void this.store.delete(chunkKey(key, ref.id)).catch(() => undefined);
-        if (chunks.length === 0 && record.tail.length === 0) return { remove: true, result: true, committed: removeOld };
-        return {
-          write: { ...record, chunks },
-          ttlMs: QUEUE_TTL_MS,
-          result: true,
-          committed: removeOld,
-        };
+        return { ...afterLeaving({ ...record, chunks }), committed: () => void this.store.delete(chunkKey(key, ref.id)).catch(() => undefined) };
       }
       return { result: false };
     });
@@ -165,6 +155,12 @@ export class QueueRouter implements ChatRouter {
     if (!ids) throw new GatewayError('ServiceUnavailable', 'Part of a waiting queue could not be read from the session store.');
     return ids;
   }
+}
+
+/** The change that stores a shard after a chat left it: an empty shard is removed, as an absent one reads the same. */
+function afterLeaving(next: QueueRecord): Change<StoredQueue, boolean> {
+  if (next.tail.length === 0 && next.chunks.length === 0) return { remove: true, result: true };
+  return { write: next, ttlMs: QUEUE_TTL_MS, result: true };
 }
 
 /** The shard of a chat: FNV-1a of its id. */

@@ -3,7 +3,6 @@
 import type { Keyv } from 'keyv';
 import { GatewayError } from '../errors.ts';
 import type { Change, KeyLock, Store, Updater } from './store.ts';
-import { JsonText } from './stored-json.ts';
 import { ValueCache } from './value-cache.ts';
 
 export interface KeyvStoreOptions {
@@ -58,8 +57,7 @@ export class KeyvStore implements Store {
 
   async set<T>(key: string, value: T, ttlMs: number): Promise<void> {
     this.writes++;
-    // Serialised once, here, and written as that text (stored-json.ts).
-    await guard(() => this.keyv.set(key, new JsonText(JSON.stringify(value)), ttlMs));
+    await guard(() => this.keyv.set(key, value, ttlMs));
     this.writes++;
     if (!this.cache) return;
     // Cached only once the file has it, so readers never see a write that may still fail; a write that
