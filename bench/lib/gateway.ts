@@ -31,6 +31,19 @@ export function startHelloRouter(): Promise<Child> {
   return startChild(path.join(ROOT, 'bench/lib/hello-router.ts'), {});
 }
 
+/** The reference chat server (lib/reference-chat.ts) on a SQLite file in a temporary folder. */
+export async function startReferenceChat(): Promise<BenchGateway> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gms-reference-'));
+  const child = await startChild(path.join(ROOT, 'bench/lib/reference-chat.ts'), { REFERENCE_DB: path.join(dir, 'data', 'ref.sqlite') }, '/healthz');
+  return {
+    ...child,
+    close: async () => {
+      await child.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function startBenchGateway(options: GatewayOptions = {}): Promise<BenchGateway> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gms-bench-'));
   await fs.mkdir(path.join(dir, 'services.d'));
