@@ -28,8 +28,8 @@ export class GatewayError extends Error {
   /** Extra response headers, e.g. Retry-After for RateLimited. */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(exception: ExceptionName, message: string, options: { status?: number; headers?: Record<string, string> } = {}) {
-    super(message);
+  constructor(exception: ExceptionName, message: string, options: { status?: number; headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.exception = exception;
     this.status = options.status ?? EXCEPTIONS[exception];

@@ -30,7 +30,8 @@ export function renderFailure(ctx: Context, err: unknown, log: Logger): void {
   const known = isGatewayError(err) ? err : fromHttpError(err);
   if (known) {
     renderError(ctx, known);
-    log.debug({ method: ctx.method, path: ctx.path, status: known.status, exception: known.exception }, known.message);
+    const cause = known.cause === undefined ? {} : { err: known.cause };
+    log.debug({ method: ctx.method, path: ctx.path, status: known.status, exception: known.exception, ...cause }, known.message);
     return;
   }
   log.error({ method: ctx.method, path: ctx.path, err }, 'request failed unexpectedly');

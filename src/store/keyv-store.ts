@@ -1,7 +1,7 @@
 // The Store on top of keyv: any keyv adapter for the data, and a KeyLock for atomic updates.
 
 import type { Keyv } from 'keyv';
-import { GatewayError } from '../errors.ts';
+import { guard } from './outage.ts';
 import type { Change, KeyLock, Store, Updater } from './store.ts';
 import { ValueCache } from './value-cache.ts';
 
@@ -97,15 +97,5 @@ export class KeyvStore implements Store {
     this.cache?.clear();
     this.absent?.clear();
     await this.keyv.disconnect().catch(() => undefined);
-  }
-}
-
-/** A backend that cannot answer is a 503 for the caller, never a crash or a silent "not found". */
-async function guard<R>(op: () => Promise<R>): Promise<R> {
-  try {
-    return await op();
-  } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    throw new GatewayError('ServiceUnavailable', 'The session store is not reachable; try again shortly.');
   }
 }

@@ -5,6 +5,7 @@
 import { createClient, type RedisClientType } from '@keyv/redis';
 import type { Logger } from '../log.ts';
 import { OutageLog } from '../outage-log.ts';
+import { StoreUnreachable } from './outage.ts';
 
 export type RedisClient = RedisClientType;
 
@@ -125,7 +126,7 @@ function withDeadline(client: RedisClient, ms: number): RedisClient {
 function deadline<T>(pending: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new StoreUnreachable(`Redis did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
 }

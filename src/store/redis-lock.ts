@@ -30,6 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import { LocalLock } from './local-lock.ts';
+import { isOutage } from './outage.ts';
 import type { RedisClient } from './redis-connection.ts';
 import type { KeyLock } from './store.ts';
 
@@ -145,11 +146,12 @@ export class RedisLock implements KeyLock {
       let reply: string | null;
       try {
         reply = await this.client.set(lockKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.leaseMs } });
-      } catch {
+      } catch (err) {
         // A Redis that hangs may still apply this SET once it answers again: a release queued behind it
         // on the same connection keeps it from leaving a lease that nobody holds.
         this.client.eval(RELEASE, { keys: [lockKey], arguments: [token] }).catch(() => undefined);
-        throw unavailable('The session store is not reachable; try again shortly.');
+        if (!isOutage(err)) throw err;
+        throw new GatewayError('ServiceUnavailable', 'The session store is not reachable; try again shortly.', { cause: err });
       }
       if (reply === 'OK') return;
       if (Date.now() >= deadline) throw unavailable('The chat is busy; try again shortly.');
