@@ -18,6 +18,8 @@ import type { AgentDirectory } from './endpoints/agents.ts';
 import { EndpointDirectory } from './endpoints/endpoint-directory.ts';
 import { loadEndpointFile, publicEndpoint, type EndpointDefinition } from './endpoints/endpoint-file.ts';
 import { QueueRouter } from './endpoints/queue-router.ts';
+import { demoAgentsLive } from './endpoints/demo-agents.ts';
+import { AdminAccess, withoutCorsOnAdmin } from './http/admin-access.ts';
 import { agentRoutes } from './http/agent-routes.ts';
 import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -93,6 +95,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   });
   await endpointWatcher.start();
   const agents = new EndpointDirectory(endpoints);
+  const access = new AdminAccess(settings.adminTokens);
+  warnOfOpenDoors(access, endpoints, log);
 
   const hub = new ChatHub(log);
   const bridge = redis ? await RedisBridge.start({ redis, prefix: settings.storePrefix, hub, log }) : undefined;
@@ -112,16 +116,16 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     edge({
       metrics,
       log,
-      cors: corsPolicy(settings.corsOrigins),
+      cors: withoutCorsOnAdmin(corsPolicy(settings.corsOrigins)),
       limits: rateLimiter(settings.rateLimit),
       params: paramsReader({ limitBytes: settings.bodyLimitBytes }),
     }),
   );
   const desk = new AgentDesk(domain, router, store, lookup);
-  const endpointAdmin = endpointAdminRoutes(endpoints, router);
+  const endpointAdmin = endpointAdminRoutes(endpoints, router, access);
   // No two routers serve the same path, so their order only sets how many are tried per request: the
   // customers' calls, by far the most frequent, are matched first.
-  const routers = [gmsRoutes(domain, lookup), adminRoutes(services), metrics.routes(), agentRoutes(desk, agents), endpointAdmin, webPages()];
+  const routers = [gmsRoutes(domain, lookup), adminRoutes(services, access), metrics.routes(access.require('read')), agentRoutes(desk, agents), endpointAdmin, webPages()];
   // One 405/501 check for all routers: it reads every route any of them matched (ctx.matched), so one
   // layer answers as six did, without five more middleware on every request.
   app.use(routers[0]!.allowedMethods({ throw: true }));
@@ -215,4 +219,21 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
       return closing;
     },
   };
+}
+
+/** Loud at every start while the admin doors are unlocked or the published demo agent tokens are accepted. */
+function warnOfOpenDoors(access: AdminAccess, endpoints: Registry<EndpointDefinition>, log: Logger): void {
+  if (!access.locked) {
+    log.warn(
+      'no admin token is configured (ADMIN_TOKENS): the admin API, the admin page and /metrics answer anyone on this machine, ' +
+        'with full rights, and nobody else; set ADMIN_TOKENS before putting a proxy on this machine in front of the gateway',
+    );
+  }
+  const demo = demoAgentsLive(endpoints);
+  if (demo.length > 0) {
+    log.warn(
+      { agents: demo },
+      `the demo agent tokens printed in the README are live (${demo.join(', ')}): anyone can sign in as these agents; replace their hashes (npm run hash-token)`,
+    );
+  }
 }

@@ -1,6 +1,8 @@
 // Gateway settings: read once from the environment, with defaults that run on a fresh machine.
 
+import fs from 'node:fs';
 import path from 'node:path';
+import { parseAdminTokens, type AdminToken } from './admin/admin-tokens.ts';
 
 export interface Settings {
   /** TCP port; 0 picks a free one (tests). */
@@ -32,6 +34,8 @@ export interface Settings {
   };
   /** HTTP server timeouts, in milliseconds, so that slow clients cannot hold connections. */
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
+  /** Admin bearer tokens (hashed) with their roles; none: the admin doors answer loopback callers only. */
+  adminTokens: AdminToken[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -44,6 +48,21 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
     throw new Error(`setting ${name}=${JSON.stringify(raw)} must be a whole number of at least ${min}`);
   }
   return value;
+}
+
+/** ADMIN_TOKENS and the lines of ADMIN_TOKENS_FILE (a mounted secret), together. */
+function adminTokens(env: Env, cwd: string): AdminToken[] {
+  const inline = env.ADMIN_TOKENS ?? '';
+  const file = env.ADMIN_TOKENS_FILE ? path.resolve(cwd, env.ADMIN_TOKENS_FILE) : undefined;
+  let fromFile = '';
+  if (file) {
+    try {
+      fromFile = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`setting ADMIN_TOKENS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
+  return parseAdminTokens([inline, fromFile].join('\n'), file ? 'ADMIN_TOKENS / ADMIN_TOKENS_FILE' : 'ADMIN_TOKENS');
 }
 
 export function readSettings(env: Env = process.env): Settings {
@@ -74,5 +93,6 @@ export function readSettings(env: Env = process.env): Settings {
       requestMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1),
       keepAliveMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1),
     },
+    adminTokens: adminTokens(env, cwd),
   };
 }

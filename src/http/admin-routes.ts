@@ -4,15 +4,16 @@
 import Router from '@koa/router';
 import type { ServiceDefinition } from '../config/service-file.ts';
 import type { Registry } from '../config/registry.ts';
+import type { AdminAccess } from './admin-access.ts';
 
-export function adminRoutes(services: Registry<ServiceDefinition>): Router {
+export function adminRoutes(services: Registry<ServiceDefinition>, access: AdminAccess): Router {
   const router = new Router();
 
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok', services: services.list().length };
   });
 
-  router.get('/genesys/1/admin/services', (ctx) => {
+  router.get('/genesys/1/admin/services', access.require('read'), (ctx) => {
     ctx.body = {
       services: services.list().map((e) => ({ name: e.name, file: e.file, loadedAt: e.loadedAt, options: e.value })),
       rejected: services.rejected(),

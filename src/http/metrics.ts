@@ -3,7 +3,7 @@
 // (never the global one), so several gateways can live in one process.
 
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ChatCensus, SweepResult } from '../chat/expiry.ts';
 
@@ -160,9 +160,10 @@ export class GatewayMetrics {
     return ({ outcome }) => this.configChanges.inc({ kind, outcome });
   }
 
-  routes(): Router {
+  /** `guard` decides who may scrape (the admin doors' access). */
+  routes(guard: (ctx: Context, next: Next) => Promise<void>): Router {
     const router = new Router();
-    router.get('/metrics', async (ctx) => {
+    router.get('/metrics', guard, async (ctx) => {
       ctx.type = this.registry.contentType;
       ctx.body = await this.registry.metrics();
     });
