@@ -29,7 +29,8 @@ import { gmsRoutes } from './http/gms-routes.ts';
 import { webPages } from './http/web-pages.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
-import { rateLimiter } from './http/rate-limit.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { clientAddress } from './http/client-address.ts';
 import { corsPolicy } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { OutageLog } from './outage-log.ts';
@@ -110,14 +111,17 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     limits: { maxTranscriptEvents: settings.maxTranscriptEvents },
   });
 
-  const app = new Koa({ proxy: false });
+  // Koa's own view of the client (ctx.ip) follows the same proxy settings as clientAddress.
+  const app = new Koa({ proxy: settings.proxy.trust, proxyIpHeader: settings.proxy.ipHeader, maxIpsCount: settings.proxy.hops });
   app.silent = true;
+  const limits = new RateLimiter(settings.rateLimit);
   app.use(
     edge({
       metrics,
       log,
       cors: withoutCorsOnAdmin(corsPolicy(settings.corsOrigins)),
-      limits: rateLimiter(settings.rateLimit),
+      limits,
+      addressOf: (req) => clientAddress(req, settings.proxy),
       params: paramsReader({ limitBytes: settings.bodyLimitBytes }),
     }),
   );
@@ -125,7 +129,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const endpointAdmin = endpointAdminRoutes(endpoints, router, access);
   // No two routers serve the same path, so their order only sets how many are tried per request: the
   // customers' calls, by far the most frequent, are matched first.
-  const routers = [gmsRoutes(domain, lookup), adminRoutes(services, access), metrics.routes(access.require('read')), agentRoutes(desk, agents), endpointAdmin, webPages()];
+  const routers = [gmsRoutes(domain, lookup, limits), adminRoutes(services, access), metrics.routes(access.require('read')), agentRoutes(desk, agents), endpointAdmin, webPages()];
   // One 405/501 check for all routers: it reads every route any of them matched (ctx.matched), so one
   // layer answers as six did, without five more middleware on every request.
   app.use(routers[0]!.allowedMethods({ throw: true }));

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAdminTokens, type AdminToken } from './admin/admin-tokens.ts';
+import type { ProxyTrust } from './http/client-address.ts';
 
 export interface Settings {
   /** TCP port; 0 picks a free one (tests). */
@@ -32,6 +33,8 @@ export interface Settings {
     /** Client addresses never limited (the operator's own host by default). */
     exempt: string[];
   };
+  /** Whether the gateway sits behind trusted proxies that name the client in a header (off: never read). */
+  proxy: ProxyTrust;
   /** HTTP server timeouts, in milliseconds, so that slow clients cannot hold connections. */
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
   /** Admin bearer tokens (hashed) with their roles; none: the admin doors answer loopback callers only. */
@@ -65,6 +68,21 @@ function adminTokens(env: Env, cwd: string): AdminToken[] {
   return parseAdminTokens([inline, fromFile].join('\n'), file ? 'ADMIN_TOKENS / ADMIN_TOKENS_FILE' : 'ADMIN_TOKENS');
 }
 
+function yesNo(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`setting ${name}=${JSON.stringify(env[name])} must be true or false`);
+}
+
+function headerName(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[A-Za-z0-9-]+$/.test(raw)) throw new Error(`setting ${name}=${JSON.stringify(raw)} must be an HTTP header name`);
+  return raw.toLowerCase();
+}
+
 export function readSettings(env: Env = process.env): Settings {
   const cwd = process.cwd();
   return {
@@ -87,6 +105,11 @@ export function readSettings(env: Env = process.env): Settings {
         burst: integer(env, 'RATE_LIMIT_SESSION_BURST', 40, 1),
       },
       exempt: (env.RATE_LIMIT_EXEMPT ?? '127.0.0.1,::1,::ffff:127.0.0.1').split(',').map((a) => a.trim()).filter(Boolean),
+    },
+    proxy: {
+      trust: yesNo(env, 'TRUST_PROXY', false),
+      ipHeader: headerName(env, 'PROXY_IP_HEADER', 'x-forwarded-for'),
+      hops: integer(env, 'PROXY_HOPS', 1, 1),
     },
     timeouts: {
       headersMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 1),

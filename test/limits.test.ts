@@ -1,6 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
+import { MAX_GMS_USER_LENGTH } from '../src/chat/gms-user.ts';
 import { TokenBuckets } from '../src/http/rate-limit.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -31,6 +32,19 @@ describe('limits', () => {
       expect(reply.status).to.equal(400);
       expect(reply.body).to.deep.equal({ message: 'The message is longer than 10 characters.', exception: 'InvalidParameter' });
       expect((await chat.call('send', { message: 'x'.repeat(10) })).status).to.equal(200);
+    });
+  });
+
+  describe('gms_user length', () => {
+    it(`a gms_user longer than ${MAX_GMS_USER_LENGTH} characters (the CometD limit) gets 400 InvalidParameter on every chat call`, async () => {
+      const gw = await start({});
+      const long = { gms_user: 'u'.repeat(MAX_GMS_USER_LENGTH + 1) };
+      const created = await gw.post('/genesys/1/service/request-chat', {}, long);
+      expect(created.status).to.equal(400);
+      expect(created.body).to.deep.equal({ message: `The gms_user header is longer than ${MAX_GMS_USER_LENGTH} characters.`, exception: 'InvalidParameter' });
+      const chat = await startCustomerChat(gw, { headers: { gms_user: 'u'.repeat(MAX_GMS_USER_LENGTH) } });
+      expect((await gw.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`, {}, { gms_user: 'u'.repeat(8 * 1024) })).status).to.equal(400);
+      expect((await chat.call('refresh')).status).to.equal(200);
     });
   });
 
@@ -83,6 +97,20 @@ describe('limits', () => {
       const spelled = await gw.post(`/genesys/1/service/${encodeURIComponent(busy.id).replace('-', '%2D')}/ixn/chat/refresh`);
       expect(spelled.status).to.equal(429);
       expect((await calm.call('refresh')).status).to.equal(200);
+    });
+
+    it('case variants of a chat path share the session limit (the router matches paths case-insensitively)', async () => {
+      const gw = await start({
+        env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_SESSION_PER_SEC: '1', RATE_LIMIT_SESSION_BURST: '3' },
+      });
+      const busy = await startCustomerChat(gw); // the start call takes one token
+      const spellings = [`/genesys/1/service/${busy.id}/IXN/chat/refresh`, `/GENESYS/1/Service/${busy.id}/ixn/CHAT/refresh`];
+      for (const spelling of spellings) expect((await gw.post(spelling)).status).to.equal(200);
+      for (const spelling of [...spellings, `/genesys/1/service/${busy.id.toUpperCase()}/ixn/chat/refresh`]) {
+        const limited = await gw.post(spelling);
+        expect(limited.status, spelling).to.equal(429);
+        expect(limited.body.exception).to.equal('RateLimited');
+      }
     });
 
     it('the local host is not limited by default, so local tools and benchmarks run at full speed', async () => {

@@ -5,10 +5,12 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parsePosition, type ChatDomain, type ChatView } from '../chat/chat-service.ts';
 import { chatResponse, verboseExtras } from '../chat/transcript.ts';
+import { checkedGmsUser } from '../chat/gms-user.ts';
 import type { ServiceLookup } from '../chat/types.ts';
 import { NAME_PATTERN } from '../config/config-file.ts';
 import { GatewayError } from '../errors.ts';
 import { flag, type Params } from './body.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export const BASE = '/genesys/1/service';
 
@@ -20,8 +22,15 @@ const START_PARAMS = new Set([
   'push_notification_debug',
 ]);
 
-export function gmsRoutes(domain: ChatDomain, services: ServiceLookup): Router {
+export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: RateLimiter): Router {
   const router = new Router({ prefix: BASE });
+
+  // The per-session limit is keyed by the session id the router matched, so that no other spelling
+  // of the same path (case, percent-encoding) gets a bucket of its own.
+  router.param('id', (id, ctx, next) => {
+    limits.checkSession(ctx.state.clientAddress, id);
+    return next();
+  });
 
   router.post('/:name', async (ctx) => {
     const name = ctx.params.name!;
@@ -82,7 +91,7 @@ function respond(ctx: Context, view: ChatView): void {
 
 export function gmsUser(ctx: Context): string | undefined {
   const value = ctx.get('gms_user');
-  return value === '' ? undefined : value;
+  return value === '' ? undefined : checkedGmsUser(value);
 }
 
 function withoutKeys(params: Params, keys: string[]): Record<string, string> {

@@ -1,7 +1,6 @@
 // Request rate limits per client address and per service session: in-memory token buckets, bounded in
 // memory, answering 429 RateLimited with Retry-After when a bucket is empty.
 
-import type { Context } from 'koa';
 import { GatewayError } from '../errors.ts';
 
 export interface Rate {
@@ -67,39 +66,55 @@ export interface RateLimitOptions {
   maxKeys?: number;
 }
 
-/** `/genesys/1/service/{id}/ixn/...`: the service session a request works on. */
-const SESSION_PATH = /^\/genesys\/1\/service\/([^/]+)\/ixn(?:\/|$)/;
-/** Operators' probes are never limited. */
-const UNLIMITED_PATHS = new Set(['/healthz', '/metrics']);
+/**
+ * The per-address and per-session buckets of one gateway, shared by every door: the HTTP edge takes an
+ * address's token per request, the chat routes a session's token keyed by the id the router matched,
+ * and other protocols (CometD) ask how long an address must wait and answer in their own format.
+ */
+export class RateLimiter {
+  private readonly exempt: ReadonlySet<string>;
+  private readonly byAddress?: TokenBuckets;
+  private readonly bySession?: TokenBuckets;
 
-/** Takes a request's tokens, or throws RateLimited (with Retry-After) when a bucket is empty. */
-export type RateLimiter = (ctx: Context) => void;
+  constructor(options: RateLimitOptions) {
+    this.exempt = new Set(options.exempt);
+    if (options.perIp.perSecond > 0) this.byAddress = new TokenBuckets(options.perIp, options.maxKeys);
+    if (options.perSession.perSecond > 0) this.bySession = new TokenBuckets(options.perSession, options.maxKeys);
+  }
 
-export function rateLimiter(options: RateLimitOptions): RateLimiter {
-  const exempt = new Set(options.exempt);
-  const byIp = options.perIp.perSecond > 0 ? new TokenBuckets(options.perIp, options.maxKeys) : undefined;
-  const bySession = options.perSession.perSecond > 0 ? new TokenBuckets(options.perSession, options.maxKeys) : undefined;
+  /** Whether an address is never limited (RATE_LIMIT_EXEMPT). */
+  isExempt(address: string): boolean {
+    return this.exempt.has(address);
+  }
 
-  return (ctx) => {
-    const ip = ctx.request.ip;
-    if (exempt.has(ip) || UNLIMITED_PATHS.has(ctx.path)) return;
-    const session = bySession && sessionOf(ctx.path);
-    const wait = byIp?.take(ip) || (session ? bySession.take(session) : 0);
-    if (wait > 0) {
-      throw new GatewayError('RateLimited', `Too many requests; try again in ${wait} second(s).`, {
-        headers: { 'Retry-After': String(wait) },
-      });
-    }
-  };
+  /** Takes one token of the address's bucket: 0 when allowed, else the seconds until one is available. */
+  addressWait(address: string): number {
+    if (!this.byAddress || this.exempt.has(address)) return 0;
+    return this.byAddress.take(address);
+  }
+
+  /** Takes one token of the address's bucket, or throws RateLimited. */
+  checkAddress(address: string): void {
+    throwIfWaiting(this.addressWait(address));
+  }
+
+  /**
+   * Takes one token of a service session's bucket, or throws RateLimited. The id is the one the router
+   * matched (decoded); paths match case-insensitively, so its case never makes another bucket.
+   */
+  checkSession(address: string, sessionId: string): void {
+    if (!this.bySession || this.exempt.has(address)) return;
+    throwIfWaiting(this.bySession.take(sessionId.toLowerCase()));
+  }
 }
 
-/** The session id of a chat call, decoded so that one session cannot hide behind several spellings. */
-function sessionOf(pathname: string): string | undefined {
-  const raw = SESSION_PATH.exec(pathname)?.[1];
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+/** The answer of every door over its rate, in the HTTP error format. */
+export function rateLimited(wait: number): GatewayError {
+  return new GatewayError('RateLimited', `Too many requests; try again in ${wait} second(s).`, {
+    headers: { 'Retry-After': String(wait) },
+  });
+}
+
+function throwIfWaiting(wait: number): void {
+  if (wait > 0) throw rateLimited(wait);
 }
