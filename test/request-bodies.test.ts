@@ -1,8 +1,23 @@
 // Spec §"Request bodies", §Errors and §CORS: every input shape means the same, bad bodies get the
 // error body with the right status, and every answer carries the no-cache and CORS headers.
 
+import http from 'node:http';
 import { expect } from 'chai';
+import { MAX_JSON_DEPTH } from '../src/http/body.ts';
+import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { startTestGateway, type Reply, type TestGateway } from './helpers/gateway.ts';
+
+function rawRequest(base: string, method: string, pathname: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(pathname, base), { method, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('request bodies, errors and headers', () => {
   let gw: TestGateway;
@@ -78,6 +93,32 @@ describe('request bodies, errors and headers', () => {
     expectError(await gw.post(create, '[1, 2]', { 'Content-Type': 'application/json' }), 400, 'InvalidParameter');
     expectError(await gw.post(create, '{"a": ', { 'Content-Type': 'application/x-www-form-urlencoded' }), 400, 'InvalidParameter');
     expectError(await gw.post(create, 'no boundary here', { 'Content-Type': 'multipart/form-data' }), 400, 'InvalidParameter');
+  });
+
+  it(`answers 400 InvalidParameter, never 500, for JSON nested deeper than ${MAX_JSON_DEPTH} levels, on the chat, agent and admin routes`, async () => {
+    const other = await startTestGateway({ endpoints: { 'gms_builtin.json': endpointFile(['alice']) } });
+    try {
+      const alice = agentClient(other, 'alice');
+      const nested = (depth: number): string => `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const json = { 'Content-Type': 'application/json' };
+      const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+      // 20 kB of brackets: re-serialising them overflowed the stack.
+      expectError(await other.post(create, nested(10_000), json), 400, 'InvalidParameter');
+      expectError(await other.post(create, nested(10_000), form), 400, 'InvalidParameter');
+      expectError(await other.post(create, nested(MAX_JSON_DEPTH), json), 400, 'InvalidParameter');
+      expectError(await alice.post('/chats/X/send', nested(10_000), json), 400, 'InvalidParameter');
+      // fetch sends no body with GET: a raw request does, as any client may.
+      const admin = await rawRequest(other.url, 'GET', '/genesys/1/admin/services', nested(10_000), json);
+      expect(admin.status).to.equal(400);
+      expect(JSON.parse(admin.text).exception).to.equal('InvalidParameter');
+      expect((await other.post(create, nested(MAX_JSON_DEPTH - 1), json)).status).to.equal(200);
+      // Brackets inside strings are text, not nesting.
+      const texts = await other.post(create, JSON.stringify({ _verbose: 'true', note: '['.repeat(500) }), json);
+      expect(texts.status).to.equal(200);
+      expect(texts.body._data.note).to.equal('['.repeat(500));
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses file uploads in multipart bodies', async () => {

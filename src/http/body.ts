@@ -14,6 +14,8 @@ const MAX_PARAMS = 256;
 /** Bodies read as text: JSON, forms (which may hold a JSON object) and plain text. */
 const TEXT_TYPES = new Set(['application/json', 'application/x-www-form-urlencoded', 'text/plain']);
 const MAX_KEY_LENGTH = 256;
+/** Deepest nesting of arrays and objects in a JSON body: a parameter is a value, at most a small structure. */
+export const MAX_JSON_DEPTH = 32;
 
 declare module 'koa' {
   interface DefaultState {
@@ -88,11 +90,35 @@ function flatten(body: unknown): Params {
 }
 
 function parseJson(text: string): unknown {
+  // Checked before parsing: re-serialising a deeply nested value (a few kB of brackets) overflows the stack.
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+    throw new GatewayError('InvalidParameter', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(text);
   } catch {
     throw new GatewayError('InvalidParameter', 'The body looks like JSON but cannot be parsed.');
   }
+}
+
+/** Whether brackets outside strings nest deeper than `max` (one pass, stops at the first level too deep). */
+function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 function merge(into: Params, from: Record<string, string>): void {
