@@ -10,7 +10,7 @@ import { ChatDomain } from './chat/chat-service.ts';
 import { ExpirySweeper } from './chat/expiry.ts';
 import type { ServiceLookup } from './chat/types.ts';
 import { Registry } from './config/registry.ts';
-import { loadServiceFile, type ServiceDefinition } from './config/service-file.ts';
+import { loadServiceFile, serviceNotices, type ServiceDefinition } from './config/service-file.ts';
 import { ConfigWatcher } from './config/watcher.ts';
 import { AgentDesk } from './endpoints/agent-desk.ts';
 import { pushToAgents } from './endpoints/agent-push.ts';
@@ -75,6 +75,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     dir: settings.servicesDir,
     kind: 'service',
     load: loadServiceFile,
+    notices: serviceNotices,
     registry: services,
     log,
     settleMs: settings.reloadSettleMs,

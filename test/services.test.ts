@@ -115,7 +115,7 @@ describe('services from files', () => {
     gw = await startTestGateway({
       services: {
         'typo.json': { ttll: 10 },
-        'wrongtype.json': { ttl: '10' },
+        'wrongtype.json': { ttl: 'ten' },
         'both.json': { ttl: 10, _ttl: 20 },
         'badstatus.json': { disconnectedStatus: 500 },
         'notjson.json': '{"ttl": ',

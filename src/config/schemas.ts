@@ -2,19 +2,31 @@
 
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
 
 export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+// A GMS option accepted but not applied; its value is the reason, reported to the operator.
+ajv.addKeyword({ keyword: 'gmsIgnored', schemaType: 'string' });
 const compiled = new Map<string, ValidateFunction>();
+const schemas = new Map<string, SchemaObject>();
+
+/** `schemas/<name>.schema.json`, read once. */
+export function schemaFor(name: string): SchemaObject {
+  let schema = schemas.get(name);
+  if (!schema) {
+    schema = JSON.parse(fs.readFileSync(`${SCHEMAS_DIR}${name}.schema.json`, 'utf8')) as SchemaObject;
+    schemas.set(name, schema);
+  }
+  return schema;
+}
 
 /** The validator for `schemas/<name>.schema.json`, compiled on first use and kept. */
 export function validatorFor(name: string): ValidateFunction {
   let validate = compiled.get(name);
   if (!validate) {
-    const schema = JSON.parse(fs.readFileSync(`${SCHEMAS_DIR}${name}.schema.json`, 'utf8')) as object;
-    validate = ajv.compile(schema);
+    validate = ajv.compile(schemaFor(name));
     compiled.set(name, validate);
   }
   return validate;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadEndpointFile } from '../endpoints/endpoint-file.ts';
 import { configName, type LoadResult } from './config-file.ts';
 import { formatProblem } from './schemas.ts';
-import { loadServiceFile } from './service-file.ts';
+import { loadServiceFile, serviceNotices, type ServiceDefinition } from './service-file.ts';
 
 type Kind = 'service' | 'endpoint';
 
@@ -51,6 +51,7 @@ export function validate(args: string[], out: (line: string) => void): boolean {
       const result = loaders[kind](file, fs.readFileSync(file, 'utf8'));
       if (result.ok) {
         out(`ok      ${file}: ${kind} '${result.name}'${kind === 'service' ? summary(result.value) : ''}`);
+        if (kind === 'service') for (const notice of serviceNotices(path.basename(file), result.value as ServiceDefinition)) out(`ignored ${path.dirname(file)}/${notice}`);
       } else {
         ok = false;
         for (const p of result.problems) out(`invalid ${path.dirname(file)}/${formatProblem(p)}`);

@@ -21,6 +21,8 @@ export interface WatchOptions<T> {
   settleMs: number;
   /** What a loaded entry's log line shows; secrets (agent token hashes) must not reach the logs. */
   describe?: (value: T) => unknown;
+  /** What a loaded file gives that is accepted but not applied (GMS options), one line each, logged as warnings. */
+  notices?: (file: string, value: T) => string[];
   /** Called after every applied change (metrics, re-routing). */
   onChange?: (event: { file: string; outcome: 'loaded' | 'rejected' | 'removed' }) => void;
 }
@@ -99,6 +101,7 @@ export class ConfigWatcher<T> {
       const accepted = registry.accept(label, result.name, result.value);
       if (accepted.ok) {
         log.info({ file: label, [kind]: result.name, options: this.opts.describe ? this.opts.describe(result.value) : result.value }, `${kind} '${result.name}' loaded from ${label}`);
+        for (const notice of this.opts.notices?.(label, result.value) ?? []) log.warn({ file: label, [kind]: result.name }, notice);
         this.opts.onChange?.({ file: label, outcome: 'loaded' });
       } else {
         log.warn({ file: label, reason: accepted.problem }, `${label} rejected: ${accepted.problem}`);

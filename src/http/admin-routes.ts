@@ -15,7 +15,14 @@ export function adminRoutes(services: Registry<ServiceDefinition>, access: Admin
 
   router.get('/genesys/1/admin/services', access.require('read'), (ctx) => {
     ctx.body = {
-      services: services.list().map((e) => ({ name: e.name, file: e.file, loadedAt: e.loadedAt, options: e.value })),
+      services: services.list().map(({ name, file, loadedAt, value: { ignored, ...options } }) => ({
+        name,
+        file,
+        loadedAt,
+        options,
+        // GMS options the file gives that the gateway accepts but does not apply, with the reason.
+        ...(ignored ? { ignored } : {}),
+      })),
       rejected: services.rejected(),
     };
   });
