@@ -6,43 +6,32 @@
 // holding up, the gateway's writes), the log is emptied into the file beside the event loop, and the
 // next commit after a complete checkpoint starts the log over.
 
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { CheckpointWorkerData, CheckpointWorkerMessage } from './wal-checkpoint-worker.ts';
 
 export interface Checkpointer {
   /** Runs a last checkpoint and closes the worker's connection. */
   stop(): Promise<void>;
 }
 
-/** The worker: a plain script (no TypeScript loader in worker threads), given the module's path. */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
-const checkpoint = () => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (err) { parentPort.postMessage({ error: String(err) }); }
-};
-const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  checkpoint();
-  db.close();
-  parentPort.close();
-});
-parentPort.postMessage({ ready: true });
-`;
+/**
+ * The worker module beside this one: compiled in dist/, or, when the gateway runs from its TypeScript
+ * sources (tests, `npm run dev`), through a starter that gives the worker thread tsx's loader.
+ */
+function startWorker(workerData: CheckpointWorkerData): Worker {
+  const entry = import.meta.url.endsWith('.ts') ? './wal-checkpoint-worker.dev.mjs' : './wal-checkpoint-worker.js';
+  return new Worker(new URL(entry, import.meta.url), { workerData });
+}
 
 export function startCheckpointer(file: string, options: { intervalMs: number; busyTimeoutMs: number; onError: (err: Error) => void }): Promise<Checkpointer> {
-  const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER, { eval: true, workerData: { module, file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs } });
+  const worker = startWorker({ file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs });
   // A gateway that is done must not be kept alive by its checkpoints.
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
-    worker.on('message', (message: { ready?: boolean; error?: string }) => {
-      if (message.error) options.onError(new Error(`checkpoint of ${file} failed: ${message.error}`));
-      if (!message.ready) return;
+    worker.on('message', (message: CheckpointWorkerMessage) => {
+      if ('error' in message) return options.onError(new Error(`checkpoint of ${file} failed: ${message.error}`));
       worker.off('error', reject);
       worker.on('error', (err) => options.onError(err));
       resolve({
