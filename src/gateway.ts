@@ -25,7 +25,9 @@ import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { paramsReader } from './http/body.ts';
 import { edge } from './http/edge.ts';
+import { chatV2Routes } from './http/chat-v2-routes.ts';
 import { gmsRoutes } from './http/gms-routes.ts';
+import { isUploadRequest } from './http/upload.ts';
 import { webPages } from './http/web-pages.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { GatewayMetrics } from './http/metrics.ts';
@@ -123,14 +125,27 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
       cors: withoutCorsOnAdmin(corsPolicy(settings.corsOrigins)),
       limits,
       addressOf: (req) => clientAddress(req, settings.proxy),
-      params: paramsReader({ limitBytes: settings.bodyLimitBytes }),
+      params: paramsReader({ limitBytes: settings.bodyLimitBytes, leaveBody: isUploadRequest }),
     }),
   );
   const desk = new AgentDesk(domain, router, store, lookup);
   const endpointAdmin = endpointAdminRoutes(endpoints, router, access);
   // No two routers serve the same path, so their order only sets how many are tried per request: the
   // customers' calls, by far the most frequent, are matched first.
-  const routers = [gmsRoutes(domain, lookup, limits), adminRoutes(services, access), metrics.routes(access.require('read')), agentRoutes(desk, agents), endpointAdmin, webPages()];
+  // Each customer protocol takes new chats only for the services that answer it (chatApiVersions).
+  const v1Lookup: ServiceLookup = (name) => {
+    const service = services.get(name);
+    return service?.chatApiVersions.includes(1) ? service : undefined;
+  };
+  const routers = [
+    gmsRoutes(domain, v1Lookup, limits),
+    chatV2Routes(domain, (name) => services.get(name)),
+    adminRoutes(services, access),
+    metrics.routes(access.require('read')),
+    agentRoutes(desk, agents, domain),
+    endpointAdmin,
+    webPages(),
+  ];
   // One 405/501 check for all routers: it reads every route any of them matched (ctx.matched), so one
   // layer answers as six did, without five more middleware on every request.
   app.use(routers[0]!.allowedMethods({ throw: true }));

@@ -22,6 +22,7 @@ import type {
   ServiceOptions,
   ServiceSession,
 } from './types.ts';
+import { ChatFiles } from './chat-files.ts';
 import { ChatQuota } from './chat-quota.ts';
 import { recordEventCount, SessionRecords } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
@@ -57,6 +58,18 @@ export interface StartParams {
   subject?: string;
   userDisplayName?: string;
   userData: Record<string, string>;
+}
+
+/** What a customer's change does to their live chat (decided by a protocol adapter's rule, inside the change). */
+export interface CustomerChange {
+  /** The customer's new nickname; their later events carry it. */
+  nickname?: string;
+  /** Keys added to (or replacing those of) the chat's user data. */
+  userData?: Record<string, string>;
+  /** Events from the customer, in order. */
+  events?: { type: EventType; text: string; data?: Record<string, string> }[];
+  /** A file stored for this chat (ChatFiles.put) that the chat holds from now on. */
+  fileId?: string;
 }
 
 export interface Limits {
@@ -95,6 +108,8 @@ export class ChatDomain {
   private readonly quota: ChatQuota;
   /** Sessions as stored: a record and the sealed chunks of its transcript (session-records.ts). */
   private readonly records: SessionRecords;
+  /** The content of the files sent in chats, kept and removed with them. */
+  readonly files: ChatFiles;
 
   constructor(deps: ChatDomainDeps) {
     this.store = deps.store;
@@ -105,6 +120,7 @@ export class ChatDomain {
     this.limits = { maxTranscriptEvents: 10_000, ...deps.limits };
     this.graceMs = deps.expiryGraceMs ?? 60_000;
     this.records = new SessionRecords(this.store);
+    this.files = new ChatFiles(this.store);
     this.quota = new ChatQuota(this.store, async (id) => {
       const session = await this.store.get<ServiceSession>(sessionKey(id));
       if (!session) return 'absent';
@@ -240,6 +256,33 @@ export class ChatDomain {
     });
   }
 
+  /**
+   * A change of the customer's chat that a protocol adapter decides (Chat API v2: nickname, user data,
+   * notices, files). `decide` sees the chat as it is inside the atomic change and may refuse by throwing;
+   * it is handed ended chats too, so that a change that only reads (a refresh) still counts as activity.
+   */
+  customerChange(id: string, gmsUser: string | undefined, decide: (chat: Readonly<Chat>, now: number) => CustomerChange): Promise<ChatView> {
+    return this.mutate(id, gmsUser, (session, now, add) => {
+      const chat = startedChat(session);
+      const change = decide(chat, now);
+      const changes = change.nickname !== undefined || change.userData !== undefined || change.fileId !== undefined || (change.events?.length ?? 0) > 0;
+      if (changes && chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+      if (change.nickname !== undefined) chat.customer = { ...chat.customer, nickname: change.nickname };
+      if (change.userData) chat.customer = { ...chat.customer, userData: { ...chat.customer.userData, ...change.userData } };
+      if (change.fileId) chat.fileIds = [...(chat.fileIds ?? []), change.fileId];
+      for (const e of change.events ?? []) add(chat, e.type, chat.customer.nickname, e.text, 'CLIENT', undefined, e.data);
+      return { view: this.customerView(session, chat, undefined), pollOnly: !changes };
+    });
+  }
+
+  /**
+   * Stores a file's content for the session's chat, for two lifetimes of the session (the chat renews
+   * it with its index); the chat holds it once a change names its id (CustomerChange.fileId, agentEvent).
+   */
+  putFile(session: ServiceSession, file: { name: string; type: string; content: Buffer }): Promise<string> {
+    return this.files.put(startedChat(session).chatSessionId, file, 2 * this.storeTtl(session.ttl));
+  }
+
   /** The customer's CometD client went to the background having seen events up to `position`. */
   markAway(id: string, position: number): Promise<void> {
     return this.store.update<ServiceSession, void>(sessionKey(id), (session) => {
@@ -304,11 +347,23 @@ export class ChatDomain {
     });
   }
 
-  /** An event from an agent who is in the chat: a message, typing, a URL or a custom notice. */
-  agentEvent(chatSessionId: string, agentId: string, type: EventType, text: string): Promise<Chat> {
+  /**
+   * An event from an agent who is in the chat: a message, typing, a URL, a custom notice or a file.
+   * `check` may refuse it from the chat as it is inside the change (file limits); `fileId` names a file
+   * stored for this chat (ChatFiles.put) that the chat holds from now on.
+   */
+  agentEvent(
+    chatSessionId: string,
+    agentId: string,
+    type: EventType,
+    text: string,
+    extra: { data?: Record<string, string>; fileId?: string; check?: (chat: Readonly<Chat>) => void } = {},
+  ): Promise<Chat> {
     return this.mutateChat(chatSessionId, (_session, chat, _now, add) => {
       const agent = agentInChat(chat, agentId);
-      add(chat, type, agent.nickname, text, 'AGENT', agent.id);
+      extra.check?.(chat);
+      if (extra.fileId) chat.fileIds = [...(chat.fileIds ?? []), extra.fileId];
+      add(chat, type, agent.nickname, text, 'AGENT', agent.id, extra.data);
       return { chat };
     });
   }
@@ -339,6 +394,7 @@ export class ChatDomain {
       const removeRest = (): void => {
         void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
         void this.records.removeChunks(current).catch(() => undefined);
+        void this.files.remove(chat.chatSessionId, chat.fileIds ?? []).catch(() => undefined);
       };
       if (chat.state === 'ended') return { remove: true, result: true, committed: removeRest };
       const wasWaiting = chat.state === 'waiting';
@@ -441,13 +497,13 @@ export class ChatDomain {
       const added: ChatEvent[] = [];
       /** The events array this update copied; later events of the same update are pushed onto it. */
       let ownEvents: ChatEvent[] | undefined;
-      const add: AddEvent = (chat, type, nickname, text, partyType, agentId) => {
+      const add: AddEvent = (chat, type, nickname, text, partyType, agentId, data) => {
         // Leaving is always possible, so that a full chat can still end.
         if (chat.events.length >= this.limits.maxTranscriptEvents && type !== 'Notice.Left') {
           throw new GatewayError('InvalidParameter', `The chat has reached its limit of ${this.limits.maxTranscriptEvents} events; nothing more can be added to it.`);
         }
         if (chat.events !== ownEvents) ownEvents = chat.events = chat.events.slice();
-        const event = newEvent(ownEvents.length + 1, type, nickname, text, partyType, now, agentId);
+        const event = newEvent(ownEvents.length + 1, type, nickname, text, partyType, now, agentId, data);
         ownEvents.push(event);
         added.push(event);
       };
@@ -464,6 +520,8 @@ export class ChatDomain {
         // lifetimes at a time, so that most activity costs no second write.
         const ttlMs = 2 * this.storeTtl(ttl);
         await this.store.set(chatKey(chat.chatSessionId), session.id, ttlMs);
+        // The chat's files live as long as its index (the chunks of the transcript, alike, in seal()).
+        if (chat.fileIds?.length) await this.files.renew(chat.chatSessionId, chat.fileIds, ttlMs);
         chat.indexExpiresAt = now + ttlMs;
       } else if (
         // The busiest call, a poll with nothing new, costs no write: the stored expiry then lags the last
@@ -508,7 +566,15 @@ export class ChatDomain {
 }
 
 /** Appends an event to `chat`, which must be the update's draft chat (never a stored one). */
-type AddEvent = (chat: Chat, type: EventType, nickname: string, text: string, partyType: PartyType, agentId?: string) => void;
+type AddEvent = (
+  chat: Chat,
+  type: EventType,
+  nickname: string,
+  text: string,
+  partyType: PartyType,
+  agentId?: string,
+  data?: Record<string, string>,
+) => void;
 
 interface MutationResult<V> {
   view: V;
@@ -522,8 +588,17 @@ interface MutationResult<V> {
 /** A poll that moves nothing and extends the expiry by less than this (and 1% of the ttl) is not written back. */
 const POLL_WRITE_SLACK_MS = 1000;
 
-function newEvent(position: number, type: EventType, nickname: string, text: string, partyType: PartyType, at: number, agentId?: string): ChatEvent {
-  return { position, type, nickname, text, at, partyType, ...(agentId ? { agentId } : {}) };
+function newEvent(
+  position: number,
+  type: EventType,
+  nickname: string,
+  text: string,
+  partyType: PartyType,
+  at: number,
+  agentId?: string,
+  data?: Record<string, string>,
+): ChatEvent {
+  return { position, type, nickname, text, at, partyType, ...(agentId ? { agentId } : {}), ...(data ? { data } : {}) };
 }
 
 function endChat(chat: Chat, now: number): void {

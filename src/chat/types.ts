@@ -1,6 +1,8 @@
 // The chat domain's data: a service session, the chat it may hold, and the chat's events.
 // Plain JSON-serialisable records, so any store can keep them.
 
+import type { FileLimits } from './file-rules.ts';
+
 export type PartyType = 'CLIENT' | 'AGENT' | 'SUPERVISOR' | 'EXTERNAL';
 
 export type EventType =
@@ -10,7 +12,13 @@ export type EventType =
   | 'Notice.TypingStarted'
   | 'Notice.TypingStopped'
   | 'Notice.PushUrl'
-  | 'Notice.Custom';
+  | 'Notice.Custom'
+  /** The customer changed their nickname (Chat API v2 `updateNickname`): `nickname` is the new one. */
+  | 'Notice.NicknameUpdated'
+  /** A file was attached to the chat: `data` holds its id, name, size and type (chat-files.ts). */
+  | 'Notice.FileUploaded'
+  /** A file attached earlier was deleted: `data` holds its id. */
+  | 'Notice.FileDeleted';
 
 export interface ChatEvent {
   /** 1-based; the same number always means the same event. */
@@ -23,6 +31,8 @@ export interface ChatEvent {
   partyType: PartyType;
   /** Which agent produced it (agent events only). */
   agentId?: string;
+  /** Details of file events (`file-id`, `file-name`, ...), as Chat API v2 shows them. */
+  data?: Record<string, string>;
 }
 
 /** `waiting`: routed, no agent yet; `connected`: an agent is in; `ended`: over for good. */
@@ -70,6 +80,8 @@ export interface Chat {
   chunks?: string[];
   /** Until when the store keeps those chunks (ms since the epoch). */
   chunksExpireAt?: number;
+  /** The ids of the files stored with this chat (chat-files.ts), removed with it. */
+  fileIds?: string[];
 }
 
 export interface ServiceSession {
@@ -95,6 +107,8 @@ export interface ServiceOptions {
   disconnectedStatus: 200 | 400;
   /** Most chats the service holds at once; undefined for no cap. */
   maxChats?: number;
+  /** What files may be sent in its chats; undefined: none. */
+  fileTransfer?: FileLimits;
 }
 
 export type ServiceLookup = (name: string) => ServiceOptions | undefined;

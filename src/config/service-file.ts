@@ -1,6 +1,7 @@
 // A service file (services.d/<name>.json|yaml) → the service's options, validated against
 // schemas/request-chat.schema.json with its defaults, GMS's option names accepted (gms-options.ts).
 
+import type { FileLimits } from '../chat/file-rules.ts';
 import type { ServiceOptions } from '../chat/types.ts';
 import { validateConfigText, type LoadResult } from './config-file.ts';
 import { applyGmsNames, describeIgnored, prepareGmsOptions, type IgnoredOption, type OptionSchemas } from './gms-options.ts';
@@ -13,6 +14,9 @@ export interface ServiceDefinition extends ServiceOptions {
   description?: string;
   /** GMS options the file gives that this gateway does not apply, with the reason. */
   ignored?: IgnoredOption[];
+  /** The customer protocols the service answers (1: Chat API v1, 2: Chat API Version 2). */
+  chatApiVersions: (1 | 2)[];
+  fileTransfer: FileLimits;
 }
 
 export function loadServiceFile(file: string, text: string): LoadResult<ServiceDefinition> {
@@ -21,7 +25,8 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
   if (!checked.ok) return checked;
   const { name, options } = checked;
   const ignored = applyGmsNames(options, properties);
-  const { type, ttl, endpoint: written, enabled, maxMessageLength, disconnectedStatus, maxChats, description } = options as unknown as ServiceDefinition;
+  const { type, ttl, endpoint: written, enabled, maxMessageLength, disconnectedStatus, maxChats, description, chatApiVersions, fileTransfer } =
+    options as unknown as ServiceDefinition;
   // GMS writes endpoints as <tenant>:<name>; the gateway is one tenant, so the name alone routes.
   const [tenant, endpoint] = written.includes(':') ? written.split(':') : [undefined, written];
   return {
@@ -39,6 +44,8 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
       ...(maxChats !== undefined ? { maxChats } : {}),
       ...(description ? { description } : {}),
       ...(ignored.length > 0 ? { ignored } : {}),
+      chatApiVersions,
+      fileTransfer,
     },
   };
 }

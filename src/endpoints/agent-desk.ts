@@ -3,6 +3,7 @@
 // and shapes chats as the agent API shows them; the chat domain does every change.
 
 import { NOTICE_TEXT, type ChatDomain } from '../chat/chat-service.ts';
+import { checkUpload, contentTypeFor, fileEventData, liveFile, NO_FILES, sanitizeFileName, type FileLimits } from '../chat/file-rules.ts';
 import type { Chat, ChatEvent, EventType, ServiceLookup, ServiceSession } from '../chat/types.ts';
 import { GatewayError, isGatewayError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
@@ -17,6 +18,8 @@ export interface AgentEvent {
   text: string;
   at: string;
   partyType: string;
+  /** File events: the file's id, name, size and type. */
+  data?: Record<string, string>;
 }
 
 export interface WaitingChat {
@@ -57,6 +60,7 @@ export function agentEvent(event: ChatEvent): AgentEvent {
     text: event.text,
     at: new Date(event.at).toISOString(),
     partyType: event.partyType,
+    ...(event.data ? { data: event.data } : {}),
   };
 }
 
@@ -150,6 +154,52 @@ export class AgentDesk {
     }
     await this.forget(agent.id, [chatSessionId]);
     return chatView(session, after);
+  }
+
+  /** The agent sends a file into a chat they are in, within the service's file limits for the agent side. */
+  async uploadFile(agent: Agent, chatSessionId: string, file: { name: string; content: Buffer }, limits: FileLimits): Promise<AgentChatView> {
+    const { session, chat } = await this.served(agent, chatSessionId);
+    const name = sanitizeFileName(file.name);
+    const size = file.content.length;
+    checkUpload(chat, limits, 'AGENT', { name, size });
+    const type = contentTypeFor(name);
+    const fileId = await this.domain.putFile(session, { name, type, content: file.content });
+    try {
+      const after = await this.domain.agentEvent(chatSessionId, agent.id, 'Notice.FileUploaded', name, {
+        data: fileEventData({ id: fileId, name, size, type }),
+        fileId,
+        check: (current) => checkUpload(current as Chat, limits, 'AGENT', { name, size }),
+      });
+      return chatView(session, after);
+    } catch (err) {
+      await this.domain.files.remove(chatSessionId, [fileId]);
+      throw err;
+    }
+  }
+
+  /** A file of a chat the agent may see (either side's), not deleted. */
+  async file(agent: Agent, chatSessionId: string, fileId: string): Promise<ChatEvent> {
+    const { chat } = await this.served(agent, chatSessionId);
+    return liveFile(chat, fileId);
+  }
+
+  /** The agent deletes a file they sent. */
+  async deleteFile(agent: Agent, chatSessionId: string, fileId: string): Promise<AgentChatView> {
+    const { session, chat } = await this.served(agent, chatSessionId);
+    const event = liveFile(chat, fileId);
+    if (event.partyType !== 'AGENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
+    const after = await this.domain.agentEvent(chatSessionId, agent.id, 'Notice.FileDeleted', event.text, {
+      data: { 'file-id': fileId },
+      check: (current) => void liveFile(current as Chat, fileId),
+    });
+    await this.domain.files.remove(chatSessionId, [fileId]);
+    return chatView(session, after);
+  }
+
+  /** The file limits of a chat's service (none when the service is gone or takes no files). */
+  async fileLimits(agent: Agent, chatSessionId: string): Promise<FileLimits> {
+    const { session } = await this.served(agent, chatSessionId);
+    return this.services(session.service)?.fileTransfer ?? NO_FILES;
   }
 
   private async add(agent: Agent, session: ServiceSession, type: EventType, text: string): Promise<AgentChatView> {

@@ -5,11 +5,15 @@ import Router from '@koa/router';
 import type { AgentDesk } from '../endpoints/agent-desk.ts';
 import type { AgentDirectory } from '../endpoints/agents.ts';
 import { GatewayError } from '../errors.ts';
+import { FileRefused } from '../chat/file-rules.ts';
+import type { ChatDomain } from '../chat/chat-service.ts';
 import { agentOf, bearerAuth } from './bearer-auth.ts';
+import { sendFile } from './file-download.ts';
+import { readUpload } from './upload.ts';
 
 export const AGENT_BASE = '/agent/v1';
 
-export function agentRoutes(desk: AgentDesk, agents: AgentDirectory): Router {
+export function agentRoutes(desk: AgentDesk, agents: AgentDirectory, domain: ChatDomain): Router {
   const router = new Router({ prefix: AGENT_BASE });
   router.use(bearerAuth(agents));
 
@@ -47,6 +51,27 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory): Router {
 
   router.post('/chats/:id/notice', async (ctx) => {
     ctx.body = await desk.notice(agentOf(ctx), ctx.params.id!, ctx.state.params.text);
+  });
+
+  // Files (multipart, the part named `file`): the chat's service sets what the agent side may send.
+  router.post('/chats/:id/files', async (ctx) => {
+    const agent = agentOf(ctx);
+    const limits = await desk.fileLimits(agent, ctx.params.id!);
+    if (!limits.enabled) {
+      ctx.req.resume();
+      throw new FileRefused('disabled', 'File transfer is not enabled for the service of this chat.');
+    }
+    const upload = await readUpload(ctx, limits.maxFileSize);
+    ctx.body = await desk.uploadFile(agent, ctx.params.id!, upload.file, limits);
+  });
+
+  router.get('/chats/:id/files/:fileId', async (ctx) => {
+    const event = await desk.file(agentOf(ctx), ctx.params.id!, ctx.params.fileId!);
+    await sendFile(ctx, domain, ctx.params.id!, event);
+  });
+
+  router.post('/chats/:id/files/:fileId/delete', async (ctx) => {
+    ctx.body = await desk.deleteFile(agentOf(ctx), ctx.params.id!, ctx.params.fileId!);
   });
 
   router.post('/chats/:id/leave', async (ctx) => {

@@ -25,12 +25,14 @@ declare module 'koa' {
 
 export interface BodyOptions {
   limitBytes: number;
+  /** Requests whose body their route reads itself (file uploads): only their query string is read here. */
+  leaveBody?: (ctx: Context) => boolean;
 }
 
 /** Reads a request's parameters: its query string and body, whatever their encoding. */
 export type ParamsReader = (ctx: Context) => Promise<Params>;
 
-export function paramsReader({ limitBytes }: BodyOptions): ParamsReader {
+export function paramsReader({ limitBytes, leaveBody }: BodyOptions): ParamsReader {
   // Every body is read as text and decoded here, so that a JSON object sent with the form content
   // type parses like any JSON, and one JSON parser decides what happens to __proto__ keys.
   const readText = bodyParser({
@@ -47,7 +49,7 @@ export function paramsReader({ limitBytes }: BodyOptions): ParamsReader {
     // Most calls have no query string: no parse then.
     const query = ctx.querystring;
     if (query !== '') merge(params, Object.fromEntries(new URLSearchParams(query)));
-    if (hasBody(ctx)) {
+    if (hasBody(ctx) && !leaveBody?.(ctx)) {
       // The media type alone, compared as type-is would (case-insensitive), without its parse per call.
       const type = ctx.request.type.trim().toLowerCase();
       if (type === 'multipart/form-data') {

@@ -1,9 +1,11 @@
-// How every error is rendered as {"message", "exception"} with its status:
-// never a stack trace, never HTML. Unexpected errors are logged with their stack, shown as InternalError.
+// How every error is rendered as {"message", "exception"} with its status (Chat API v2 calls: as v2's
+// error envelope, chat-v2-wire.ts): never a stack trace, never HTML.
+// Unexpected errors are logged with their stack, shown as InternalError.
 
 import type { Context } from 'koa';
 import { GatewayError, isGatewayError, type ExceptionName } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { isV2Path, renderV2Error } from './chat-v2-wire.ts';
 
 /** Errors thrown by Koa and its middleware (`ctx.throw`, http-errors) carry a status. */
 function fromHttpError(err: unknown): GatewayError | undefined {
@@ -20,6 +22,8 @@ function fromHttpError(err: unknown): GatewayError | undefined {
 }
 
 export function renderError(ctx: Context, err: GatewayError): void {
+  // Chat API v2 clients read their own envelope, whatever failed (a route, the body, a rate limit).
+  if (isV2Path(ctx.path)) return renderV2Error(ctx, err);
   ctx.status = err.status;
   ctx.set(err.headers);
   ctx.body = { message: err.message, exception: err.exception };
