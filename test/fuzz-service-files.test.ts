@@ -93,7 +93,7 @@ describe('hostile service files (property-based, fixed seed)', function () {
         .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     };
     const served = async (): Promise<unknown> => {
-      const reply = await gw.post('/genesys/1/service/good', { _verbose: 'true' });
+      const reply = await gw.post('/genesys/1/service/good', { _gateway_extras: 'true' });
       return reply.status === 200 ? reply.body._ttl : reply.body.exception;
     };
 

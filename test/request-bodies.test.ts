@@ -39,18 +39,18 @@ describe('request bodies, errors and headers', () => {
   }
 
   const shapes: Array<[string, () => { body: string | FormData; headers: Record<string, string>; query?: string }]> = [
-    ['form-urlencoded', () => ({ body: '_verbose=true&topic=billing&lang=en', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })],
+    ['form-urlencoded', () => ({ body: '_gateway_extras=true&topic=billing&lang=en', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })],
     ['multipart fields', () => {
       const form = new FormData();
-      form.set('_verbose', 'true');
+      form.set('_gateway_extras', 'true');
       form.set('topic', 'billing');
       form.set('lang', 'en');
       return { body: form, headers: {} };
     }],
-    ['JSON', () => ({ body: '{"_verbose": true, "topic": "billing", "lang": "en"}', headers: { 'Content-Type': 'application/json' } })],
-    ['JSON with the form content type', () => ({ body: '{"_verbose":"true","topic":"billing","lang":"en"}', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' } })],
-    ['query string', () => ({ body: '', headers: {}, query: '?_verbose=True&topic=billing&lang=en' })],
-    ['query string under the body', () => ({ body: 'topic=billing&_verbose=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, query: '?topic=ignored&lang=en' })],
+    ['JSON', () => ({ body: '{"_gateway_extras": true, "topic": "billing", "lang": "en"}', headers: { 'Content-Type': 'application/json' } })],
+    ['JSON with the form content type', () => ({ body: '{"_gateway_extras":"true","topic":"billing","lang":"en"}', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' } })],
+    ['query string', () => ({ body: '', headers: {}, query: '?_gateway_extras=True&topic=billing&lang=en' })],
+    ['query string under the body', () => ({ body: 'topic=billing&_gateway_extras=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, query: '?topic=ignored&lang=en' })],
   ];
 
   for (const [name, make] of shapes) {
@@ -62,17 +62,24 @@ describe('request bodies, errors and headers', () => {
     });
   }
 
-  it('treats "true", "True" and "1" as true for _verbose, and anything else as false', async () => {
-    for (const value of ['true', 'True', '1']) expect((await gw.post(create, { _verbose: value })).body).to.have.property('_service');
-    for (const value of ['false', '0', 'no-thanks', '']) expect((await gw.post(create, { _verbose: value })).body).not.to.have.property('_service');
-    // Without _verbose a new session answers exactly its id and the create URL (with hyphens).
+  it('treats "true", "True" and "1" as true for flags, and anything else as false', async () => {
+    for (const value of ['true', 'True', '1']) expect((await gw.post(create, { _gateway_extras: value })).body).to.have.property('_service');
+    for (const value of ['false', '0', 'no-thanks', '']) expect((await gw.post(create, { _gateway_extras: value })).body).not.to.have.property('_service');
+    for (const value of ['true', 'True', '1']) {
+      const session = await gw.post(create);
+      expect((await gw.post(`/genesys/1/service/${session.body._id}/ixn/chat`, { _verbose: value })).body).to.have.property('secureKey');
+    }
+    const session = await gw.post(create);
+    expect((await gw.post(`/genesys/1/service/${session.body._id}/ixn/chat`, { _verbose: 'no-thanks' })).body).not.to.have.property('secureKey');
+    // A new session answers exactly its id and the create URL (with hyphens), _verbose or not, as GMS does.
     expect((await gw.post(create, { topic: 'billing' })).body).to.have.all.keys('_id', '_chatIxnAPI-CREATE-URL');
+    expect((await gw.post(create, { topic: 'billing', _verbose: 'true' })).body).to.have.all.keys('_id', '_chatIxnAPI-CREATE-URL');
   });
 
   it('never merges __proto__, constructor or prototype keys', async () => {
     const bodies: Array<[string, string]> = [
-      ['application/json', '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}, "prototype": "x", "ok": "1", "_verbose": "1"}'],
-      ['application/x-www-form-urlencoded', '__proto__[polluted]=yes&constructor[prototype][polluted]=yes&prototype=x&ok=1&_verbose=1'],
+      ['application/json', '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}, "prototype": "x", "ok": "1", "_gateway_extras": "1"}'],
+      ['application/x-www-form-urlencoded', '__proto__[polluted]=yes&constructor[prototype][polluted]=yes&prototype=x&ok=1&_gateway_extras=1'],
     ];
     for (const [type, body] of bodies) {
       const res = await gw.post(`${create}?__proto__=q`, body, { 'Content-Type': type });
@@ -113,7 +120,7 @@ describe('request bodies, errors and headers', () => {
       expect(JSON.parse(admin.text).exception).to.equal('InvalidParameter');
       expect((await other.post(create, nested(MAX_JSON_DEPTH - 1), json)).status).to.equal(200);
       // Brackets inside strings are text, not nesting.
-      const texts = await other.post(create, JSON.stringify({ _verbose: 'true', note: '['.repeat(500) }), json);
+      const texts = await other.post(create, JSON.stringify({ _gateway_extras: 'true', note: '['.repeat(500) }), json);
       expect(texts.status).to.equal(200);
       expect(texts.body._data.note).to.equal('['.repeat(500));
     } finally {

@@ -14,7 +14,7 @@ describe('services from files', () => {
   });
 
   async function verbose(name: string): Promise<{ status: number; body: Record<string, unknown> }> {
-    return gw.post(`/genesys/1/service/${name}`, { _verbose: 'true' });
+    return gw.post(`/genesys/1/service/${name}`, { _gateway_extras: 'true' });
   }
 
   it('serves a service file with the schema defaults filled in', async () => {

@@ -62,7 +62,7 @@ describe('time to live of service sessions', () => {
     const chat = await startCustomerChat(gw, { service: 'support' });
     await gw.writeService('support.json', { ttl: 1 });
     const probe: string = await eventually(async () => {
-      const created = await gw.post('/genesys/1/service/support', { _verbose: 'true' });
+      const created = await gw.post('/genesys/1/service/support', { _gateway_extras: 'true' });
       return created.body._ttl === 1 ? (created.body._id as string) : '';
     }, 3000, 'the edited service file to load');
 

@@ -33,9 +33,19 @@ export function isoSeconds(ms: number): string {
 const recentIso = new Map<number, string>();
 const RECENT_ISO_MAX = 10_000;
 
+/**
+ * The event and party types of Chat API v1. v1 clients map them to enums (the public Android client
+ * has one per list), so an event of any other kind is left out of their transcript, and a party of
+ * another kind is shown as EXTERNAL, as GMS shows system parties.
+ */
+export const V1_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'Message.Text', 'Notice.Joined', 'Notice.Left', 'Notice.TypingStarted', 'Notice.TypingStopped', 'Notice.PushUrl', 'Notice.Custom',
+]);
+export const V1_PARTY_TYPES: ReadonlySet<string> = new Set(['CLIENT', 'AGENT', 'SUPERVISOR', 'EXTERNAL']);
+
 export function toWireEvent(event: ChatEvent, startedAt: number): WireEvent {
   const seconds = Math.max(0, Math.floor(event.at / 1000) - Math.floor(startedAt / 1000));
-  return [event.type, event.nickname, event.text, String(seconds), event.partyType];
+  return [event.type, event.nickname, event.text, String(seconds), V1_PARTY_TYPES.has(event.partyType) ? event.partyType : 'EXTERNAL'];
 }
 
 export function eventsAfter(chat: Chat, position: number): ChatEvent[] {
@@ -56,7 +66,7 @@ export function chatResponse(
     transcriptPosition: String(lastPosition),
     chatServiceMessage: CHAT_SERVICE_MESSAGE,
     startedAt: isoSeconds(chat.startedAt),
-    transcriptToShow: events.map((e) => toWireEvent(e, chat.startedAt)),
+    transcriptToShow: events.filter((e) => V1_EVENT_TYPES.has(e.type)).map((e) => toWireEvent(e, chat.startedAt)),
   };
 }
 

@@ -14,6 +14,9 @@ import type { RateLimiter } from './rate-limit.ts';
 
 export const BASE = '/genesys/1/service';
 
+/** The parameter by which a client asks request-chat for this gateway's extras (ours). */
+export const GATEWAY_EXTRAS = '_gateway_extras';
+
 /** Chat-start parameters with a meaning of their own; every other key is user data. */
 const START_PARAMS = new Set([
   '_verbose', 'notify_by', 'firstName', 'lastName', 'email', 'subject', 'userDisplayName',
@@ -37,12 +40,14 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
     const service = NAME_PATTERN.test(name) ? services(name) : undefined;
     if (!service) throw new GatewayError('ServiceNotFound', `No service named '${name}' is loaded.`);
     const params = ctx.state.params;
-    const data = withoutKeys(params, ['_verbose']);
+    const data = withoutKeys(params, ['_verbose', GATEWAY_EXTRAS]);
     const session = await domain.createSession(service, data, gmsUser(ctx));
+    // GMS answers these two keys, _verbose or not; clients whose JSON mappers refuse unknown keys
+    // (Jackson's default) break on anything more, so our extras come only to a client asking for them.
     ctx.body = {
       _id: session.id,
       '_chatIxnAPI-CREATE-URL': `${BASE}/${session.id}/ixn/chat`,
-      ...(flag(params._verbose) ? { _service: service.name, _ttl: service.ttl, _endpoint: service.endpoint, _data: data } : {}),
+      ...(flag(params[GATEWAY_EXTRAS]) ? { _service: service.name, _ttl: service.ttl, _endpoint: service.endpoint, _data: data } : {}),
     };
   });
 
@@ -86,7 +91,25 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
 
 function respond(ctx: Context, view: ChatView): void {
   const body = chatResponse(view.chat, view.events, view.position);
-  ctx.body = flag(ctx.state.params._verbose) ? { ...body, ...verboseExtras(view.session, view.chat) } : body;
+  ctx.body = flag(ctx.state.params._verbose) ? { ...body, ...verboseExtras(view.session, view.chat), ...chatServerFields(ctx, view) } : body;
+}
+
+/**
+ * The verbose fields GMS copies from its Chat Server connection (the public Android client maps
+ * them), with this gateway's honest values: the chat server is the gateway itself, reached the way
+ * this request reached it, with no Chat Server load balancer in between.
+ */
+function chatServerFields(ctx: Context, view: ChatView): Record<string, string | number | boolean> {
+  const port = Number(ctx.host.match(/:(\d+)$/)?.[1] ?? (ctx.secure ? 443 : 80));
+  return {
+    checkChatServiceLoadBalancerPath: '',
+    chatServerLoadBalancerAlias: '',
+    chatServerHost: ctx.hostname,
+    chatWebApiPort: port,
+    isTLSrequired: ctx.secure,
+    // Times in the chat response are UTC; a client that gave its own offset at the start gets it back.
+    clientTimeZoneOffset: view.chat.customer.userData.clientTimeZoneOffset ?? '0',
+  };
 }
 
 export function gmsUser(ctx: Context): string | undefined {
