@@ -1,6 +1,7 @@
 // Sessions on the embedded SQLite store (STORE_URL=sqlite://...) survive a restart of the gateway: the
 // chat, its transcript, the customer's position and its owner are all there when a new gateway starts.
 
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { startCustomerChat } from './helpers/chat-client.ts';
@@ -32,6 +33,15 @@ describe('sessions on the embedded SQLite store', () => {
 
   afterEach(async () => {
     for (const gw of running.splice(0)) await gw.close();
+  });
+
+  it('the SQLite file, its write-ahead log and the folder it is created in are private to the gateway\'s user (0600 / 0700)', async () => {
+    const gw = await start();
+    await startCustomerChat(gw);
+    const mode = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;
+    expect(await mode(file)).to.equal(0o600);
+    expect(await mode(`${file}-wal`)).to.equal(0o600);
+    expect(await mode(path.dirname(file))).to.equal(0o700);
   });
 
   it('a chat stopped mid-way is all there after the gateway restarts: transcript, position and owner', async () => {

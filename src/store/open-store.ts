@@ -32,7 +32,7 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
     keyv = new Keyv({ namespace: prefix, throwOnErrors: true, ...PLAIN_JSON });
   } else if (scheme === 'sqlite') {
     const file = url.slice('sqlite://'.length);
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    createPrivately(file, log);
     // The writes of one turn of the event loop share one transaction (group commit), scans page by key;
     // see embedded-sqlite.ts. The file is this process's alone: another program holding its lock (an
     // operator's sqlite3 shell writing to it) makes writes fail after half a second rather than hold
@@ -63,4 +63,21 @@ export async function openStore({ url, prefix, log, redis }: StoreOptions): Prom
     if (!connection?.down) log.warn({ err: String(err) }, 'session store error');
   });
   return new KeyvStore(keyv, lock, options);
+}
+
+/**
+ * The sessions (customers' messages and data) are for the gateway's user alone: a folder it creates is
+ * 0700 and the file 0600 (SQLite gives its -wal and -shm files the file's mode). An existing file is
+ * left as the operator set it, with a warning if others may read it.
+ */
+function createPrivately(file: string, log: Logger): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if ((fs.statSync(file).mode & 0o077) !== 0) {
+      log.warn({ file }, 'the session file can be read by other users of this machine: chmod 600 it (and its folder 700)');
+    }
+  }
 }
