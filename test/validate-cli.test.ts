@@ -1,6 +1,6 @@
 // `npm run validate`: checks service files before they are deployed, like `nginx -t`.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,23 @@ describe('npm run validate', () => {
     const { code, out } = await validate('--endpoints', path.join(dir, 'queue.json'));
     expect(code).to.equal(1);
     expect(out).to.match(/queue\.json: open: /);
+  });
+
+  it('reads as the gateway does: a FIFO or a link out of the folder is refused at once, without quoting anything', async () => {
+    const dir = await makeTempDir();
+    await fs.writeFile(path.join(dir, 'good.json'), '{"ttl": 10}');
+    execFileSync('mkfifo', [path.join(dir, 'fifo.json')]);
+    const outside = path.join(await makeTempDir(), 'secret.json');
+    await fs.writeFile(outside, 'TOPSECRET-77 is not JSON');
+    await fs.symlink(outside, path.join(dir, 'leak.json'));
+    await fs.writeFile(path.join(dir, 'broken.json'), 'TOPSECRET-77 is not JSON');
+    const { code, out } = await validate(dir);
+    expect(code).to.equal(1);
+    expect(out).to.contain(`ok      ${path.join(dir, 'good.json')}`);
+    expect(out).to.match(/invalid .*fifo\.json: is not a regular file/);
+    expect(out).to.match(/invalid .*leak\.json: is a link to a file outside its folder/);
+    expect(out).to.contain('broken.json: not valid JSON');
+    expect(out).not.to.contain('TOPSECRET').and.not.to.contain(outside);
   });
 
   it('exits 1 for a path that does not exist', async () => {

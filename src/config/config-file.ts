@@ -2,7 +2,7 @@
 // Shared by every kind of file the gateway watches (services, endpoints).
 
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeErrors, validatorFor, type ConfigProblem } from './schemas.ts';
 
 /** File base names usable as names in URLs (spec §5). */
@@ -62,13 +62,29 @@ export function parseConfigText(file: string, text: string): Parsed {
   try {
     value = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
   } catch (err) {
-    const what = path.extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML';
-    return fail(label, '', `not valid ${what}: ${(err as Error).message.split('\n')[0]}`);
+    return fail(label, '', path.extname(file).toLowerCase() === '.json' ? jsonError(text, err) : yamlError(err));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail(label, '', 'must hold one object of options');
   }
   return { ok: true, value: value as Record<string, unknown> };
+}
+
+// A parser's message quotes the text around the error: the reason says only where it is, so that a
+// refusal (logged, listed on the admin routes) never shows what a file holds.
+
+function jsonError(text: string, err: unknown): string {
+  const at = /at position (\d+)/.exec((err as Error).message);
+  if (!at) return 'not valid JSON';
+  const before = text.slice(0, Number(at[1]));
+  const line = before.split('\n').length;
+  return `not valid JSON at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+}
+
+function yamlError(err: unknown): string {
+  if (!(err instanceof YAMLParseError)) return 'not valid YAML';
+  const where = err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+  return `not valid YAML (${err.code})${where}`;
 }
 
 function fail(file: string, field: string, reason: string): Parsed {

@@ -40,11 +40,15 @@ export interface ConfigProblem {
   reason: string;
 }
 
+/** An option name as a reason may show it: names are words; anything else is a file's content, never shown. */
+const SHOWN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const shownName = (name: string): string => (SHOWN_NAME.test(name) ? name : '(a name that is not an option)');
+
 export function describeErrors(file: string, errors: ErrorObject[] | null | undefined): ConfigProblem[] {
   return (errors ?? []).map((e) => {
-    const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const path = e.instancePath.replace(/^\//, '').split('/').filter((p) => p !== '').map((p) => shownName(p.replaceAll('~1', '/').replaceAll('~0', '~'))).join('.');
     if (e.keyword === 'additionalProperties') {
-      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      const extra = shownName(String((e.params as { additionalProperty: string }).additionalProperty));
       return { file, field: path ? `${path}.${extra}` : extra, reason: 'unknown option (check its spelling)' };
     }
     if (e.keyword === 'required') {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadEndpointFile } from '../endpoints/endpoint-file.ts';
 import { configName, type LoadResult } from './config-file.ts';
+import { readFolderFileSync } from './config-folder.ts';
 import { formatProblem } from './schemas.ts';
 import { loadServiceFile, serviceNotices, type ServiceDefinition } from './service-file.ts';
 
@@ -48,7 +49,14 @@ export function validate(args: string[], out: (line: string) => void): boolean {
       continue;
     }
     for (const file of files) {
-      const result = loaders[kind](file, fs.readFileSync(file, 'utf8'));
+      // The gateway's own rules: regular files inside their folder only (a FIFO would hang the check).
+      const read = readFolderFileSync(path.dirname(file), file);
+      if (!read.ok) {
+        ok = false;
+        out(`invalid ${file}: ${read.gone ? 'no such file' : read.reason}`);
+        continue;
+      }
+      const result = loaders[kind](file, read.text);
       if (result.ok) {
         out(`ok      ${file}: ${kind} '${result.name}'${kind === 'service' ? summary(result.value) : ''}`);
         if (kind === 'service') for (const notice of serviceNotices(path.basename(file), result.value as ServiceDefinition)) out(`ignored ${path.dirname(file)}/${notice}`);

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Registry } from './registry.ts';
 import { formatProblem } from './schemas.ts';
 import { configName, type LoadResult } from './config-file.ts';
+import { readFolderFile } from './config-folder.ts';
 
 export interface WatchOptions<T> {
   dir: string;
@@ -86,17 +87,14 @@ export class ConfigWatcher<T> {
   private async apply(file: string): Promise<void> {
     const { kind, load, registry, log } = this.opts;
     const label = path.basename(file);
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const read = await readFolderFile(this.opts.dir, file);
+    if (!read.ok && read.gone) {
       const removed = registry.remove(label);
       for (const name of removed) log.info({ file: label, [kind]: name }, `${kind} '${name}' removed: its file was deleted`);
       this.opts.onChange?.({ file: label, outcome: 'removed' });
       return;
     }
-    const result = load(file, text);
+    const result: LoadResult<T> = read.ok ? load(file, read.text) : { ok: false, name: configName(file), problems: [{ file: label, field: '', reason: read.reason }] };
     if (result.ok) {
       const accepted = registry.accept(label, result.name, result.value);
       if (accepted.ok) {
