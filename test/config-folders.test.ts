@@ -8,6 +8,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { MAX_CONFIG_FILE_BYTES } from '../src/config/config-folder.ts';
 import type { Rejection } from '../src/config/registry.ts';
+import { GATEWAY_EXTRAS } from '../src/http/gms-routes.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 const SECRET = 'TOPSECRET-5f1e';
@@ -70,7 +71,7 @@ describe('config folders', () => {
       await fs.symlink('..2026_11_30_01_02_03.000000001', path.join(servicesDir, '..data'));
       await fs.symlink('..data/mounted.json', path.join(servicesDir, 'mounted.json'));
     });
-    const reply = await gw.post('/genesys/1/service/mounted', { _verbose: 'true' });
+    const reply = await gw.post('/genesys/1/service/mounted', { [GATEWAY_EXTRAS]: 'true' });
     expect(reply.status).to.equal(200);
     expect(reply.body._ttl).to.equal(42);
   });
