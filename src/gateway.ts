@@ -144,7 +144,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     metrics.routes(access.require('read')),
     agentRoutes(desk, agents, domain),
     endpointAdmin,
-    webPages(),
+    // The demo widget speaks the GMS API, so it reads the services that answer it.
+    webPages(v1Lookup),
   ];
   // One 405/501 check for all routers: it reads every route any of them matched (ctx.matched), so one
   // layer answers as six did, without five more middleware on every request.

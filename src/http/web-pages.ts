@@ -1,10 +1,13 @@
-// The static pages under src/web/: the agent console at /agent/ and the customer demo at /demo/.
+// The static pages under src/web/: the agent console at /agent/ and the customer demo at /demo/, the
+// site icon, and what the customer widget needs to know of a service before the customer types.
 // Only files that exist in those folders are served, by name; nothing outside them can be reached.
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
+import type { ServiceLookup } from '../chat/types.ts';
+import { GatewayError } from '../errors.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 const PAGES = ['agent', 'demo'];
@@ -16,7 +19,7 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-export function webPages(): Router {
+export function webPages(services: ServiceLookup): Router {
   const router = new Router();
   for (const page of PAGES) {
     router.get(`/${page}`, (ctx, next) => {
@@ -38,5 +41,21 @@ export function webPages(): Router {
       ctx.body = body;
     });
   }
+
+  // Browsers ask for /favicon.ico whatever the page says; an SVG answers it (every current browser shows it).
+  router.get(['/favicon.ico', '/favicon.svg'], async (ctx) => {
+    ctx.type = TYPES['.svg']!;
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = await fs.readFile(path.join(WEB_DIR, 'favicon.svg'));
+  });
+
+  /** The widget counts characters against the service's limit before Send; the limit is no secret (a 400 names it). */
+  router.get('/demo/service/:name', (ctx) => {
+    const service = services(ctx.params.name!);
+    if (!service) throw new GatewayError('ServiceNotFound', `No service named '${ctx.params.name}'.`);
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = { service: service.name, enabled: service.enabled, maxMessageLength: service.maxMessageLength };
+  });
   return router;
 }

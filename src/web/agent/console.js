@@ -1,33 +1,30 @@
 // The agent console: sign in with a token, see the waiting queue, accept, chat and leave, through the
 // agent API (/agent/v1) and the agent's CometD channel /agent/{id} (polling when push is unavailable).
+// It calls for attention (unread counts, the tab title, optional sound and desktop alerts), shows
+// when the connection is lost, and reopens the open chat after a reload.
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
   const API = '/agent/v1';
+  const TITLE = document.title;
+  /** Seconds between reconnection attempts: short, so the banner clears soon after the gateway is back. */
+  const RETRY_S = 1;
   let token = sessionStorage.getItem('agentToken') || '';
   let me = null;
-  let current = null; // the chatSessionId open on the right
-  let shown = 0; // the last transcript position shown
+  let current = null; // the chatSessionId open in the middle
+  let currentChat = null; // its last view
   let faye = null;
   let poller = null;
   let typingSent = false;
   let typingTimer = null;
+  let waiting = []; // the queue as last read
+  let mine = new Map(); // chatSessionId -> the agent's view of each of its chats, events included
+  let pushDown = false;
+  let requestDown = false;
+  let audio = null;
+  let listed = false;
 
-  async function api(method, path, body) {
-    const init = { method, headers: { Authorization: 'Bearer ' + token } };
-    if (body) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    const res = await fetch(API + path, init);
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const err = new Error(data.message || 'The request failed (' + res.status + ').');
-      err.status = res.status;
-      throw err;
-    }
-    return data;
-  }
+  // ---- small helpers ----
 
   function el(tag, props, children) {
     const node = document.createElement(tag);
@@ -37,8 +34,63 @@
   }
 
   function since(iso) {
-    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-    return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min';
+    const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.floor(s / 60) + ' min';
+    return Math.floor(s / 3600) + ' h ' + (Math.floor(s / 60) % 60) + ' min';
+  }
+
+  function clock(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  /** Remembered per browser tab: what the agent has read, and which chat was open. */
+  const seen = JSON.parse(sessionStorage.getItem('agentSeen') || '{}');
+  function markSeen(id, position) {
+    if ((seen[id] || 0) >= position) return;
+    seen[id] = position;
+    sessionStorage.setItem('agentSeen', JSON.stringify(seen));
+  }
+
+  const counts = (e) => e.partyType === 'CLIENT' && (e.type === 'Message.Text' || e.type === 'Notice.PushUrl');
+  const unread = (chat) => chat.events.filter((e) => e.position > (seen[chat.chatSessionId] || 0) && counts(e)).length;
+  const watching = () => !document.hidden;
+
+  async function api(method, path, body) {
+    const init = { method, headers: { Authorization: 'Bearer ' + token } };
+    if (body) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(API + path, init);
+    } catch {
+      setRequestDown(true);
+      const err = new Error('No connection to the gateway. Try again when the connection is back.');
+      err.status = 0;
+      throw err;
+    }
+    setRequestDown(false);
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const err = new Error(data.message || 'The request failed (' + res.status + ').');
+      err.status = res.status;
+      err.exception = data.exception;
+      throw err;
+    }
+    return data;
+  }
+
+  // ---- the connection banner ----
+
+  function setPushDown(down) {
+    pushDown = down;
+    $('offline').hidden = !(pushDown || requestDown);
+  }
+  function setRequestDown(down) {
+    requestDown = down;
+    $('offline').hidden = !(pushDown || requestDown);
   }
 
   // ---- signing in ----
@@ -50,7 +102,7 @@
   });
 
   $('sign-out').addEventListener('click', () => {
-    sessionStorage.removeItem('agentToken');
+    sessionStorage.clear();
     location.reload();
   });
 
@@ -71,139 +123,305 @@
     $('who-name').textContent = 'Signed in as ' + me.nickname;
     listen();
     await refreshLists();
-    $('queue-title').focus();
+    const reopen = sessionStorage.getItem('agentCurrent');
+    if (reopen && mine.has(reopen)) await openChat(reopen);
+    else $('queue-title').focus();
+    setInterval(tick, 1000);
   }
 
-  // ---- queue and my chats ----
+  // ---- the queue and the agent's chats ----
 
   async function refreshLists() {
-    const [waiting, mine] = await Promise.all([api('GET', '/chats?state=waiting'), api('GET', '/chats?state=mine')]);
-    renderQueue(waiting.chats);
-    renderMine(mine.chats);
+    let lists;
+    try {
+      lists = await Promise.all([api('GET', '/chats?state=waiting'), api('GET', '/chats?state=mine')]);
+    } catch {
+      return; // the banner says why; the next push or reconnection reads them again
+    }
+    const before = new Set(waiting.map((c) => c.chatSessionId));
+    waiting = lists[0].chats;
+    // Without push, a new waiting chat is one that was not in the last list read.
+    if (poller && listed) for (const c of waiting) if (!before.has(c.chatSessionId)) alertNewChat(c);
+    mine = new Map(lists[1].chats.map((c) => [c.chatSessionId, c]));
+    listed = true;
+    renderQueue();
+    renderMine();
   }
 
-  function renderQueue(chats) {
-    $('queue-count').textContent = String(chats.length);
-    $('queue-empty').hidden = chats.length > 0;
+  function renderQueue() {
+    $('queue-count').textContent = String(waiting.length);
+    $('queue-empty').hidden = waiting.length > 0;
     $('queue').replaceChildren(
-      ...chats.map((c) => {
+      ...waiting.map((c) => {
         const accept = el('button', { type: 'button', textContent: 'Accept' });
         accept.setAttribute('aria-label', 'Accept the chat with ' + c.nickname);
         accept.addEventListener('click', () => acceptChat(c.chatSessionId));
-        const label = el('div', {}, [
+        const wait = el('span', { className: 'waited', textContent: 'waiting ' + since(c.waitingSince) });
+        wait.dataset.since = c.waitingSince;
+        const label = el('div', { className: 'label' }, [
           el('strong', { textContent: c.nickname }),
-          el('div', { className: 'meta', textContent: [c.subject, c.service, 'waiting ' + since(c.waitingSince)].filter(Boolean).join(' · ') }),
+          el('div', { className: 'meta', textContent: c.subject || 'No subject' }),
+          el('div', { className: 'meta' }, [wait]),
         ]);
-        return el('li', {}, [label, accept]);
+        return el('li', {}, [el('span', { className: 'avatar', textContent: initial(c.nickname) }), label, accept]);
       }),
     );
+    updateTitle();
   }
 
-  function renderMine(chats) {
+  function initial(name) {
+    return (name.trim()[0] || '?').toUpperCase();
+  }
+
+  function renderMine() {
+    const chats = [...mine.values()];
     $('mine-empty').hidden = chats.length > 0;
+    $('mine-count').textContent = String(chats.length);
     $('mine').replaceChildren(
       ...chats.map((c) => {
-        const open = el('button', { type: 'button', className: 'link', textContent: c.customer.nickname });
-        open.setAttribute('aria-label', 'Open the chat with ' + c.customer.nickname);
-        open.addEventListener('click', () => openChat(c.chatSessionId));
-        const item = el('li', { className: c.chatSessionId === current ? 'current' : '' }, [
-          open,
-          el('span', { className: 'meta', textContent: c.state === 'ended' ? 'ended' : 'live' }),
+        const count = c.chatSessionId === current && watching() ? 0 : unread(c);
+        const last = [...c.events].reverse().find((e) => e.type === 'Message.Text');
+        const open = el('button', { type: 'button', className: 'open' }, [
+          el('span', { className: 'avatar', textContent: initial(c.customer.nickname) }),
+          el('span', { className: 'label' }, [
+            el('strong', { textContent: c.customer.nickname }),
+            el('span', { className: 'meta preview', textContent: c.state === 'ended' ? 'Ended' : last ? (last.partyType === 'AGENT' ? 'You: ' : '') + last.text : 'No message yet' }),
+          ]),
+          ...(count > 0 ? [el('span', { className: 'count unread', textContent: String(count) })] : []),
         ]);
-        return item;
+        open.setAttribute('aria-label', 'Open the chat with ' + c.customer.nickname + (count > 0 ? ', ' + count + ' unread' : '') + (c.state === 'ended' ? ', ended' : ''));
+        if (c.chatSessionId === current) open.setAttribute('aria-current', 'true');
+        open.addEventListener('click', () => openChat(c.chatSessionId));
+        return el('li', { className: (c.chatSessionId === current ? 'current ' : '') + (c.state === 'ended' ? 'ended' : '') }, [open]);
       }),
     );
+    updateTitle();
+  }
+
+  function updateTitle() {
+    let total = waiting.length;
+    for (const c of mine.values()) if (!(c.chatSessionId === current && watching())) total += unread(c);
+    document.title = total > 0 ? '(' + total + ') ' + TITLE : TITLE;
+  }
+
+  /** Every second: the waiting times move on. */
+  function tick() {
+    for (const node of document.querySelectorAll('.waited')) node.textContent = 'waiting ' + since(node.dataset.since);
   }
 
   async function acceptChat(id) {
     try {
       await api('POST', '/chats/' + id + '/accept');
     } catch (err) {
-      $('chat-error').textContent = err.status === 409 ? 'Another agent took this chat.' : err.message;
+      showError(err.status === 409 ? 'Another agent took this chat.' : err.message);
       await refreshLists();
       return;
     }
-    await openChat(id);
     await refreshLists();
+    await openChat(id);
+  }
+
+  // ---- attention: sound and desktop alerts for a new waiting chat ----
+
+  const soundBox = $('sound');
+  const desktopBox = $('desktop');
+  soundBox.checked = localStorage.getItem('agentSound') === 'on';
+  desktopBox.checked = localStorage.getItem('agentDesktop') === 'on' && 'Notification' in window && Notification.permission === 'granted';
+
+  soundBox.addEventListener('change', () => {
+    localStorage.setItem('agentSound', soundBox.checked ? 'on' : 'off');
+    if (soundBox.checked) beep(); // a sample, and the user's gesture lets the page play sound later
+  });
+
+  desktopBox.addEventListener('change', async () => {
+    if (!desktopBox.checked) return localStorage.setItem('agentDesktop', 'off');
+    if (!('Notification' in window)) {
+      desktopBox.checked = false;
+      return showError('This browser cannot show desktop notifications.');
+    }
+    const permission = Notification.permission === 'granted' ? 'granted' : await Notification.requestPermission();
+    desktopBox.checked = permission === 'granted';
+    if (permission !== 'granted') showError('Desktop notifications are blocked for this site in the browser settings.');
+    localStorage.setItem('agentDesktop', desktopBox.checked ? 'on' : 'off');
+  });
+
+  function beep() {
+    try {
+      audio = audio || new AudioContext();
+      if (audio.state === 'suspended') audio.resume();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.4);
+    } catch {
+      // no audio device: the other signals remain
+    }
+  }
+
+  function alertNewChat(chat) {
+    if (soundBox.checked) beep();
+    if (desktopBox.checked && 'Notification' in window && Notification.permission === 'granted') {
+      const note = new Notification('New chat waiting: ' + chat.nickname, { body: chat.subject || 'No subject', tag: chat.chatSessionId, icon: '/favicon.svg' });
+      note.onclick = () => {
+        window.focus();
+        note.close();
+      };
+    }
   }
 
   // ---- the open chat ----
 
   async function openChat(id) {
+    let chat;
+    try {
+      chat = await api('GET', '/chats/' + id);
+    } catch (err) {
+      showError(err.message);
+      return;
+    }
     current = id;
-    shown = 0;
+    currentChat = chat;
+    sessionStorage.setItem('agentCurrent', id);
     $('transcript').replaceChildren();
     $('typing').textContent = '';
     $('chat-error').textContent = '';
-    const chat = await api('GET', '/chats/' + id);
+    $('no-chat').hidden = true;
+    $('open-chat').hidden = false;
     $('chat-title').textContent = 'Chat with ' + chat.customer.nickname;
     showChat(chat);
-    $('message').focus();
-    await refreshLists();
+    renderDetails(chat);
+    renderMine();
+    if (chat.state !== 'ended') $('message').focus();
+    else $('chat-title').focus();
+  }
+
+  function closePane(words) {
+    current = null;
+    currentChat = null;
+    sessionStorage.removeItem('agentCurrent');
+    $('open-chat').hidden = true;
+    $('details').hidden = true;
+    $('transcript').replaceChildren();
+    $('no-chat').hidden = false;
+    $('no-chat-text').textContent = words;
+    renderMine();
+    $('no-chat-title').focus();
   }
 
   function showChat(chat) {
+    currentChat = chat;
     addEvents(chat.events);
-    setState(chat.state);
+    setState(chat);
+    if (watching()) markSeen(chat.chatSessionId, chat.transcriptPosition);
+    updateTitle();
   }
 
-  function setState(state) {
-    const ended = state === 'ended';
-    $('chat-state').textContent = ended ? 'This chat has ended.' : state === 'connected' ? 'Connected' : 'Waiting';
+  function setState(chat) {
+    const ended = chat.state === 'ended';
+    $('chat-state').textContent = ended ? 'This chat has ended.' : chat.state === 'connected' ? 'Connected · started ' + clock(chat.startedAt) : 'Waiting';
     $('compose').hidden = ended;
     $('more').hidden = ended;
-    $('leave').hidden = false;
     $('leave').textContent = ended ? 'Close chat' : 'Leave chat';
+    $('leave').className = ended ? 'plain' : 'secondary';
+    if (ended) $('typing').textContent = '';
+  }
+
+  function renderDetails(chat) {
+    const c = chat.customer;
+    const facts = [
+      ['Name', [c.firstName, c.lastName].filter(Boolean).join(' ') || c.nickname],
+      ['Email', c.email],
+      ['Subject', c.subject],
+      ['Service', chat.service],
+      ['Started', new Date(chat.startedAt).toLocaleString()],
+      ...Object.entries(chat.userData || {}),
+    ].filter(([, v]) => v);
+    $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: String(v) })]));
+    $('details').hidden = false;
   }
 
   function addEvents(events) {
+    const list = $('transcript');
+    const shown = new Set(Array.from(list.children, (li) => Number(li.dataset.position)));
+    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     for (const e of events) {
-      if (e.position <= shown) continue;
-      shown = e.position;
+      if (shown.has(e.position)) continue;
       if (e.type === 'Notice.TypingStarted' || e.type === 'Notice.TypingStopped') {
         // The customer's typing is a passing state, not a line of the transcript.
         if (e.partyType === 'CLIENT') $('typing').textContent = e.type === 'Notice.TypingStarted' ? e.nickname + ' is typing…' : '';
         continue;
       }
       if (e.type === 'Message.Text' && e.partyType === 'CLIENT') $('typing').textContent = '';
-      $('transcript').append(renderEvent(e));
+      if (e.type === 'Notice.Left' && e.partyType === 'CLIENT') $('typing').textContent = '';
+      const item = renderEvent(e);
+      item.dataset.position = String(e.position);
+      const after = Array.from(list.children).find((li) => Number(li.dataset.position) > e.position);
+      list.insertBefore(item, after || null);
+      shown.add(e.position);
     }
-    $('transcript').scrollTop = $('transcript').scrollHeight;
+    if (nearBottom) list.scrollTop = list.scrollHeight;
   }
 
   function renderEvent(e) {
+    const time = el('time', { className: 'time', dateTime: e.at, textContent: clock(e.at), title: new Date(e.at).toLocaleString() });
     if (e.type === 'Message.Text') {
-      return el('li', { className: e.partyType }, [el('span', { className: 'who', textContent: e.nickname }), e.text]);
+      return el('li', { className: 'message ' + e.partyType }, [
+        el('span', { className: 'who', textContent: e.nickname }),
+        el('p', { className: 'text', textContent: e.text }),
+        time,
+      ]);
     }
     if (e.type === 'Notice.PushUrl') {
       const link = el('a', { textContent: e.text, rel: 'noopener noreferrer', target: '_blank' });
       if (/^https?:\/\//i.test(e.text)) link.href = e.text;
-      return el('li', { className: 'notice' }, [e.nickname + ' sent a link: ', link]);
+      return el('li', { className: 'notice' }, [e.nickname + ' sent a link: ', link, ' · ', time]);
     }
-    if (e.type === 'Notice.Custom') return el('li', { className: 'notice', textContent: e.nickname + ': ' + e.text });
-    return el('li', { className: 'notice', textContent: e.nickname + ' ' + e.text });
+    if (e.type === 'Notice.Custom') return el('li', { className: 'notice' }, [e.nickname + ': ' + e.text + ' · ', time]);
+    const words = e.type === 'Notice.Joined' ? 'joined the chat' : e.type === 'Notice.Left' ? 'left the chat' : e.text;
+    return el('li', { className: 'notice' }, [e.nickname + ' ' + words + ' · ', time]);
+  }
+
+  function showError(text) {
+    $('chat-error').textContent = text;
+    if ($('open-chat').hidden) $('no-chat-text').textContent = text;
   }
 
   async function act(path, body) {
     $('chat-error').textContent = '';
+    const id = current;
     try {
-      const chat = await api('POST', '/chats/' + current + path, body);
-      showChat(chat);
+      const chat = await api('POST', '/chats/' + id + path, body);
+      if (current === id) showChat(chat);
       return chat;
     } catch (err) {
-      $('chat-error').textContent = err.message;
+      showError(err.message);
       return null;
     }
   }
 
-  $('compose').addEventListener('submit', async (e) => {
-    e.preventDefault();
+  async function send() {
     const text = $('message').value;
     if (!text.trim()) return;
     clearTimeout(typingTimer);
     typingSent = false;
     if (await act('/send', { message: text })) $('message').value = '';
     $('message').focus();
+  }
+
+  $('compose').addEventListener('submit', (e) => {
+    e.preventDefault();
+    send();
+  });
+
+  $('message').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      send();
+    }
   });
 
   // Typing notices: one "is typing" when the agent starts, one "stopped typing" after a pause.
@@ -216,7 +434,7 @@
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => {
       typingSent = false;
-      act('/typing', { typing: false });
+      if (current) act('/typing', { typing: false });
     }, 3000);
   });
 
@@ -230,43 +448,84 @@
     if (await act('/notice', { text: $('notice-text').value })) $('notice-text').value = '';
   });
 
-  $('leave').addEventListener('click', async () => {
+  // Leaving a live chat ends it for the customer: ask first. Closing an ended chat needs no question.
+  $('leave').addEventListener('click', () => {
+    if (currentChat && currentChat.state === 'ended') return leave();
+    $('confirm-leave-text').textContent = 'The chat ends for ' + currentChat.customer.nickname + ', who cannot write to you any more.';
+    $('confirm-leave').showModal();
+  });
+
+  $('confirm-leave').addEventListener('close', () => {
+    if ($('confirm-leave').returnValue === 'leave') leave();
+    else $('leave').focus();
+  });
+
+  async function leave() {
+    const name = currentChat.customer.nickname;
+    const wasOver = currentChat.state === 'ended';
+    clearTimeout(typingTimer);
+    typingSent = false;
     const chat = await act('/leave');
     if (!chat) return;
-    current = null;
-    $('chat-title').textContent = 'No chat open';
-    $('chat-state').textContent = 'You left the chat.';
-    $('compose').hidden = true;
-    $('more').hidden = true;
-    $('leave').hidden = true;
+    mine.delete(chat.chatSessionId);
+    closePane(wasOver ? 'You closed the chat with ' + name + '.' : 'You left the chat with ' + name + '. The chat has ended.');
     await refreshLists();
-    $('chat-title').focus();
+  }
+
+  document.addEventListener('visibilitychange', () => {
+    if (!watching() || !currentChat) return updateTitle();
+    markSeen(current, currentChat.transcriptPosition);
+    renderMine();
   });
 
   // ---- push ----
 
   function listen() {
-    if (window.Faye) {
-      faye = new window.Faye.Client('/genesys/cometd');
-      faye.addExtension({
-        outgoing(message, callback) {
-          if (message.channel === '/meta/handshake') message.ext = Object.assign({}, message.ext, { token });
-          callback(message);
-        },
-      });
-      faye.subscribe('/agent/' + me.id, onPush).then(undefined, () => startPolling());
-    } else {
-      startPolling();
+    if (!window.Faye) return startPolling();
+    faye = new window.Faye.Client('/genesys/cometd', { retry: RETRY_S });
+    faye.addExtension({
+      outgoing(message, callback) {
+        if (message.channel === '/meta/handshake') message.ext = Object.assign({}, message.ext, { token });
+        callback(message);
+      },
+    });
+    faye.on('transport:down', () => setPushDown(true));
+    faye.on('transport:up', () => {
+      if (!pushDown) return;
+      setPushDown(false);
+      catchUp(); // nothing was pushed while the connection was down
+    });
+    faye.subscribe('/agent/' + me.id, onPush).then(undefined, () => startPolling());
+  }
+
+  async function catchUp() {
+    await refreshLists();
+    if (!current) return;
+    try {
+      showChat(await api('GET', '/chats/' + current));
+    } catch {
+      // the banner or the next catch-up tells
     }
   }
 
   function onPush(message) {
     if (message.type === 'events') {
+      const chat = mine.get(message.chatSessionId);
+      if (chat) {
+        const known = new Set(chat.events.map((e) => e.position));
+        chat.events.push(...message.events.filter((e) => !known.has(e.position)));
+        chat.state = message.state;
+        if (message.events.length > 0) chat.transcriptPosition = Math.max(chat.transcriptPosition, ...message.events.map((e) => e.position));
+      }
       if (message.chatSessionId === current) {
         addEvents(message.events);
-        setState(message.state);
+        if (chat) showChat(chat);
       }
+      renderMine();
       if (message.state === 'ended' || message.events.some((e) => e.type === 'Notice.Joined')) refreshLists();
+    } else if (message.type === 'waiting') {
+      if (message.chat && !waiting.some((c) => c.chatSessionId === message.chat.chatSessionId)) alertNewChat(message.chat);
+      refreshLists();
     } else {
       refreshLists();
     }
@@ -274,10 +533,7 @@
 
   function startPolling() {
     if (poller) return;
-    poller = setInterval(async () => {
-      await refreshLists();
-      if (current) showChat(await api('GET', '/chats/' + current));
-    }, 2000);
+    poller = setInterval(catchUp, 2000);
   }
 
   if (token) signIn();
