@@ -334,7 +334,7 @@ describe('agent console and customer widget in a browser', function () {
     expect(chat).to.deep.equal({ x: 0, y: 0, width: 390, height: 844 });
   });
 
-  it('serves a site icon, so browsers asking for /favicon.ico get one', async () => {
+  it('serves a site icon, so browsers asking for /favicon.ico get one, and what the widget needs of a service', async () => {
     const icon = await gw.get('/favicon.ico');
     expect(icon.status).to.equal(200);
     expect(icon.headers.get('content-type')).to.equal('image/svg+xml');
