@@ -13,7 +13,7 @@ import { Registry } from './config/registry.ts';
 import { loadServiceFile, serviceNotices, type ServiceDefinition } from './config/service-file.ts';
 import { ConfigWatcher } from './config/watcher.ts';
 import { AgentDesk } from './endpoints/agent-desk.ts';
-import { pushToAgents } from './endpoints/agent-push.ts';
+import { pushToAgents, type AgentPushMessage } from './endpoints/agent-push.ts';
 import type { AgentDirectory } from './endpoints/agents.ts';
 import { EndpointDirectory } from './endpoints/endpoint-directory.ts';
 import { loadEndpointFile, publicEndpoint, type EndpointDefinition } from './endpoints/endpoint-file.ts';
@@ -71,7 +71,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
 
   // Read only at scrape time, once the sweeper and the CometD endpoint below exist.
-  const metrics = new GatewayMetrics({ chats: () => sweeper.census(), cometdClients: () => cometd.clients() });
+  const metrics = new GatewayMetrics({ chats: () => sweeper.census(), cometdClients: () => attached?.clients() ?? 0 });
   const services = new Registry<ServiceDefinition>();
   const serviceWatcher = new ConfigWatcher({
     dir: settings.servicesDir,
@@ -87,6 +87,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const lookup: ServiceLookup = (name) => services.get(name);
 
   const endpoints = new Registry<EndpointDefinition>();
+  // Attached once the HTTP server exists; the endpoint watcher's first load happens before.
+  let attached: CometdEndpoint | undefined;
   const endpointWatcher = new ConfigWatcher({
     dir: settings.endpointsDir,
     kind: 'endpoint',
@@ -95,7 +97,11 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     registry: endpoints,
     log,
     settleMs: settings.reloadSettleMs,
-    onChange: metrics.configChanged('endpoint'),
+    onChange: (change) => {
+      metrics.configChanged('endpoint')(change);
+      // A token revoked or rotated ends its agent's live CometD subscriptions at once.
+      attached?.agentsChanged();
+    },
   });
   await endpointWatcher.start();
   const agents = new EndpointDirectory(endpoints);
@@ -164,12 +170,26 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   answerClientErrors(server);
-  const cometd = attachCometd({ server, hub, chats: domain, agents, log, corsOrigins: settings.corsOrigins });
+  const cometd = attachCometd({
+    server,
+    hub,
+    chats: domain,
+    agents,
+    log,
+    corsOrigins: settings.corsOrigins,
+    bodyLimitBytes: settings.bodyLimitBytes,
+    limits: { maxMessages: settings.cometd.maxMessages },
+    // The API's per-address buckets: one token per Bayeux message, whichever door a client knocks at.
+    addressLimits: { rate: limits, maxClientsPerAddress: settings.cometd.maxClientsPerAddress },
+    addressOf: (req) => clientAddress(req, settings.proxy),
+  });
+  attached = cometd;
+  const endpointOf = (message: AgentPushMessage): string => (message.type === 'waiting' ? message.chat.endpoint : message.endpoint);
   const stopAgentPush = pushToAgents({
     hub,
     agents,
     waitingChat: (chatSessionId) => desk.waitingChat(chatSessionId),
-    publish: (agentId, message) => void cometd.publishToAgent(agentId, message),
+    publish: (agentId, message) => void cometd.publishToAgent(agentId, endpointOf(message), message),
     log,
   });
   await new Promise<void>((resolve, reject) => {
@@ -224,7 +244,9 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
         await new Promise<void>((resolve) => {
           // A keep-alive connection busy now would otherwise be served for as long as its client sends:
           // every later answer tells the client to close it, and connections that fall idle are closed.
-          server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader('Connection', 'close'));
+          server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+            if (!res.headersSent) res.setHeader('Connection', 'close');
+          });
           const idle = setInterval(() => server.closeIdleConnections(), 50);
           server.close(() => {
             clearInterval(idle);

@@ -39,6 +39,13 @@ export interface Settings {
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
   /** Admin bearer tokens (hashed) with their roles; none: the admin doors answer loopback callers only. */
   adminTokens: AdminToken[];
+  /** The CometD endpoint's own bounds (its bodies and rates follow BODY_LIMIT_BYTES and RATE_LIMIT_IP_*). */
+  cometd: {
+    /** Most Bayeux messages in one request or websocket message. */
+    maxMessages: number;
+    /** Most live CometD clients one client address may hold (addresses in RATE_LIMIT_EXEMPT are not limited). */
+    maxClientsPerAddress: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -117,5 +124,9 @@ export function readSettings(env: Env = process.env): Settings {
       keepAliveMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1),
     },
     adminTokens: adminTokens(env, cwd),
+    cometd: {
+      maxMessages: integer(env, 'COMETD_MAX_MESSAGES', 100, 1),
+      maxClientsPerAddress: integer(env, 'COMETD_MAX_CLIENTS_PER_IP', 200, 1),
+    },
   };
 }

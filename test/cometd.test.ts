@@ -555,7 +555,7 @@ describe('CometD: agent channels', function () {
     const client = agentClient({ on: '/meta/subscribe', token: 'token-of-bob' });
     const got: unknown[] = [];
     await toPromise(client.subscribe('/agent/bob', (data) => got.push(data)));
-    expect(endpoint.publishToAgent('bob', { type: 'waiting', n: 1 })).to.equal(true);
+    expect(endpoint.publishToAgent('bob', 'gms_builtin', { type: 'waiting', n: 1 })).to.equal(true);
     await eventually(() => got.length === 1, 3000, 'the agent push');
     expect(got).to.deep.equal([{ type: 'waiting', n: 1 }]);
   });
@@ -569,7 +569,7 @@ describe('CometD: agent channels', function () {
     await new Promise<void>((resolve, reject) =>
       cometd.subscribe('/agent/ann.lee', (m) => got.push(m.data), (m) => (m.successful ? resolve() : reject(new Error(m.error)))),
     );
-    endpoint.publishToAgent('ann.lee', { hello: 'ann' });
+    endpoint.publishToAgent('ann.lee', 'gms_builtin', { hello: 'ann' });
     await eventually(() => got.length === 1, 3000, 'the agent push');
     expect(got).to.deep.equal([{ hello: 'ann' }]);
     await new Promise((resolve) => cometd.disconnect(resolve));
@@ -594,7 +594,7 @@ describe('CometD: agent channels', function () {
   });
 
   it('an id that cannot name a channel is not published to', () => {
-    expect(endpoint.publishToAgent('../x', {})).to.equal(false);
+    expect(endpoint.publishToAgent('../x', 'gms_builtin', {})).to.equal(false);
   });
 });
 

@@ -21,7 +21,7 @@ export const NO_PROXY: ProxyTrust = { trust: false, ipHeader: 'x-forwarded-for',
  * so with `hops` proxies the client is the `hops`-th entry from the end: whatever the client itself wrote
  * in the header sits before it and is never read. A missing or malformed header falls back to the peer.
  */
-export function clientAddress(req: IncomingMessage, proxy: ProxyTrust = NO_PROXY): string {
+export function clientAddress(req: Pick<IncomingMessage, 'socket' | 'headers'>, proxy: ProxyTrust = NO_PROXY): string {
   const peer = req.socket.remoteAddress ?? '';
   if (!proxy.trust) return peer;
   const header = req.headers[proxy.ipHeader];

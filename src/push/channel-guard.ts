@@ -1,19 +1,21 @@
 // Who may do what on the Bayeux endpoint (a faye server extension): binds each client to its customer
-// (gms_user) or agent at handshake, maps a customer's `/_genesys` onto a channel private to that client
-// and an agent's `/agent/{id}` onto that agent's private channel, and refuses every other subscription
-// and every publish that is not the gateway's own.
+// (gms_user) or agent, maps a customer's `/_genesys` and an agent's `/agent/{id}` onto channels private to
+// that client, refuses every other subscription and every publish that is not the gateway's own, and
+// holds each client address to its message rate and its number of live clients.
 //
 // Why private channels rather than filtering deliveries in an outgoing extension: faye hands outgoing
 // extensions a message without the id of the client it is going to (long-polling replies and websocket
 // frames alike), so a filter there could only guess. Here isolation is decided once, on subscribe, from
-// the identity the server bound at handshake; the client never names the channel it really gets, and
-// nothing is ever published on `/_genesys` itself, so a wildcard or a guessed name reaches nothing.
+// the identity the server bound; the client never names the channel it really gets, and nothing is ever
+// published on `/_genesys` or `/agent/{id}` themselves, so a wildcard or a guessed name reaches nothing.
 
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { BayeuxMessage, ServerExtension } from 'faye';
-import type { AgentDirectory } from '../endpoints/agents.ts';
+import type { BayeuxMessage, BayeuxRequest, ServerExtension } from 'faye';
+import type { Agent, AgentDirectory } from '../endpoints/agents.ts';
+import { MAX_GMS_USER_LENGTH } from '../chat/gms-user.ts';
+import type { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../log.ts';
+import { depthExceeds } from './bayeux-limits.ts';
 
 export const CUSTOMER_CHANNEL = '/_genesys';
 const AGENT_PREFIX = '/agent/';
@@ -22,12 +24,15 @@ const CLIENT_PRIVATE = '/_private/client/';
 const AGENT_PRIVATE = '/_private/agent/';
 /** The agent id grammar of endpoint files. */
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const MAX_GMS_USER = 256;
 
 export interface Identity {
   gmsUser?: string;
-  /** Kept rather than the agent id, so that a token revoked in the endpoint files stops working at once. */
+  /** Kept rather than the agent, so that a token revoked in the endpoint files stops working at once. */
   agentToken?: string;
+  /** The client address that handshook: its live clients are counted against it. */
+  address?: string;
+  /** The agent token was revoked or rotated: the client gets nothing more and is told to stop. */
+  revoked?: boolean;
 }
 
 /** The channel the server delivers a customer client's `/_genesys` pushes on. */
@@ -35,16 +40,30 @@ export function clientChannel(clientId: string): string {
   return CLIENT_PRIVATE + clientId;
 }
 
-/** The channel the server delivers `/agent/{id}` on ('.' is not allowed in Bayeux names; '~' is, and never in ids). */
-export function agentChannel(agentId: string): string | undefined {
-  return AGENT_ID.test(agentId) ? AGENT_PRIVATE + agentId.replaceAll('.', '~') : undefined;
+/** The channel the server delivers one agent client's `/agent/{id}` on ('.' is not allowed in Bayeux names; '~' is, and never in ids). */
+export function agentClientChannel(agentId: string, clientId: string): string | undefined {
+  return AGENT_ID.test(agentId) ? `${AGENT_PRIVATE}${agentId.replaceAll('.', '~')}/${clientId}` : undefined;
+}
+
+export function isAgentClientChannel(channel: string): boolean {
+  return channel.startsWith(AGENT_PRIVATE);
 }
 
 /** What the client asked for, for a server-side name (subscribe replies and deliveries). */
 function publicName(channel: string): string {
   if (channel.startsWith(CLIENT_PRIVATE)) return CUSTOMER_CHANNEL;
-  if (channel.startsWith(AGENT_PRIVATE)) return AGENT_PREFIX + channel.slice(AGENT_PRIVATE.length).replaceAll('~', '.');
+  if (channel.startsWith(AGENT_PRIVATE)) {
+    const agent = channel.slice(AGENT_PRIVATE.length);
+    return AGENT_PREFIX + agent.slice(0, agent.indexOf('/')).replaceAll('~', '.');
+  }
   return channel;
+}
+
+export interface AddressLimits {
+  /** The gateway's per-address buckets (RATE_LIMIT_IP_*, RATE_LIMIT_EXEMPT): one token per Bayeux message. */
+  rate?: Pick<RateLimiter, 'addressWait' | 'isExempt'>;
+  /** Most CometD clients one address may hold at once (exempt addresses are not limited). */
+  maxClientsPerAddress: number;
 }
 
 export interface ChannelGuardOptions {
@@ -52,16 +71,24 @@ export interface ChannelGuardOptions {
   secret: string;
   /** The longest a client may ask a long-poll to be held, in milliseconds. */
   maxPollMs: number;
+  /** Deepest nesting of objects and arrays in one message (websocket messages are checked here). */
+  maxDepth: number;
   agents?: AgentDirectory;
+  /** The client address of a request. */
+  addressOf(request: BayeuxRequest): string;
+  limits: AddressLimits;
   log: Logger;
-  /** A customer client sent /meta/disconnect with `ext.transcriptPosition` (spec §4 background state). */
+  /** A customer sent /meta/disconnect with `ext.transcriptPosition` (spec §4 background state). */
   onAway(gmsUser: string, position: number): Promise<void>;
 }
 
 export class ChannelGuard implements ServerExtension {
   private readonly identities = new Map<string, Identity>();
-  /** Identity resolved on a handshake message, until faye's reply names the new client id. */
-  private readonly handshaking = new WeakMap<IncomingMessage, Identity>();
+  /** Identities resolved on the handshakes of a request, in order, until faye's replies name the clients. */
+  private readonly handshaking = new WeakMap<BayeuxRequest, Identity[]>();
+  /** Customers already marked away by the messages of one request (a batch), so each is marked once. */
+  private readonly awayInBatch = new WeakMap<BayeuxRequest, Set<string>>();
+  private readonly clientsByAddress = new Map<string, number>();
   private readonly secret: Buffer;
 
   constructor(private readonly options: ChannelGuardOptions) {
@@ -73,7 +100,24 @@ export class ChannelGuard implements ServerExtension {
   }
 
   forget(clientId: string): void {
+    const identity = this.identities.get(clientId);
+    if (!identity) return;
     this.identities.delete(clientId);
+    this.release(identity.address);
+  }
+
+  /** The agent behind a client's token now; undefined when the token no longer authenticates. */
+  agentOf(clientId: string): Agent | undefined {
+    const token = this.identities.get(clientId)?.agentToken;
+    return token === undefined ? undefined : this.agent(token);
+  }
+
+  /** The client's agent token no longer holds: nothing more is delivered, and its next message is refused. */
+  revoke(clientId: string): void {
+    const identity = this.identities.get(clientId);
+    if (!identity) return;
+    delete identity.agentToken;
+    identity.revoked = true;
   }
 
   /** Remote clients handshaken and not yet gone (the in-process publisher is not one). */
@@ -81,13 +125,18 @@ export class ChannelGuard implements ServerExtension {
     return this.identities.size;
   }
 
-  incoming(message: BayeuxMessage, request: IncomingMessage | null, callback: (message: BayeuxMessage) => void): void {
+  incoming(message: BayeuxMessage, request: BayeuxRequest | null, callback: (message: BayeuxMessage) => void): void {
     try {
       // faye answers what is not a message at all (a number, null) with its own error.
       if (typeof message !== 'object' || message === null) return callback(message);
       if (this.fromGateway(message)) return callback(message);
       if (typeof message.channel !== 'string') {
         message.error = '400::A message needs a channel';
+        return callback(message);
+      }
+      const refusal = request ? this.limit(message, request) : undefined;
+      if (refusal) {
+        message.error = refusal;
         return callback(message);
       }
       switch (message.channel) {
@@ -97,7 +146,7 @@ export class ChannelGuard implements ServerExtension {
         case '/meta/unsubscribe':
           return callback(this.subscription(message));
         case '/meta/disconnect':
-          return this.disconnect(message, callback);
+          return this.disconnect(message, request, callback);
         case '/meta/connect':
           // Bayeux lets a client ask for its long-poll's timeout; none may hold a connection longer than ours.
           if (typeof message.advice === 'object' && message.advice !== null) {
@@ -106,24 +155,33 @@ export class ChannelGuard implements ServerExtension {
           }
           return callback(message);
         default:
-          // faye answers /meta/connect itself and refuses unknown /meta channels.
+          // faye refuses unknown /meta channels.
           if (message.channel.startsWith('/meta/')) return callback(message);
           message.error = `403:${message.channel}:Clients may not publish; chat through the Chat API`;
           return callback(message);
       }
     } catch (err) {
-      this.options.log.error({ err: String(err), channel: message.channel }, 'a Bayeux message could not be checked');
+      this.options.log.error({ err, channel: message.channel }, 'a Bayeux message could not be checked');
       message.error = '500::Internal error';
       callback(message);
     }
   }
 
-  outgoing(message: BayeuxMessage, request: IncomingMessage | null, callback: (message: BayeuxMessage) => void): void {
+  outgoing(message: BayeuxMessage, request: BayeuxRequest | null, callback: (message: BayeuxMessage) => void): void {
     if (typeof message !== 'object' || message === null || typeof message.channel !== 'string') return callback(message);
     if (message.channel === '/meta/handshake') {
-      const identity = request ? this.handshaking.get(request) : undefined;
-      if (request) this.handshaking.delete(request);
-      if (message.successful && message.clientId && identity) this.identities.set(message.clientId, identity);
+      const identity = request ? this.handshaking.get(request)?.shift() : undefined;
+      if (message.successful && message.clientId && identity) {
+        this.identities.set(message.clientId, identity);
+        // A client that named no one cannot be offered websocket: a browser's websocket carries none of
+        // the app's headers, so its gms_user could never arrive. It stays on HTTP, where every request
+        // carries them (see `bindLate`).
+        if (identity.gmsUser === undefined && identity.agentToken === undefined && Array.isArray(message.supportedConnectionTypes)) {
+          message.supportedConnectionTypes = message.supportedConnectionTypes.filter((type) => type !== 'websocket');
+        }
+      } else {
+        this.release(identity?.address);
+      }
     } else if (message.channel === '/meta/subscribe' || message.channel === '/meta/unsubscribe') {
       if (message.subscription !== undefined) {
         message.subscription = Array.isArray(message.subscription)
@@ -135,7 +193,33 @@ export class ChannelGuard implements ServerExtension {
     } else if (!message.channel.startsWith('/meta/')) {
       message.channel = publicName(message.channel);
     }
+    if (typeof message.error === 'string') adviseOnRefusal(message);
     callback(message);
+  }
+
+  /** Why a message is refused before it is looked at (rate, depth, a revoked or mismatched client), if it is. */
+  private limit(message: BayeuxMessage, request: BayeuxRequest): string | undefined {
+    const wait = this.options.limits.rate?.addressWait(this.options.addressOf(request)) ?? 0;
+    if (wait > 0) return `429:${wait}:Too many messages from this address; retry later`;
+    if (depthExceeds(message, this.options.maxDepth)) return `400::A message may not nest deeper than ${this.options.maxDepth} levels`;
+    if (message.channel === '/meta/handshake' || typeof message.clientId !== 'string') return undefined;
+    const identity = this.identities.get(message.clientId);
+    if (identity?.revoked) return '401::This agent token is no longer valid';
+    return identity ? this.bindLate(identity, request) : undefined;
+  }
+
+  /**
+   * A client that named no one at handshake (a browser's CometD client handshakes over websocket, which
+   * carries no headers) is bound by the first of its later requests that carries a gms_user header:
+   * its client id, known only to it, is what proves it is the same client. Once bound, never changed.
+   */
+  private bindLate(identity: Identity, request: BayeuxRequest): string | undefined {
+    const header = headerUser(request);
+    if (header === undefined) return undefined;
+    if (header.length > MAX_GMS_USER_LENGTH) return `400::gms_user is longer than ${MAX_GMS_USER_LENGTH} characters`;
+    if (identity.gmsUser === undefined && identity.agentToken === undefined) identity.gmsUser = header;
+    else if (identity.gmsUser !== undefined && identity.gmsUser !== header) return "403::The gms_user header is not this client's";
+    return undefined;
   }
 
   /** The in-process publisher proves itself with the secret; the secret never travels further. */
@@ -148,30 +232,49 @@ export class ChannelGuard implements ServerExtension {
     return bytes.length === this.secret.length && timingSafeEqual(bytes, this.secret);
   }
 
-  private handshake(message: BayeuxMessage, request: IncomingMessage | null): BayeuxMessage {
-    const header = request?.headers.gms_user;
-    const fromHeader = typeof header === 'string' && header !== '' ? header : undefined;
+  private handshake(message: BayeuxMessage, request: BayeuxRequest | null): BayeuxMessage {
+    const fromHeader = request ? headerUser(request) : undefined;
     const fromExt = typeof message.ext?.gms_user === 'string' && message.ext.gms_user !== '' ? message.ext.gms_user : undefined;
     if (fromHeader !== undefined && fromExt !== undefined && fromHeader !== fromExt) {
       message.error = '400::The gms_user header and ext.gms_user differ';
       return message;
     }
     const gmsUser = fromHeader ?? fromExt;
-    if (gmsUser !== undefined && gmsUser.length > MAX_GMS_USER) {
-      message.error = '400::gms_user is too long';
+    if (gmsUser !== undefined && gmsUser.length > MAX_GMS_USER_LENGTH) {
+      message.error = `400::gms_user is longer than ${MAX_GMS_USER_LENGTH} characters`;
       return message;
     }
     const identity: Identity = gmsUser !== undefined ? { gmsUser } : {};
     const token = message.ext?.token;
     if (token !== undefined) {
-      if (typeof token !== 'string' || this.agentFor(token) === undefined) {
+      if (typeof token !== 'string' || this.agent(token) === undefined) {
         message.error = '401::Unknown agent token';
         return message;
       }
       identity.agentToken = token;
     }
-    if (request) this.handshaking.set(request, identity);
+    if (!request) return message;
+    const address = this.options.addressOf(request);
+    if (!this.options.limits.rate?.isExempt(address)) {
+      const live = this.clientsByAddress.get(address) ?? 0;
+      if (live >= this.options.limits.maxClientsPerAddress) {
+        message.error = `429:60:This address already holds ${live} CometD clients; disconnect one first`;
+        return message;
+      }
+      this.clientsByAddress.set(address, live + 1);
+      identity.address = address;
+    }
+    const queue = this.handshaking.get(request);
+    if (queue) queue.push(identity);
+    else this.handshaking.set(request, [identity]);
     return message;
+  }
+
+  private release(address: string | undefined): void {
+    if (address === undefined) return;
+    const live = (this.clientsByAddress.get(address) ?? 1) - 1;
+    if (live > 0) this.clientsByAddress.set(address, live);
+    else this.clientsByAddress.delete(address);
   }
 
   private subscription(message: BayeuxMessage): BayeuxMessage {
@@ -192,34 +295,70 @@ export class ChannelGuard implements ServerExtension {
 
   /** The server-side channel a client may have for a public name, or undefined when it may not. */
   private serverChannel(channel: string, identity: Identity, message: BayeuxMessage): string | undefined {
+    if (!message.clientId) return undefined;
     if (channel === CUSTOMER_CHANNEL) {
-      return identity.gmsUser !== undefined && message.clientId ? clientChannel(message.clientId) : undefined;
+      return identity.gmsUser !== undefined ? clientChannel(message.clientId) : undefined;
     }
     if (channel.startsWith(AGENT_PREFIX)) {
       const agentId = channel.slice(AGENT_PREFIX.length);
-      const proven = this.agentFor(message.ext?.token ?? identity.agentToken);
-      return proven === agentId ? agentChannel(agentId) : undefined;
+      const token = typeof message.ext?.token === 'string' ? message.ext.token : identity.agentToken;
+      if (token === undefined || this.agent(token)?.id !== agentId || !this.identities.has(message.clientId)) return undefined;
+      // The token proven here is the one whose endpoints the channel carries, and whose revocation ends it.
+      identity.agentToken = token;
+      return agentClientChannel(agentId, message.clientId);
     }
     return undefined;
   }
 
-  private agentFor(token: unknown): string | undefined {
-    if (typeof token !== 'string' || token === '' || !this.options.agents) return undefined;
-    return this.options.agents.authenticate(token)?.id;
+  private agent(token: string): Agent | undefined {
+    if (token === '' || !this.options.agents) return undefined;
+    return this.options.agents.authenticate(token);
   }
 
-  private disconnect(message: BayeuxMessage, callback: (message: BayeuxMessage) => void): void {
-    const gmsUser = message.clientId ? this.identities.get(message.clientId)?.gmsUser : undefined;
+  /**
+   * A customer going to the background: the client id may be one the server already dropped (apps
+   * send it when they wake up), so the gms_user of the request names the customer too. A batch marks
+   * each customer once.
+   */
+  private disconnect(message: BayeuxMessage, request: BayeuxRequest | null, callback: (message: BayeuxMessage) => void): void {
+    const known = message.clientId ? this.identities.get(message.clientId)?.gmsUser : undefined;
+    const fromExt = typeof message.ext?.gms_user === 'string' && message.ext.gms_user !== '' ? message.ext.gms_user : undefined;
+    const gmsUser = known ?? (request ? headerUser(request) : undefined) ?? fromExt;
     const raw = message.ext?.transcriptPosition;
     const text = typeof raw === 'number' ? String(raw) : raw;
-    if (gmsUser === undefined || typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return callback(message);
+    if (gmsUser === undefined || gmsUser.length > MAX_GMS_USER_LENGTH || typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return callback(message);
+    if (request) {
+      let marked = this.awayInBatch.get(request);
+      if (!marked) {
+        this.awayInBatch.set(request, (marked = new Set()));
+        // A batch's messages all pass here in one turn of the event loop.
+        setImmediate(() => this.awayInBatch.delete(request));
+      }
+      if (marked.has(gmsUser)) return callback(message);
+      marked.add(gmsUser);
+    }
     // The reply waits for the away mark to be stored, so a client that returns at once finds it.
     this.options.onAway(gmsUser, Number(text)).then(
       () => callback(message),
       (err: unknown) => {
-        this.options.log.warn({ err: String(err) }, 'could not mark a CometD customer away');
+        this.options.log.warn({ err }, 'could not mark a CometD customer away');
         callback(message);
       },
     );
+  }
+}
+
+function headerUser(request: BayeuxRequest): string | undefined {
+  const header = request.headers.gms_user;
+  return typeof header === 'string' && header !== '' ? header : undefined;
+}
+
+/** A refusal tells the client how to go on: rate limits when to retry, a revoked agent to stop. */
+function adviseOnRefusal(message: BayeuxMessage): void {
+  const rate = /^429:(\d+):/.exec(message.error as string);
+  if (rate) {
+    message.advice = { reconnect: message.channel === '/meta/handshake' ? 'handshake' : 'retry', interval: Number(rate[1]) * 1000 };
+  } else if ((message.error as string).startsWith('401::This agent token')) {
+    message.advice = { reconnect: 'none' };
   }
 }

@@ -1,13 +1,15 @@
-// The Bayeux (CometD) endpoint at /genesys/cometd: faye's Node adapter on the gateway's HTTP server,
-// guarded by ChannelGuard, fed by ChatHub for customers, and the one way in for anything the gateway
-// pushes (customers' chats, agents' channels).
+// The Bayeux (CometD) endpoint at /genesys/cometd: faye's Node adapter behind the gateway's door
+// (bayeux-door.ts: bodies, batches, origins, websocket messages), guarded by ChannelGuard, fed by ChatHub
+// for customers, and the one way out for anything the gateway pushes (customers' chats, agents' channels).
 
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
-import faye, { type BayeuxMessage } from 'faye';
+import faye, { type BayeuxMessage, type BayeuxRequest } from 'faye';
 import type { AgentDirectory } from '../endpoints/agents.ts';
 import type { Logger } from '../log.ts';
-import { agentChannel, ChannelGuard, clientChannel } from './channel-guard.ts';
+import { openBayeuxDoor } from './bayeux-door.ts';
+import type { BayeuxLimits } from './bayeux-limits.ts';
+import { ChannelGuard, clientChannel, isAgentClientChannel, type AddressLimits } from './channel-guard.ts';
 import type { ChatHub } from './chat-hub.ts';
 import { CustomerPush, type CometChats } from './customer-push.ts';
 
@@ -24,42 +26,75 @@ export interface CometdOptions {
   timeoutSeconds?: number;
   /** Origins whose browser apps may call the endpoint (CORS); `*` allows any, the default. */
   corsOrigins?: string[];
+  /** Largest HTTP body and websocket message, in bytes (64 kB by default). */
+  bodyLimitBytes?: number;
+  /** Messages per request and nesting depth (100 and 32 by default). */
+  limits?: Partial<BayeuxLimits>;
+  /** Per-address message rate and live clients (unlimited by default). */
+  addressLimits?: AddressLimits;
+  /** A request's client address (the socket's peer by default). */
+  addressOf?: (request: BayeuxRequest) => string;
 }
 
 export interface CometdEndpoint {
-  /** Sends `data` to the subscribers of `/agent/{agentId}`; false when the id cannot name a channel. */
-  publishToAgent(agentId: string, data: unknown): boolean;
+  /**
+   * Sends `data` to the agent clients subscribed to `/agent/{agentId}` whose token serves `endpoint`;
+   * false when the id cannot name a channel.
+   */
+  publishToAgent(agentId: string, endpoint: string, data: unknown): boolean;
+  /** The endpoint files changed: agent clients whose token no longer holds are told so and get nothing more. */
+  agentsChanged(): void;
   /** How many CometD clients are connected now (metrics). */
   clients(): number;
   /** Ends every long-poll and websocket, then stops the publisher. */
   close(): void;
 }
 
+const AGENT_ID_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+interface AgentClient {
+  agentId: string;
+  endpoints: string[];
+  channel: string;
+}
+
 export function attachCometd(options: CometdOptions): CometdEndpoint {
   const { log } = options;
   const timeoutSeconds = options.timeoutSeconds ?? 30;
+  const limits: BayeuxLimits = { maxMessages: 100, maxDepth: 32, ...options.limits };
   const adapter = new faye.NodeAdapter({ mount: COMETD_PATH, timeout: timeoutSeconds, ping: 25 });
   const secret = randomBytes(24).toString('base64url');
   const customers = new CustomerPush(options.chats, (channel, push) => publish(channel, push), log);
+  const agentClients = new Map<string, AgentClient>();
   const guard = new ChannelGuard({
     secret,
     maxPollMs: timeoutSeconds * 1000,
+    maxDepth: limits.maxDepth,
     ...(options.agents ? { agents: options.agents } : {}),
+    addressOf: options.addressOf ?? ((request) => request.socket.remoteAddress ?? ''),
+    limits: options.addressLimits ?? { maxClientsPerAddress: Infinity },
     log,
     onAway: (gmsUser, position) => customers.away(gmsUser, position),
   });
   adapter.addExtension(guard);
 
   adapter.on('subscribe', (clientId, channel) => {
+    if (isAgentClientChannel(channel)) {
+      const agent = guard.agentOf(clientId);
+      if (agent) agentClients.set(clientId, { agentId: agent.id, endpoints: agent.endpoints, channel });
+      return;
+    }
     const gmsUser = guard.identity(clientId)?.gmsUser;
     if (gmsUser === undefined || channel !== clientChannel(clientId)) return;
     void customers.subscribed(clientId, gmsUser, channel);
   });
   adapter.on('unsubscribe', (clientId, channel) => {
     if (channel === clientChannel(clientId)) customers.gone(clientId);
+    if (agentClients.get(clientId)?.channel === channel) agentClients.delete(clientId);
   });
   adapter.on('disconnect', (clientId) => {
     customers.gone(clientId);
+    agentClients.delete(clientId);
     guard.forget(clientId);
   });
 
@@ -79,65 +114,44 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
   }
 
   const stopHub = options.hub.subscribe(customers.chatUpdated);
-  // faye sees every request before Koa and parses its URL to match the mount. A URL without the word
-  // "cometd" cannot parse to a path under the mount (parsing adds no letters: Node rejects the tabs and
-  // newlines WHATWG parsing would strip), so the API's requests skip that parse.
-  const check = adapter.check.bind(adapter);
-  adapter.check = (request) => request.url?.includes('cometd') === true && check(request);
-  adapter.attach(options.server);
-  answerPreflights(options.server, options.corsOrigins ?? ['*']);
+  const door = openBayeuxDoor({
+    server: options.server,
+    adapter,
+    corsOrigins: options.corsOrigins ?? ['*'],
+    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    limits,
+    log,
+  });
 
   return {
-    publishToAgent(agentId, data) {
-      const channel = agentChannel(agentId);
-      if (!channel) return false;
-      publish(channel, data);
+    publishToAgent(agentId, endpoint, data) {
+      if (!AGENT_ID_SHAPE.test(agentId)) return false;
+      for (const client of agentClients.values()) {
+        // An agent id may be listed in several endpoint files under different tokens: each token's
+        // clients hear only of the endpoints that token serves.
+        if (client.agentId === agentId && client.endpoints.includes(endpoint)) publish(client.channel, data);
+      }
       return true;
+    },
+    agentsChanged() {
+      for (const [clientId, client] of agentClients) {
+        const agent = guard.agentOf(clientId);
+        if (agent && agent.id === client.agentId) {
+          client.endpoints = agent.endpoints;
+          continue;
+        }
+        agentClients.delete(clientId);
+        guard.revoke(clientId);
+        publish(client.channel, { type: 'revoked' });
+        log.info({ agentId: client.agentId }, "an agent's CometD subscription ended: its token was revoked or rotated");
+      }
     },
     clients: () => guard.connected,
     close() {
       stopHub();
       publisher.disconnect();
       adapter.close();
+      door.close();
     },
   };
-}
-
-// Browsers' CometD clients (faye's, CometD's) send credentials cross-origin, so an allowed origin is
-// echoed with Allow-Credentials rather than '*'; the headers are those the clients and customer apps set.
-const PREFLIGHT_HEADERS = 'gms_user, Content-Type, Authorization, Accept, Pragma, X-Requested-With';
-
-/**
- * faye answers CORS preflights itself, for any origin and without the gms_user header that customer
- * apps send on the handshake (spec §CORS), so a browser app on another origin could not handshake.
- * Preflights of the Bayeux path are answered here, in front of faye, with the gateway's allowed origins.
- */
-function answerPreflights(server: http.Server, origins: string[]): void {
-  const listeners = server.listeners('request') as ((req: http.IncomingMessage, res: http.ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', function (this: http.Server, req: http.IncomingMessage, res: http.ServerResponse) {
-    if (req.method !== 'OPTIONS' || !onBayeuxPath(req.url)) {
-      for (const listener of listeners) listener.call(this, req, res);
-      return;
-    }
-    const origin = req.headers.origin;
-    const headers: Record<string, string> = { Pragma: 'no-cache', 'Cache-Control': 'no-cache, no-store', Vary: 'Origin' };
-    if (origin && (origins.includes('*') || origins.includes(origin))) {
-      Object.assign(headers, {
-        'Access-Control-Allow-Origin': origin,
-        'Access-Control-Allow-Credentials': 'true',
-        'Access-Control-Allow-Headers': PREFLIGHT_HEADERS,
-        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-        'Access-Control-Max-Age': '600',
-      });
-    }
-    // Answered once every 'request' listener has run, as Koa and faye answer: a later listener (the
-    // shutdown's Connection: close) may still set a header.
-    queueMicrotask(() => res.writeHead(204, headers).end());
-  });
-}
-
-function onBayeuxPath(url: string | undefined): boolean {
-  const path = (url ?? '').split('?')[0]!;
-  return path === COMETD_PATH || path.startsWith(`${COMETD_PATH}/`);
 }

@@ -2,7 +2,17 @@
 // extensions, and the client (the in-process publisher, and the tests' Bayeux clients).
 
 declare module 'faye' {
-  import type { IncomingMessage, Server as HttpServer } from 'node:http';
+  import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+  import type { Socket } from 'node:net';
+  import type { Duplex, Readable } from 'node:stream';
+
+  /** What faye reads of a request: an IncomingMessage, or its body replayed by the gateway's door. */
+  export interface BayeuxRequest extends Readable {
+    method?: string | undefined;
+    url?: string | undefined;
+    headers: IncomingHttpHeaders;
+    socket: Socket;
+  }
 
   /** A Bayeux message as it crosses faye's extension pipeline. */
   export interface BayeuxMessage {
@@ -19,8 +29,8 @@ declare module 'faye' {
 
   /** `request` is the HTTP request (or websocket upgrade) the message came in on; null for in-process clients. */
   export interface ServerExtension {
-    incoming?(message: BayeuxMessage, request: IncomingMessage | null, callback: (message: BayeuxMessage) => void): void;
-    outgoing?(message: BayeuxMessage, request: IncomingMessage | null, callback: (message: BayeuxMessage) => void): void;
+    incoming?(message: BayeuxMessage, request: BayeuxRequest | null, callback: (message: BayeuxMessage) => void): void;
+    outgoing?(message: BayeuxMessage, request: BayeuxRequest | null, callback: (message: BayeuxMessage) => void): void;
   }
 
   export interface ClientExtension {
@@ -51,9 +61,12 @@ declare module 'faye' {
 
   export class NodeAdapter {
     constructor(options: { mount: string; timeout?: number; ping?: number; engine?: object });
-    attach(server: HttpServer): void;
-    /** Whether a request is for the Bayeux endpoint (its URL parsed, the path matched); attach() asks it first. */
+    /** Whether a request is for the Bayeux endpoint (its URL parsed, the path matched). */
     check(request: IncomingMessage): boolean;
+    /** Answers an HTTP request for the endpoint: reads its body, processes its messages (or serves a static file). */
+    handle(request: BayeuxRequest, response: ServerResponse): void;
+    /** Takes over a websocket upgrade for the endpoint. */
+    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
     addExtension(extension: ServerExtension): void;
     getClient(): Client;
     on(event: 'handshake' | 'disconnect', handler: (clientId: string) => void): void;
