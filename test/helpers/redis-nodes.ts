@@ -125,12 +125,19 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
   });
   let log = '';
   let exited = false;
+  // A node outlives no test run: killed with the run however it ends (a timeout, mocha exiting).
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   child.on('exit', () => {
     exited = true;
+    process.off('exit', killOnExit);
   });
   const url = await new Promise<string>((resolve, reject) => {
     let pending = '';
-    const timer = setTimeout(() => reject(new Error(`node ${name} did not start:\n${log}`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node ${name} did not start:\n${log}`));
+    }, 15_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       log += chunk.toString();
       pending += chunk.toString();
