@@ -27,7 +27,8 @@ const importGms = (...args: string[]) => cli('src/config/import-gms-cli.ts', arg
 const validate = (...args: string[]) => cli('src/config/validate-cli.ts', args);
 
 describe('npm run import-gms', function () {
-  this.timeout(20_000);
+  // Each test runs the command-line tools as processes (tsx compiles them at start): slow on a busy machine.
+  this.timeout(120_000);
   let gw: TestGateway | undefined;
   afterEach(async () => {
     await gw?.close();
