@@ -40,6 +40,8 @@ export function readUpload(ctx: Context, maxFileBytes: number): Promise<Upload> 
     try {
       parser = busboy({
         headers: ctx.req.headers,
+        // Browsers send file names in UTF-8 (busboy's default would read them as Latin-1).
+        defParamCharset: 'utf8',
         limits: { fileSize: maxFileBytes, files: 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: MAX_FIELDS + 1 },
       });
     } catch {
