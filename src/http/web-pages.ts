@@ -10,7 +10,8 @@ import type { ServiceLookup } from '../chat/types.ts';
 import { GatewayError } from '../errors.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
-const PAGES = ['agent', 'demo'];
+/** Each is a folder of src/web/ served at its own path; demo/v2 is the Chat API v2 demo. */
+const PAGES = ['agent', 'demo', 'demo/v2'];
 const FILE_NAME = /^[a-z0-9][a-z0-9-]*\.(html|css|js|svg)$/;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -28,7 +29,9 @@ export function webPages(services: ServiceLookup): Router {
       ctx.redirect(`/${page}/`);
     });
     router.get([`/${page}/`, `/${page}/:file`], async (ctx, next) => {
-      const file = ctx.params.file ?? 'index.html';
+      // From the path, not ctx.params: the router merges the params of every matched route, so /demo/v2/
+      // would still carry the `file` that /demo/:file took from it.
+      const file = ctx.path.slice(page.length + 2) || 'index.html';
       if (!FILE_NAME.test(file)) return next();
       let body: Buffer;
       try {
