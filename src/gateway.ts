@@ -118,6 +118,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     listener: hub,
     clock: Date,
     limits: { maxTranscriptEvents: settings.maxTranscriptEvents },
+    clientLimits: settings.perAddress,
   });
 
   // Koa's own view of the client (ctx.ip) follows the same proxy settings as clientAddress.
@@ -145,7 +146,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   };
   const routers = [
     gmsRoutes(domain, v1Lookup, limits),
-    chatV2Routes(domain, (name) => services.get(name)),
+    chatV2Routes(domain, (name) => services.get(name), limits),
     adminRoutes(services, access),
     metrics.routes(access.require('read')),
     agentRoutes(desk, agents, domain),

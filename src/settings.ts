@@ -33,6 +33,8 @@ export interface Settings {
     /** Client addresses never limited (the operator's own host by default). */
     exempt: string[];
   };
+  /** Caps per client address: live sessions and waiting chats (0: no cap); RATE_LIMIT_EXEMPT addresses are not capped. */
+  perAddress: { sessions: number; waiting: number };
   /** Whether the gateway sits behind trusted proxies that name the client in a header (off: never read). */
   proxy: ProxyTrust;
   /** HTTP server timeouts, in milliseconds, so that slow clients cannot hold connections. */
@@ -112,6 +114,10 @@ export function readSettings(env: Env = process.env): Settings {
         burst: integer(env, 'RATE_LIMIT_SESSION_BURST', 40, 1),
       },
       exempt: (env.RATE_LIMIT_EXEMPT ?? '127.0.0.1,::1,::ffff:127.0.0.1').split(',').map((a) => a.trim()).filter(Boolean),
+    },
+    perAddress: {
+      sessions: integer(env, 'MAX_SESSIONS_PER_ADDRESS', 30, 0),
+      waiting: integer(env, 'MAX_WAITING_PER_ADDRESS', 5, 0),
     },
     proxy: {
       trust: yesNo(env, 'TRUST_PROXY', false),

@@ -165,6 +165,63 @@ describe('limits', () => {
     });
   });
 
+  describe('per-address caps on sessions and waiting chats', () => {
+    // Behind a trusted proxy each X-Forwarded-For value is one client address (client-address.test.ts).
+    const from = (address: string): Record<string, string> => ({ 'X-Forwarded-For': address });
+    const attacker = from('198.51.100.66');
+    const customer = from('198.51.100.7');
+
+    it('one address cannot fill the queue: past MAX_WAITING_PER_ADDRESS its chats get 429, while other customers still get in', async () => {
+      const gw = await start({
+        endpoints: { 'gms_builtin.json': { maxWaiting: 4 } },
+        env: { TRUST_PROXY: 'true', MAX_WAITING_PER_ADDRESS: '2', RATE_LIMIT_IP_PER_SEC: '0', RATE_LIMIT_SESSION_PER_SEC: '0' },
+      });
+      const first = await startCustomerChat(gw, { headers: attacker });
+      await startCustomerChat(gw, { headers: attacker });
+      for (let i = 0; i < 2; i++) {
+        const created = await gw.post('/genesys/1/service/request-chat', {}, attacker);
+        expect(created.status).to.equal(200);
+        const refused = await gw.post(`/genesys/1/service/${created.body._id}/ixn/chat`, {}, attacker);
+        expect(refused.status).to.equal(429);
+        expect(refused.body.exception).to.equal('RateLimited');
+        expect(refused.body.message).to.contain('2 chats waiting');
+      }
+      expect((await startCustomerChat(gw, { headers: customer })).start.status).to.equal(200);
+      // A chat that leaves the queue frees its place.
+      await first.call('disconnect');
+      expect((await startCustomerChat(gw, { headers: attacker })).start.status).to.equal(200);
+    });
+
+    it('past MAX_SESSIONS_PER_ADDRESS an address gets 429 for new sessions, on Chat API v1 and v2, until one of its chats ends', async () => {
+      const gw = await start({ env: { TRUST_PROXY: 'true', MAX_SESSIONS_PER_ADDRESS: '3', RATE_LIMIT_IP_PER_SEC: '0' } });
+      const first = await startCustomerChat(gw, { headers: attacker });
+      expect((await gw.post('/genesys/1/service/request-chat', {}, attacker)).status).to.equal(200);
+      expect((await gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' }, attacker)).status).to.equal(200);
+      const refused = await gw.post('/genesys/1/service/request-chat', {}, attacker);
+      expect(refused.status).to.equal(429);
+      expect(refused.body).to.deep.equal({
+        message: 'Your address already holds 3 open chat sessions; end one, or try again once one has expired.',
+        exception: 'RateLimited',
+      });
+      expect((await gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' }, attacker)).status).to.equal(429);
+      expect((await gw.post('/genesys/1/service/request-chat', {}, customer)).status).to.equal(200);
+      await first.call('disconnect');
+      expect((await gw.post('/genesys/1/service/request-chat', {}, attacker)).status).to.equal(200);
+    });
+
+    it('of many chats started at once from one address, exactly MAX_WAITING_PER_ADDRESS wait', async () => {
+      const gw = await start({ env: { TRUST_PROXY: 'true', MAX_WAITING_PER_ADDRESS: '3', RATE_LIMIT_IP_PER_SEC: '0' } });
+      const replies = await Promise.all(Array.from({ length: 12 }, () => gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' }, attacker)));
+      expect(replies.filter((r) => r.status === 200)).to.have.length(3);
+      expect(replies.filter((r) => r.status === 429)).to.have.length(9);
+    });
+
+    it('the addresses of RATE_LIMIT_EXEMPT (the gateway\'s own host by default) are not capped', async () => {
+      const gw = await start({ env: { MAX_WAITING_PER_ADDRESS: '1', MAX_SESSIONS_PER_ADDRESS: '1' } });
+      for (let i = 0; i < 3; i++) expect((await startCustomerChat(gw)).start.status).to.equal(200);
+    });
+  });
+
   describe('HTTP server timeouts', () => {
     it('a client that sends its headers too slowly is disconnected', async () => {
       const gw = await start({ env: { HEADERS_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '600' } });

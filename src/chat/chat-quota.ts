@@ -31,7 +31,13 @@ export class ChatQuota {
    * Records `sessionId` as one of `service`'s chats, or throws ServiceUnavailable when `max` are live.
    * Sessions that ended are only looked up once the list is full, so admission stays cheap below the cap.
    */
-  admit(service: string, max: number, sessionId: string, now: number): Promise<void> {
+  admit(
+    service: string,
+    max: number,
+    sessionId: string,
+    now: number,
+    refusal: () => GatewayError = () => new GatewayError('ServiceUnavailable', `Service '${service}' already has its maximum of ${max} chats; try again later.`),
+  ): Promise<void> {
     return this.store.update<Admitted, void>(quotaKey(service), async (current) => {
       // A copy: the stored list is a shared snapshot (store.ts).
       const admitted: Admitted = { ...current };
@@ -42,9 +48,7 @@ export class ChatQuota {
           if (places[i] === 'freed' || (places[i] === 'absent' && now - admitted[id]! > UNWRITTEN_GRACE_MS)) delete admitted[id];
         });
       }
-      if (Object.keys(admitted).length >= max) {
-        throw new GatewayError('ServiceUnavailable', `Service '${service}' already has its maximum of ${max} chats; try again later.`);
-      }
+      if (Object.keys(admitted).length >= max) throw refusal();
       admitted[sessionId] = now;
       return { write: admitted, ttlMs: QUOTA_TTL_MS, result: undefined };
     });

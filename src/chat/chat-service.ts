@@ -23,7 +23,8 @@ import type {
   ServiceSession,
 } from './types.ts';
 import { ChatFiles } from './chat-files.ts';
-import { ChatQuota } from './chat-quota.ts';
+import { ChatQuota, type Place } from './chat-quota.ts';
+import { ClientCaps, type ClientLimits } from './client-caps.ts';
 import { recordEventCount, SessionRecords } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
@@ -58,6 +59,8 @@ export interface StartParams {
   subject?: string;
   userDisplayName?: string;
   userData: Record<string, string>;
+  /** The client address starting the chat, counted against MAX_WAITING_PER_ADDRESS; none: not counted. */
+  client?: string;
 }
 
 /** What a customer's change does to their live chat (decided by a protocol adapter's rule, inside the change). */
@@ -84,6 +87,8 @@ export interface ChatDomainDeps {
   listener: ChatListener;
   clock: Clock;
   limits?: Partial<Limits>;
+  /** Caps per client address (client-caps.ts); absent: none. */
+  clientLimits?: ClientLimits;
   /** How long an expired session is kept so that the sweeper can end its chat and tell the agents. */
   expiryGraceMs?: number;
 }
@@ -106,6 +111,7 @@ export class ChatDomain {
   private readonly limits: Limits;
   private readonly graceMs: number;
   private readonly quota: ChatQuota;
+  private readonly clientCaps: ClientCaps;
   /** Sessions as stored: a record and the sealed chunks of its transcript (session-records.ts). */
   private readonly records: SessionRecords;
   /** The content of the files sent in chats, kept and removed with them. */
@@ -126,17 +132,32 @@ export class ChatDomain {
       if (!session) return 'absent';
       return session.expiresAt > this.clock.now() && session.chat?.state !== 'ended' ? 'held' : 'freed';
     });
+    this.clientCaps = new ClientCaps(this.store, deps.clientLimits ?? { sessions: 0, waiting: 0 }, {
+      session: (id) => this.placeOf(id, (chat) => chat?.state !== 'ended'),
+      waiting: (id) => this.placeOf(id, (chat) => (chat ? chat.state === 'waiting' : undefined)),
+    });
+  }
+
+  /** Where a session stands for a cap: `holds` says whether its chat counts (undefined: not yet known). */
+  private async placeOf(id: string, holds: (chat: Chat | undefined) => boolean | undefined): Promise<Place> {
+    const session = await this.store.get<ServiceSession>(sessionKey(id));
+    if (!session) return 'absent';
+    if (session.expiresAt <= this.clock.now()) return 'freed';
+    const held = holds(session.chat);
+    return held === undefined ? 'absent' : held ? 'held' : 'freed';
   }
 
   // ---- service sessions (spec §1) ----
 
-  async createSession(service: ServiceOptions, data: Record<string, string>, gmsUser?: string): Promise<ServiceSession> {
+  /** `client`: the address asking, counted against MAX_SESSIONS_PER_ADDRESS (none: not counted). */
+  async createSession(service: ServiceOptions, data: Record<string, string>, gmsUser?: string, client?: string): Promise<ServiceSession> {
     if (!service.enabled) {
       throw new GatewayError('ServiceUnavailable', `Service '${service.name}' is disabled and takes no new chats.`);
     }
     await this.router.admit(service.endpoint);
     const now = this.clock.now();
     const id = randomUUID();
+    if (client !== undefined) await this.clientCaps.admitSession(client, id, now);
     if (service.maxChats !== undefined) await this.quota.admit(service.name, service.maxChats, id, now);
     const session: ServiceSession = {
       id,
@@ -170,6 +191,7 @@ export class ChatDomain {
       if (session.chat) throw new GatewayError('ChatAlreadyStarted', 'The chat of this session was already started.');
       const endpoint = this.options(session).endpoint;
       await this.router.admit(endpoint);
+      if (params.client !== undefined) await this.clientCaps.admitWaiting(params.client, session.id, now);
       if (gmsUser && !session.gmsUser) session.gmsUser = gmsUser;
       const nickname = customerNickname(params);
       const chat: Chat = {

@@ -14,6 +14,7 @@ import { GatewayError } from '../errors.ts';
 import type { Params } from './body.ts';
 import { V2_BASE, v2Answer, v2Messages } from './chat-v2-wire.ts';
 import { sendFile } from './file-download.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { readUpload } from './upload.ts';
 
 export type ServiceDefinitions = (name: string) => ServiceDefinition | undefined;
@@ -34,8 +35,14 @@ interface CustomerChat {
   service: ServiceDefinition | undefined;
 }
 
-export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions): Router {
+export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, limits: RateLimiter): Router {
   const router = new Router({ prefix: V2_BASE });
+
+  // The per-session limit, keyed by the chat id the router matched (as v1 keys it by the session id).
+  router.param('chatId', (chatId, ctx, next) => {
+    limits.checkSession(ctx.state.clientAddress, chatId);
+    return next();
+  });
 
   /** The caller's chat: it exists, belongs to the service in the path, and userId and secureKey match. */
   const customerChat = async (ctx: Context): Promise<CustomerChat> => {
@@ -72,10 +79,12 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions): 
       throw new GatewayError('InvalidParameter', "Give a 'nickname', or 'firstName' and 'lastName'.");
     }
     if (nickname && [...nickname].length > MAX_NICKNAME) throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
-    const session = await domain.createSession(service, {}, undefined);
+    const client = limits.capped(ctx.state.clientAddress);
+    const session = await domain.createSession(service, {}, undefined, client);
     let view = await domain.startChat(session.id, undefined, {
       ...defined({ firstName: p.firstName, lastName: p.lastName, email: p.emailAddress, subject: p.subject, userDisplayName: nickname }),
       userData: userDataOf(p),
+      ...(client !== undefined ? { client } : {}),
     });
     // `text`: a first message sent with the request (as the public bots send it).
     if (p.text?.trim()) view = await domain.send(session.id, undefined, p.text);

@@ -41,7 +41,7 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
     if (!service) throw new GatewayError('ServiceNotFound', `No service named '${name}' is loaded.`);
     const params = ctx.state.params;
     const data = withoutKeys(params, ['_verbose', GATEWAY_EXTRAS]);
-    const session = await domain.createSession(service, data, gmsUser(ctx));
+    const session = await domain.createSession(service, data, gmsUser(ctx), limits.capped(ctx.state.clientAddress));
     // GMS answers these two keys, _verbose or not; clients whose JSON mappers refuse unknown keys
     // (Jackson's default) break on anything more, so our extras come only to a client asking for them.
     ctx.body = {
@@ -57,6 +57,7 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
       ...pick(p, ['firstName', 'lastName', 'email', 'subject', 'userDisplayName']),
       ...(p.notify_by !== undefined ? { notifyBy: p.notify_by } : {}),
       userData: withoutKeys(p, [...START_PARAMS]),
+      client: limits.capped(ctx.state.clientAddress),
     });
     respond(ctx, view);
   });

@@ -87,6 +87,11 @@ export class RateLimiter {
     return this.exempt.has(address);
   }
 
+  /** The address as the per-address caps count it: undefined for an exempt one (never capped). */
+  capped(address: string): string | undefined {
+    return this.exempt.has(address) ? undefined : address;
+  }
+
   /** Takes one token of the address's bucket: 0 when allowed, else the seconds until one is available. */
   addressWait(address: string): number {
     if (!this.byAddress || this.exempt.has(address)) return 0;
