@@ -190,7 +190,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     hub,
     agents,
     waitingChat: (chatSessionId) => desk.waitingChat(chatSessionId),
-    publish: (agentId, message) => void cometd.publishToAgent(agentId, endpointOf(message), message),
+    publish: (agent, message) => void cometd.publishToAgent(agent.id, endpointOf(message), message),
     log,
   });
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
+import { pushToAgents } from '../src/endpoints/agent-push.ts';
 import { loadEndpointFile } from '../src/endpoints/endpoint-file.ts';
 import { hashToken } from '../src/endpoints/token-hash.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
@@ -102,5 +103,71 @@ describe('endpoint files', () => {
     await eventually(async () => (await agentClient(gw, 'alice', 'demo-agent-token-change-me').get('/me')).status === 200, 3000, 'the shipped file');
     const readme = await fs.readFile('README.md', 'utf8');
     expect(readme).to.include('demo-agent-token-change-me');
+  });
+});
+
+describe('one agent id declared with different tokens in two endpoint files', () => {
+  // Two agents, kept fully apart: each token serves only the endpoints that list the id with it.
+  let gw: TestGateway;
+  const pushed: Array<{ id: string; serves: string[]; endpoint: string }> = [];
+  let stopPush: () => void;
+  beforeEach(async () => {
+    gw = await startTestGateway({
+      services: { 'a.json': { endpoint: 'desk_a' }, 'b.json': { endpoint: 'desk_b' } },
+      endpoints: {
+        'desk_a.json': endpointFile(['alice']),
+        'desk_b.json': { agents: [{ id: 'alice', nickname: 'Alice of B', token: hashToken('the-other-alice-token') }] },
+      },
+    });
+    // What the CometD endpoint is handed to publish on agent channels (agent-push.ts, wired in gateway.ts).
+    stopPush = pushToAgents({
+      hub: gw.hub,
+      agents: gw.agents,
+      waitingChat: async () => undefined,
+      publish: (agent, message) => pushed.push({ id: agent.id, serves: agent.endpoints, endpoint: message.type === 'waiting' ? message.chat.endpoint : message.endpoint }),
+      log: gw.log,
+    });
+  });
+  afterEach(async () => {
+    stopPush();
+    pushed.splice(0);
+    await gw.close();
+  });
+
+  it('neither sees the other\'s chats: waiting and "mine" listings, REST calls, and pushes', async () => {
+    const aliceA = agentClient(gw, 'alice');
+    const aliceB = agentClient(gw, 'alice', 'the-other-alice-token');
+    expect((await aliceA.get('/me')).body).to.deep.equal({ id: 'alice', nickname: 'Alice', endpoints: ['desk_a'] });
+    expect((await aliceB.get('/me')).body).to.deep.equal({ id: 'alice', nickname: 'Alice of B', endpoints: ['desk_b'] });
+
+    const inA = (await startCustomerChat(gw, { service: 'a', start: { orderId: 'secret-of-a' } })).start.body.chatSessionId as string;
+    const inB = (await startCustomerChat(gw, { service: 'b' })).start.body.chatSessionId as string;
+    const ids = (r: Reply): string[] => r.body.chats.map((c: { chatSessionId: string }) => c.chatSessionId);
+    expect(ids(await aliceA.get('/chats?state=waiting'))).to.deep.equal([inA]);
+    expect(ids(await aliceB.get('/chats?state=waiting'))).to.deep.equal([inB]);
+
+    expect((await aliceA.post(`/chats/${inA}/accept`)).status).to.equal(200);
+    expect((await aliceA.post(`/chats/${inA}/send`, { message: 'hello from A' })).status).to.equal(200);
+    expect(ids(await aliceB.get('/chats?state=mine'))).to.deep.equal([]);
+    for (const call of [aliceB.get(`/chats/${inA}`), aliceB.post(`/chats/${inA}/send`, { message: 'x' }), aliceB.post(`/chats/${inA}/leave`)]) {
+      expect((await call).status).to.equal(403);
+    }
+
+    expect((await aliceB.post(`/chats/${inB}/accept`)).status).to.equal(200);
+    // Each listing shows its own chat only, and reading one never drops the other's from the shared list.
+    expect(ids(await aliceB.get('/chats?state=mine'))).to.deep.equal([inB]);
+    expect(ids(await aliceA.get('/chats?state=mine'))).to.deep.equal([inA]);
+    expect(ids(await aliceB.get('/chats?state=mine'))).to.deep.equal([inB]);
+
+    // Each push goes to the agent of the chat's endpoint: the alice whose token serves it, never the other.
+    await eventually(() => pushed.some((p) => p.endpoint === 'desk_b'), 3000, 'the pushes of desk_b');
+    expect(pushed.filter((p) => p.endpoint === 'desk_a')).not.to.have.length(0);
+    for (const p of pushed) expect(p.serves, `a push of ${p.endpoint}`).to.deep.equal([p.endpoint]);
+  });
+
+  it('the same id with the same token in two files is one agent serving both endpoints', async () => {
+    await gw.writeEndpoint('desk_b.json', endpointFile(['alice']));
+    await eventually(async () => (await agentClient(gw, 'alice').get('/me')).body.endpoints.length === 2, 3000, 'the edit');
+    expect((await agentClient(gw, 'alice', 'the-other-alice-token').get('/me')).status).to.equal(401);
   });
 });

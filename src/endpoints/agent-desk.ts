@@ -86,13 +86,18 @@ export class AgentDesk {
     return found?.chat.state === 'waiting' ? waitingChat(found.session, found.chat) : undefined;
   }
 
-  /** The chats the agent is in, including ended ones the agent has not left yet. */
+  /**
+   * The chats the agent is in, including ended ones the agent has not left yet: of the endpoints the
+   * agent's token serves only. (The list is kept per id: the same id with another token elsewhere is
+   * another agent, whose chats are skipped here, never dropped.)
+   */
   async mine(agent: Agent): Promise<AgentChatView[]> {
     const ids = (await this.store.get<string[]>(mineKey(agent.id))) ?? [];
     const found = await Promise.all(ids.map((id) => this.domain.findChat(id)));
     const views: AgentChatView[] = [];
     const stale: string[] = [];
     found.forEach((f, i) => {
+      if (f && !agent.endpoints.includes(f.chat.endpoint)) return;
       if (f && f.chat.agents.some((a) => a.id === agent.id)) views.push(chatView(f.session, f.chat));
       else stale.push(ids[i]!);
     });

@@ -1,19 +1,22 @@
 // What agents are told on their CometD channel /agent/{agentId}: a new chat waiting in an endpoint
 // they serve, a waiting chat taken or gone, and every new event of the chats they are in.
-// Follows ChatHub; hands each message to a publish function (the CometD endpoint's agent channels).
+// Follows ChatHub; hands each message to a publish function (the CometD endpoint's agent channels),
+// addressed to an agent of the chat's endpoint: an id declared with another token elsewhere is another
+// agent (agents.ts), told nothing of this endpoint's chats.
 
 import type { ChatUpdate } from '../chat/types.ts';
 import type { Logger } from '../log.ts';
 import type { ChatHub } from '../push/chat-hub.ts';
 import { agentEvent, type AgentEvent, type WaitingChat } from './agent-desk.ts';
-import type { AgentDirectory } from './agents.ts';
+import type { Agent, AgentDirectory } from './agents.ts';
 
 export type AgentPushMessage =
   | { type: 'waiting'; chat: WaitingChat }
   | { type: 'dequeued'; chatSessionId: string; endpoint: string }
   | { type: 'events'; chatSessionId: string; service: string; endpoint: string; state: ChatUpdate['state']; events: AgentEvent[] };
 
-export type PublishToAgent = (agentId: string, message: AgentPushMessage) => void;
+/** Sends a message to the agent: the one of the message's endpoint (an id with another token elsewhere is another agent). */
+export type PublishToAgent = (agent: Agent, message: AgentPushMessage) => void;
 
 export interface AgentPushOptions {
   hub: ChatHub;
@@ -31,7 +34,7 @@ export function pushToAgents(options: AgentPushOptions): () => void {
   const announce = async (update: ChatUpdate): Promise<void> => {
     const chat = await options.waitingChat(update.chatSessionId);
     if (!chat) return;
-    for (const agent of agents.agentsOf(update.endpoint)) publish(agent.id, { type: 'waiting', chat });
+    for (const agent of agents.agentsOf(update.endpoint)) publish(agent, { type: 'waiting', chat });
   };
 
   return options.hub.subscribe((update) => {
@@ -44,7 +47,7 @@ export function pushToAgents(options: AgentPushOptions): () => void {
     const endedWaiting = update.state === 'ended' && update.agentIds.length === 0;
     if (taken || endedWaiting) {
       for (const agent of agents.agentsOf(update.endpoint)) {
-        publish(agent.id, { type: 'dequeued', chatSessionId: update.chatSessionId, endpoint: update.endpoint });
+        publish(agent, { type: 'dequeued', chatSessionId: update.chatSessionId, endpoint: update.endpoint });
       }
     }
     if (update.agentIds.length > 0) {
@@ -56,7 +59,8 @@ export function pushToAgents(options: AgentPushOptions): () => void {
         state: update.state,
         events: update.events.map(agentEvent),
       };
-      for (const agentId of new Set(update.agentIds)) publish(agentId, message);
+      const inChat = new Set(update.agentIds);
+      for (const agent of agents.agentsOf(update.endpoint)) if (inChat.has(agent.id)) publish(agent, message);
     }
   });
 }

@@ -1,16 +1,18 @@
 // Who the agents are, as the rest of the gateway sees them: the agent REST API and the agent CometD
 // channels both authenticate through this interface; the endpoint files implement it.
+// An agent is an id *with its token*: one id declared with different tokens in two endpoint files is
+// two agents, kept apart everywhere by the endpoints each token serves.
 
 export interface Agent {
   id: string;
   nickname: string;
-  /** The endpoints whose chats this agent may see and accept. */
+  /** The endpoints whose chats this agent may see and accept: those listing this id with this token. */
   endpoints: string[];
 }
 
 export interface AgentDirectory {
   /** The agent holding this bearer token, compared in constant time; undefined when none does. */
   authenticate(token: string): Agent | undefined;
-  /** The agents serving an endpoint (they are told of its new waiting chats). */
+  /** The agents serving an endpoint (they are told of its new waiting chats), each with all its endpoints. */
   agentsOf(endpoint: string): Agent[];
 }

@@ -34,7 +34,10 @@ export class EndpointDirectory implements AgentDirectory {
     return (this.endpoints.get(endpoint)?.agents ?? []).map((a) => this.agent(a));
   }
 
-  /** An agent listed in several files with the same token serves all of those endpoints. */
+  /**
+   * An agent listed in several files with the same token serves all of those endpoints; the same id
+   * with another token is another agent, serving only the endpoints that list it with that token.
+   */
   private agent(entry: { id: string; nickname: string; token: string }): Agent {
     const endpoints = this.endpoints
       .list()

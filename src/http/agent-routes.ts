@@ -19,7 +19,8 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory, domain: Cha
 
   /** Who the token belongs to (ours): the console needs the id to subscribe to /agent/{id}. */
   router.get('/me', (ctx) => {
-    ctx.body = agentOf(ctx);
+    const { id, nickname, endpoints } = agentOf(ctx);
+    ctx.body = { id, nickname, endpoints };
   });
 
   router.get('/chats', async (ctx) => {
