@@ -8,6 +8,7 @@ import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { hashToken } from '../src/endpoints/token-hash.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -109,6 +110,7 @@ const bodyAndType: fc.Arbitrary<{ type?: string; body?: Buffer }> = fc.oneof(
   fc.constant({ type: 'application/json', body: Buffer.from('{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"message":"hi"}') }),
   fc.constant({ type: 'application/json', body: Buffer.from(`${'['.repeat(5000)}${']'.repeat(5000)}`) }),
   fc.constant({ type: 'application/json', body: Buffer.from(`{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`) }),
+  fc.constant({ type: 'application/json', body: Buffer.from(`{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`) }),
   fc.uint8Array({ maxLength: 300 }).map((b) => ({ type: 'application/x-www-form-urlencoded', body: Buffer.from(b) })),
   fc.uint8Array({ maxLength: 300 }).map((b) => ({ type: 'application/json', body: Buffer.from(b) })),
   fc.constant({ type: 'application/x-www-form-urlencoded', body: Buffer.from([0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x3d, 0xc3, 0x28, 0xff, 0xfe]) }),
@@ -166,7 +168,9 @@ function hostileRequest(ids: fc.Arbitrary<string>, paths: (id: string) => fc.Arb
 }
 
 const ACTIONS = ['', '/send', '/refresh', '/refreshFromStart', '/startTyping', '/stopTyping', '/disconnect', '/nope', '/send/extra'];
-const AGENT_ACTIONS = ['', '/accept', '/send', '/typing', '/push-url', '/notice', '/leave', '/nope'];
+const AGENT_ACTIONS = ['', '/accept', '/send', '/typing', '/push-url', '/notice', '/leave', '/nope', '/files', '/files/F1', '/files/F1/delete', '/files/../accept'];
+/** Agents of another endpoint: one with an id of its own, one with gms_builtin's agent id but another token. */
+const OUTSIDER_TOKENS = ['token-of-mallory-elsewhere', 'token-of-the-other-alice'];
 
 /** What every answer must satisfy, whatever was asked. */
 function checkReply(req: RawRequest, reply: RawReply): void {
@@ -187,6 +191,8 @@ describe('hostile input (property-based, fixed seed)', function () {
   let target: CustomerChat;
   let targetChatId: string;
   let bystanders: string[];
+  /** Every chat of gms_builtin the fuzz knows of: bystanders, the target, and each fresh one. */
+  const builtinChats = new Set<string>();
   const statuses = new Map<number, number>();
   let tried = 0;
 
@@ -194,6 +200,7 @@ describe('hostile input (property-based, fixed seed)', function () {
   const withFreshIds = async (req: RawRequest): Promise<RawRequest> => {
     if (!req.path.includes(FRESH_SESSION) && !req.path.includes(FRESH_CHAT)) return req;
     const chat = await startCustomerChat(gw);
+    builtinChats.add(chat.start.body.chatSessionId as string);
     const path = req.path.replaceAll(FRESH_SESSION, chat.id).replaceAll(FRESH_CHAT, chat.start.body.chatSessionId as string);
     return { ...req, path };
   };
@@ -203,7 +210,15 @@ describe('hostile input (property-based, fixed seed)', function () {
   before(async () => {
     gw = await startTestGateway({
       services: { 'request-chat.json': {}, 'owned.json': {} },
-      endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
+      endpoints: {
+        'gms_builtin.json': endpointFile(['alice']),
+        'elsewhere.json': {
+          agents: [
+            { id: 'mallory', nickname: 'Mallory', token: hashToken(OUTSIDER_TOKENS[0]!) },
+            { id: 'alice', nickname: 'Other Alice', token: hashToken(OUTSIDER_TOKENS[1]!) },
+          ],
+        },
+      },
     });
     base = new URL(gw.url);
     // Chats nobody in the fuzz may touch: one waiting, one with an agent and messages, one bound to a gms_user.
@@ -217,6 +232,7 @@ describe('hostile input (property-based, fixed seed)', function () {
     // The chat the fuzz aims at: it may change, but only through the protocol.
     target = await startCustomerChat(gw);
     targetChatId = target.start.body.chatSessionId as string;
+    for (const chat of [waiting, talking, owned, target]) builtinChats.add(chat.start.body.chatSessionId as string);
   });
 
   after(async () => {
@@ -226,14 +242,21 @@ describe('hostile input (property-based, fixed seed)', function () {
     console.log(`      fuzz: ${tried} requests, by status ${byStatus}`);
   });
 
-  const run = async (arb: fc.Arbitrary<RawRequest>, numRuns: number): Promise<void> => {
-    const before = await snapshot();
+  const run = async (
+    arb: fc.Arbitrary<RawRequest>,
+    numRuns: number,
+    extraCheck?: (req: RawRequest, reply: RawReply) => void,
+    untouched: () => Promise<unknown[]> = snapshot,
+  ): Promise<void> => {
+    const before = await untouched();
     const outcome = await fc.check(
       fc.asyncProperty(arb, async (req) => {
-        const reply = await send(base, await withFreshIds(req));
+        const sent = await withFreshIds(req);
+        const reply = await send(base, sent);
         tried++;
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
         checkReply(req, reply);
+        extraCheck?.(sent, reply);
       }),
       { seed: SEED, numRuns, endOnFailure: true },
     );
@@ -243,7 +266,7 @@ describe('hostile input (property-based, fixed seed)', function () {
       throw new Error(`failed after ${outcome.numRuns} requests: ${String(outcome.errorInstance).slice(0, 600)}\nrequest: ${req}`);
     }
     expect((await send(base, { method: 'GET', path: '/healthz', headers: {} })).status).to.equal(200);
-    expect(await snapshot()).to.deep.equal(before);
+    expect(await untouched()).to.deep.equal(before);
     expect(Object.prototype, 'prototype pollution').to.not.have.any.keys('polluted', 'a', 'b');
   };
 
@@ -287,6 +310,35 @@ describe('hostile input (property-based, fixed seed)', function () {
     );
     const headers = fc.record({ authorization }, { requiredKeys: [] });
     await run(hostileRequest(ids, paths, headers), AGENT_RUNS);
+  });
+
+  it('agents of another endpoint, one of them with the same id: nothing of gms_builtin reaches them, nothing of it changes', async () => {
+    const ids = fc.oneof(
+      { weight: 3, arbitrary: fc.constant(targetChatId) },
+      { weight: 3, arbitrary: fc.constant(FRESH_CHAT) },
+      { weight: 2, arbitrary: fc.constantFrom(...builtinChats) },
+      { weight: 1, arbitrary: anyString },
+    );
+    const paths = (id: string): fc.Arbitrary<string> =>
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...AGENT_ACTIONS).map((a) => `/agent/v1/chats/${id}${a}`) },
+        fc.constantFrom('/agent/v1/chats', '/agent/v1/chats?state=mine', '/agent/v1/chats?state=waiting', '/agent/v1/me'),
+      );
+    const headers = fc.record({ authorization: fc.constantFrom(...OUTSIDER_TOKENS).map((t) => `Bearer ${t}`) });
+    const chatRoute = /^\/agent\/v1\/chats\/[^?]/;
+    // The target chat too must stay exactly as it was: none of these agents may change it.
+    const everything = (): Promise<unknown[]> => Promise.all([...bystanders, target.id].map((id) => gw.store.get(`session:${id}`)));
+    await run(
+      hostileRequest(ids, paths, headers),
+      AGENT_RUNS / 3,
+      (req, reply) => {
+        const what = `${req.method} ${req.path.slice(0, 120)} → ${reply.status} ${reply.text.slice(0, 200)}`;
+        if (chatRoute.test(req.path) && req.method !== 'OPTIONS') expect(reply.status, what).to.be.at.least(400);
+        // (An error may echo the path it was asked; it must never name a chat the request did not.)
+        for (const chatId of builtinChats) if (!req.path.includes(chatId)) expect(reply.text, what).not.to.contain(chatId);
+      },
+      everything,
+    );
   });
 
   it('requests Node cannot even parse get the error body too', async () => {
