@@ -12,11 +12,12 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { endpointFile, tokenOf } from './helpers/agent-client.ts';
+import { startV2Chat } from './helpers/chat-v2-client.ts';
 import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-const LIMITED_SERVICE = { 'request-chat.json': {}, 'short.json': { maxMessageLength: 40 } };
+const LIMITED_SERVICE = { 'request-chat.json': {}, 'short.json': { maxMessageLength: 40 }, 'files.json': { fileTransfer: { enabled: true } } };
 
 /** Spies on what the console asks the browser for (a desktop notification, a tone), then lets it through. */
 const ATTENTION_SPY = `
@@ -332,6 +333,36 @@ describe('agent console and customer widget in a browser', function () {
     await snap(customer, 'demo-phone-chat');
     const chat = await customer.locator('.widget').boundingBox();
     expect(chat).to.deep.equal({ x: 0, y: 0, width: 390, height: 844 });
+  });
+
+  it('the console shows the files of a chat, downloads them with the agent token, sends one, and shows a deleted one as deleted', async () => {
+    const chat = await startV2Chat(gw, { service: 'files' });
+    const agent = await newPage('agent');
+    await signIn(agent);
+    await accept(agent, 'Ann');
+
+    const form = new FormData();
+    for (const [k, v] of Object.entries(chat.credentials())) form.append(k, v);
+    form.append('file', new Blob(['the order number is 42']), 'order.txt');
+    const uploaded = await gw.post(`/genesys/2/chat/files/${chat.chatId}/file`, form);
+    expect(uploaded.status).to.equal(200);
+    const fileId = uploaded.body.userData['file-id'] as string;
+
+    const get = agent.getByRole('button', { name: 'Download order.txt' });
+    await get.waitFor();
+    expect(await message(agent, 'order.txt').innerText()).to.include('22 B');
+    const [download] = await Promise.all([agent.waitForEvent('download'), get.click()]);
+    expect(download.suggestedFilename()).to.equal('order.txt');
+    expect(await fs.promises.readFile((await download.path())!, 'utf8')).to.equal('the order number is 42');
+
+    await agent.getByLabel('Attach a file').setInputFiles({ name: 'label.txt', mimeType: 'text/plain', buffer: Buffer.from('return label') });
+    await agent.getByRole('button', { name: 'Download label.txt' }).waitFor();
+    expect(JSON.stringify((await chat.call('refresh')).body)).to.include('label.txt');
+    await snap(agent, 'agent-files');
+
+    expect((await chat.call(`file/${fileId}/delete`)).status).to.equal(200);
+    await agent.getByText('Ann deleted the file order.txt').waitFor();
+    expect(await get.count()).to.equal(0);
   });
 
   it('serves a site icon, so browsers asking for /favicon.ico get one, and what the widget needs of a service', async () => {

@@ -52,7 +52,7 @@
     sessionStorage.setItem('agentSeen', JSON.stringify(seen));
   }
 
-  const counts = (e) => e.partyType === 'CLIENT' && (e.type === 'Message.Text' || e.type === 'Notice.PushUrl');
+  const counts = (e) => e.partyType === 'CLIENT' && (e.type === 'Message.Text' || e.type === 'Notice.PushUrl' || e.type === 'Notice.FileUploaded');
   const unread = (chat) => chat.events.filter((e) => e.position > (seen[chat.chatSessionId] || 0) && counts(e)).length;
   const watching = () => !document.hidden;
 
@@ -180,12 +180,12 @@
     $('mine').replaceChildren(
       ...chats.map((c) => {
         const count = c.chatSessionId === current && watching() ? 0 : unread(c);
-        const last = [...c.events].reverse().find((e) => e.type === 'Message.Text');
+        const last = [...c.events].reverse().find((e) => e.type === 'Message.Text' || e.type === 'Notice.FileUploaded');
         const open = el('button', { type: 'button', className: 'open' }, [
           el('span', { className: 'avatar', textContent: initial(c.customer.nickname) }),
           el('span', { className: 'label' }, [
             el('strong', { textContent: c.customer.nickname }),
-            el('span', { className: 'meta preview', textContent: c.state === 'ended' ? 'Ended' : last ? (last.partyType === 'AGENT' ? 'You: ' : '') + last.text : 'No message yet' }),
+            el('span', { className: 'meta preview', textContent: c.state === 'ended' ? 'Ended' : last ? (last.partyType === 'AGENT' ? 'You: ' : '') + (last.type === 'Notice.FileUploaded' ? 'a file, ' : '') + last.text : 'No message yet' }),
           ]),
           ...(count > 0 ? [el('span', { className: 'count unread', textContent: String(count) })] : []),
         ]);
@@ -380,10 +380,86 @@
       if (/^https?:\/\//i.test(e.text)) link.href = e.text;
       return el('li', { className: 'notice' }, [e.nickname + ' sent a link: ', link, ' · ', time]);
     }
+    if (e.type === 'Notice.FileUploaded') return renderFile(e, time);
+    if (e.type === 'Notice.FileDeleted') {
+      markDeleted(e.data && e.data['file-id']);
+      return el('li', { className: 'notice' }, [e.nickname + ' deleted the file ' + e.text + ' · ', time]);
+    }
     if (e.type === 'Notice.Custom') return el('li', { className: 'notice' }, [e.nickname + ': ' + e.text + ' · ', time]);
     const words = e.type === 'Notice.Joined' ? 'joined the chat' : e.type === 'Notice.Left' ? 'left the chat' : e.text;
     return el('li', { className: 'notice' }, [e.nickname + ' ' + words + ' · ', time]);
   }
+
+  // ---- files (chats of services that take them) ----
+
+  function size(bytes) {
+    const n = Number(bytes);
+    return n < 1024 ? n + ' B' : n < 1024 * 1024 ? Math.round(n / 1024) + ' kB' : (n / 1024 / 1024).toFixed(1) + ' MB';
+  }
+
+  function renderFile(e, time) {
+    const data = e.data || {};
+    const get = el('button', { type: 'button', className: 'file', textContent: e.text });
+    get.setAttribute('aria-label', 'Download ' + e.text);
+    get.addEventListener('click', () => download(data['file-id'], e.text));
+    const facts = el('span', { className: 'file-facts', textContent: [size(data['file-size'] || 0), data['file-description']].filter(Boolean).join(' · ') });
+    const item = el('li', { className: 'message ' + e.partyType }, [el('span', { className: 'who', textContent: e.nickname }), el('p', { className: 'text' }, [get, ' ', facts]), time]);
+    item.dataset.file = data['file-id'] || '';
+    return item;
+  }
+
+  function markDeleted(fileId) {
+    const item = fileId && Array.from($('transcript').children).find((li) => li.dataset.file === fileId);
+    if (!item) return;
+    item.classList.add('deleted');
+    const get = item.querySelector('button.file');
+    if (get) get.replaceWith(el('s', { textContent: get.textContent }));
+  }
+
+  /** A file comes with the agent's token, which a plain link cannot carry: fetched, then saved. */
+  async function download(fileId, name) {
+    let res;
+    try {
+      res = await fetch(API + '/chats/' + current + '/files/' + encodeURIComponent(fileId), { headers: { Authorization: 'Bearer ' + token } });
+    } catch {
+      setRequestDown(true);
+      return showError('No connection to the gateway. Try again when the connection is back.');
+    }
+    if (!res.ok) {
+      const data = await res.json().catch(() => ({}));
+      return showError(data.message || 'The file could not be downloaded.');
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const save = el('a', { href: url, download: name });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  $('attach').addEventListener('change', async () => {
+    const file = $('attach').files[0];
+    if (!file || !current) return;
+    const form = new FormData();
+    form.append('file', file, file.name);
+    $('chat-error').textContent = '';
+    try {
+      let res;
+      try {
+        res = await fetch(API + '/chats/' + current + '/files', { method: 'POST', headers: { Authorization: 'Bearer ' + token }, body: form });
+      } catch {
+        setRequestDown(true);
+        throw new Error('No connection to the gateway. Try again when the connection is back.');
+      }
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(data.message || 'The file could not be sent.');
+      showChat(data);
+    } catch (err) {
+      showError(err.message);
+    } finally {
+      $('attach').value = '';
+    }
+  });
 
   function showError(text) {
     $('chat-error').textContent = text;
