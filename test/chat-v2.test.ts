@@ -364,3 +364,23 @@ describe('Chat API Version 2 over restarts and expiry', () => {
     }
   });
 });
+
+describe('Chat API Version 2 under rate limits', () => {
+  it("one busy v2 chat is limited on its own, with the v2 envelope and Retry-After, and another chat is not slowed", async () => {
+    const gw = await startTestGateway({ env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_SESSION_PER_SEC: '1', RATE_LIMIT_SESSION_BURST: '3' } });
+    try {
+      const busy = await startV2Chat(gw);
+      const calm = await startV2Chat(gw);
+      const replies: Reply[] = [];
+      for (let i = 0; i < 5; i++) replies.push(await busy.call('refresh', { transcriptPosition: '1' }));
+      const limited = replies.filter((r) => r.status === 429);
+      expect(limited.length).to.be.greaterThan(0);
+      expect(limited[0]!.body.statusCode).to.equal(2);
+      expect(limited[0]!.body.errors[0].code).to.equal(106);
+      expect(Number(limited[0]!.headers.get('retry-after'))).to.be.greaterThan(0);
+      expect((await calm.call('refresh', { transcriptPosition: '1' })).status).to.equal(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});

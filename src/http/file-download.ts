@@ -14,6 +14,8 @@ export async function sendFile(ctx: Context, domain: ChatDomain, chatSessionId: 
   ctx.status = 200;
   ctx.type = file.type;
   ctx.set('Content-Disposition', contentDisposition(file.name));
+  // A page on another origin (a widget) may read the name to save the file under it.
+  ctx.set('Access-Control-Expose-Headers', 'Content-Disposition');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Content-Security-Policy', "default-src 'none'; sandbox");
   ctx.body = Buffer.from(file.base64, 'base64');

@@ -3,7 +3,8 @@
 
 import type { Context } from 'koa';
 
-const ALLOWED_HEADERS = 'gms_user, Content-Type, Authorization';
+// apikey: Chat API v2 clients send it (GMS's API gateway key); the gateway ignores it.
+const ALLOWED_HEADERS = 'gms_user, Content-Type, Authorization, apikey';
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 
 export function setNoCache(ctx: Context): void {
