@@ -13,8 +13,10 @@ export const EXCEPTIONS = {
   Forbidden: 403,
   MethodNotAllowed: 405,
   Conflict: 409,
+  PreconditionFailed: 412,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
+  PreconditionRequired: 428,
   RateLimited: 429,
   InternalError: 500,
   ServiceUnavailable: 503,
@@ -28,12 +30,20 @@ export class GatewayError extends Error {
   /** Extra response headers, e.g. Retry-After for RateLimited. */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(exception: ExceptionName, message: string, options: { status?: number; headers?: Record<string, string>; cause?: unknown } = {}) {
+  /** More fields of the error body, e.g. the problems of a refused admin write. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    exception: ExceptionName,
+    message: string,
+    options: { status?: number; headers?: Record<string, string>; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.exception = exception;
     this.status = options.status ?? EXCEPTIONS[exception];
     this.headers = options.headers ?? {};
+    this.details = options.details ?? {};
   }
 }
 

@@ -16,13 +16,15 @@ import { AgentDesk } from './endpoints/agent-desk.ts';
 import { pushToAgents, type AgentPushMessage } from './endpoints/agent-push.ts';
 import type { AgentDirectory } from './endpoints/agents.ts';
 import { EndpointDirectory } from './endpoints/endpoint-directory.ts';
-import { loadEndpointFile, publicEndpoint, type EndpointDefinition } from './endpoints/endpoint-file.ts';
+import { loadEndpointFile, publicEndpoint, redactAgentTokens, type EndpointDefinition } from './endpoints/endpoint-file.ts';
 import { QueueRouter } from './endpoints/queue-router.ts';
 import { demoAgentsLive } from './endpoints/demo-agents.ts';
 import { AdminAccess, withoutCorsOnAdmin } from './http/admin-access.ts';
 import { agentRoutes } from './http/agent-routes.ts';
 import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
+import { adminApiRoutes } from './http/admin-api.ts';
+import { ConfigEditor } from './admin/config-editor.ts';
 import { paramsReader } from './http/body.ts';
 import { edge } from './http/edge.ts';
 import { chatV2Routes } from './http/chat-v2-routes.ts';
@@ -137,6 +139,30 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   );
   const desk = new AgentDesk(domain, router, store, lookup);
   const endpointAdmin = endpointAdminRoutes(endpoints, router, access);
+  const serviceEditor = new ConfigEditor({
+    kind: 'service',
+    dir: settings.servicesDir,
+    load: loadServiceFile,
+    registry: services,
+    reload: (file) => serviceWatcher.reload(file),
+    log,
+  });
+  const endpointEditor = new ConfigEditor({
+    kind: 'endpoint',
+    dir: settings.endpointsDir,
+    load: loadEndpointFile,
+    registry: endpoints,
+    reload: (file) => endpointWatcher.reload(file),
+    log,
+    redact: redactAgentTokens,
+  });
+  const adminApi = adminApiRoutes(
+    [
+      { segment: 'services', editor: serviceEditor, registry: services, show: (value) => value },
+      { segment: 'endpoints', editor: endpointEditor, registry: endpoints, show: publicEndpoint },
+    ],
+    access,
+  );
   // No two routers serve the same path, so their order only sets how many are tried per request: the
   // customers' calls, by far the most frequent, are matched first.
   // Each customer protocol takes new chats only for the services that answer it (chatApiVersions).
@@ -151,6 +177,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     metrics.routes(access.require('read')),
     agentRoutes(desk, agents, domain),
     endpointAdmin,
+    adminApi,
     // The demo widget speaks the GMS API, so it reads the services that answer it.
     webPages(v1Lookup),
   ];

@@ -59,6 +59,11 @@ export class ConfigWatcher<T> {
     await Promise.all([...this.busy.values()].map((b) => b.done));
   }
 
+  /** Reads one file now, without waiting for the watcher to notice it (the admin API wrote it). */
+  reload(file: string): Promise<void> {
+    return this.schedule(file);
+  }
+
   /** Resolves once every load asked for so far has been applied (tests, CLI). */
   async settled(): Promise<void> {
     while (this.busy.size > 0) await Promise.all([...this.busy.values()].map((b) => b.done));

@@ -47,3 +47,13 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
 export function publicEndpoint(value: EndpointDefinition): Omit<EndpointDefinition, 'agents'> & { agents: Array<{ id: string; nickname: string }> } {
   return { ...value, agents: value.agents.map(({ id, nickname }) => ({ id, nickname })) };
 }
+
+/** An endpoint file's content with its agents' token hashes hidden (audit lines, read-only admins). */
+export function redactAgentTokens(source: Record<string, unknown>): Record<string, unknown> {
+  const agents = source.agents;
+  if (!Array.isArray(agents)) return source;
+  return {
+    ...source,
+    agents: agents.map((a: unknown) => (typeof a === 'object' && a !== null && 'token' in a ? { ...a, token: 'sha256:(hidden)' } : a)),
+  };
+}

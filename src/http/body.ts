@@ -12,7 +12,7 @@ export type Params = Record<string, string>;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_PARAMS = 256;
 /** Bodies read as text: JSON, forms (which may hold a JSON object) and plain text. */
-const TEXT_TYPES = new Set(['application/json', 'application/x-www-form-urlencoded', 'text/plain']);
+const TEXT_TYPES = new Set(['application/json', 'application/merge-patch+json', 'application/x-www-form-urlencoded', 'text/plain']);
 const MAX_KEY_LENGTH = 256;
 /** Deepest nesting of arrays and objects in a JSON body: a parameter is a value, at most a small structure. */
 export const MAX_JSON_DEPTH = 32;

@@ -26,7 +26,7 @@ export function renderError(ctx: Context, err: GatewayError): void {
   if (isV2Path(ctx.path)) return renderV2Error(ctx, err);
   ctx.status = err.status;
   ctx.set(err.headers);
-  ctx.body = { message: err.message, exception: err.exception };
+  ctx.body = { ...err.details, message: err.message, exception: err.exception };
 }
 
 /** Renders anything a request threw: known errors as themselves, the rest logged and shown as InternalError. */

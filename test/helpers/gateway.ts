@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { readSettings, type Settings } from '../../src/settings.ts';
 
 export interface TestGateway extends Gateway {
@@ -61,6 +61,8 @@ export async function startTestGateway(
     endpoints?: Record<string, unknown>;
     env?: Record<string, string>;
     dir?: string;
+    /** The gateway's logger (default: one at TEST_LOG_LEVEL, silent). */
+    log?: Logger;
   } = {},
 ): Promise<TestGateway> {
   const dir = options.dir ?? (await makeTempDir());
@@ -86,7 +88,7 @@ export async function startTestGateway(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const gateway = await startGateway(settings, createLogger(settings.logLevel));
+  const gateway = await startGateway(settings, options.log ?? createLogger(settings.logLevel));
   return {
     ...gateway,
     dir,
