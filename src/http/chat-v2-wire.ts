@@ -104,6 +104,9 @@ const CODES: Record<ExceptionName, [statusCode: 1 | 2, code: number]> = {
   Unauthorized: [1, 113],
   ChatNotStarted: [1, 114],
   ChatAlreadyStarted: [1, 115],
+  // The admin API's; never raised by the chat API.
+  PreconditionFailed: [1, 116],
+  PreconditionRequired: [1, 117],
 };
 
 const FILE_CODES: Record<FileRefusal, number> = { disabled: 120, type: 121, size: 122, count: 123, total: 124, agent: 125, unknown: 126 };
