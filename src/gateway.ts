@@ -24,6 +24,7 @@ import { agentRoutes } from './http/agent-routes.ts';
 import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { adminApiRoutes } from './http/admin-api.ts';
+import { adminOverviewRoutes } from './http/admin-overview.ts';
 import { ConfigEditor } from './admin/config-editor.ts';
 import { paramsReader } from './http/body.ts';
 import { edge } from './http/edge.ts';
@@ -178,6 +179,10 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     agentRoutes(desk, agents, domain),
     endpointAdmin,
     adminApi,
+    adminOverviewRoutes(
+      { endpoints, census: () => sweeper.census(), agentsConnected: () => cometd.agentsConnected(), node: () => node },
+      access,
+    ),
     // The demo widget speaks the GMS API, so it reads the services that answer it.
     webPages(v1Lookup),
   ];

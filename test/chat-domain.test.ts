@@ -262,7 +262,7 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       expect((await domain.refresh(other.id, undefined, 0)).events).to.have.length(2);
     });
 
-    it('the sweep counts the chats under way, waiting by endpoint and connected, and stores that census', async () => {
+    it('the sweep counts the chats under way, waiting by endpoint and connected, by service and by agent, and stores that census', async () => {
       const sweeper = new ExpirySweeper({ store, clock: { now: () => now }, sessions: domain, node: 'node-a', intervalMs: 1000 });
       const accepted = await startChat();
       await domain.accept(accepted.view.chat.chatSessionId, { id: 'alice', nickname: 'Alice' });
@@ -276,7 +276,14 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       now += 31_000;
       const { expired, census } = await sweeper.sweep();
       expect(expired).to.equal(2);
-      expect(census).to.deep.equal({ waiting: { gms_builtin: 1 }, connected: 1, node: 'node-a', at: now });
+      expect(census).to.deep.equal({
+        waiting: { gms_builtin: 1 },
+        connected: 1,
+        services: { [service.name]: { waiting: 1, connected: 1 } },
+        agents: { alice: 1 },
+        node: 'node-a',
+        at: now,
+      });
       expect(await sweeper.census()).to.deep.equal(census);
     });
 

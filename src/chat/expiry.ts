@@ -11,6 +11,10 @@ export interface ChatCensus {
   waiting: Record<string, number>;
   /** Chats with an agent in them. */
   connected: number;
+  /** Chats under way by service: waiting for an agent, and with one (admin page). */
+  services?: Record<string, { waiting: number; connected: number }>;
+  /** Chats each agent is in now (admin page: an agent's load). */
+  agents?: Record<string, number>;
   /** When the census was taken (ms since the epoch). */
   at: number;
   /** The node that took it. */
@@ -115,6 +119,8 @@ export class ExpirySweeper {
     const now = this.clock.now();
     const waiting = Object.create(null) as Record<string, number>;
     let connected = 0;
+    const services = Object.create(null) as Record<string, { waiting: number; connected: number }>;
+    const agents = Object.create(null) as Record<string, number>;
     // Due keys are gathered first and removed after: deleting during a paged scan would skip entries.
     // The scan covers every key so that the store also drops entries whose own time to live ran out
     // while no gateway was running (keyv deletes those as it meets them).
@@ -126,15 +132,24 @@ export class ExpirySweeper {
         const session = value as ServiceSession;
         const chat = session.chat;
         if (session.expiresAt <= now) due.push(key.slice(at + SESSION_PREFIX.length));
-        else if (chat?.state === 'waiting') waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
-        else if (chat?.state === 'connected') connected++;
+        else if (chat?.state === 'waiting' || chat?.state === 'connected') {
+          const counts = (services[session.service] ??= { waiting: 0, connected: 0 });
+          if (chat.state === 'waiting') {
+            waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
+            counts.waiting++;
+          } else {
+            connected++;
+            counts.connected++;
+            for (const agent of chat.agents) agents[agent.id] = (agents[agent.id] ?? 0) + 1;
+          }
+        }
       }
       // Thousands of sessions are read in one pass: let requests in between, so that polls keep their latency.
       if (++seen % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     let expired = 0;
     for (const id of due) if (await this.sessions.expire(id)) expired++;
-    const census: ChatCensus = { waiting: { ...waiting }, connected, at: now, node: this.node };
+    const census: ChatCensus = { waiting: { ...waiting }, connected, services: { ...services }, agents: { ...agents }, at: now, node: this.node };
     // Kept for a few leases: when no node sweeps any more, the figure disappears rather than lie.
     await this.store.set(CENSUS_KEY, census, 3 * this.leaseMs);
     return { expired, census };

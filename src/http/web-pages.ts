@@ -10,8 +10,8 @@ import type { ServiceLookup } from '../chat/types.ts';
 import { GatewayError } from '../errors.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
-/** Each is a folder of src/web/ served at its own path; demo/v2 is the Chat API v2 demo. */
-const PAGES = ['agent', 'demo', 'demo/v2'];
+/** Each is a folder of src/web/ served at its own path; demo/v2 is the Chat API v2 demo, admin the admin page. */
+const PAGES = ['agent', 'demo', 'demo/v2', 'admin'];
 const FILE_NAME = /^[a-z0-9][a-z0-9-]*\.(html|css|js|svg)$/;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -49,6 +49,12 @@ export function isAgentClientChannel(channel: string): boolean {
   return channel.startsWith(AGENT_PRIVATE);
 }
 
+/** The agent whose channel this is (as subscribed, or its server-side name), or undefined. */
+export function agentOfChannel(channel: string): string | undefined {
+  const name = publicName(channel);
+  return name.startsWith(AGENT_PREFIX) ? name.slice(AGENT_PREFIX.length) : undefined;
+}
+
 /** What the client asked for, for a server-side name (subscribe replies and deliveries). */
 function publicName(channel: string): string {
   if (channel.startsWith(CLIENT_PRIVATE)) return CUSTOMER_CHANNEL;

@@ -9,7 +9,7 @@ import type { AgentDirectory } from '../endpoints/agents.ts';
 import type { Logger } from '../log.ts';
 import { openBayeuxDoor } from './bayeux-door.ts';
 import type { BayeuxLimits } from './bayeux-limits.ts';
-import { ChannelGuard, clientChannel, isAgentClientChannel, type AddressLimits } from './channel-guard.ts';
+import { agentOfChannel, ChannelGuard, clientChannel, isAgentClientChannel, type AddressLimits } from './channel-guard.ts';
 import type { ChatHub } from './chat-hub.ts';
 import { CustomerPush, type CometChats } from './customer-push.ts';
 
@@ -46,6 +46,8 @@ export interface CometdEndpoint {
   agentsChanged(): void;
   /** How many CometD clients are connected now (metrics). */
   clients(): number;
+  /** Agent id → CometD clients of this node subscribed to its channel now (admin page). */
+  agentsConnected(): Record<string, number>;
   /** Ends every long-poll and websocket, then stops the publisher. */
   close(): void;
 }
@@ -77,6 +79,22 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
     onAway: (gmsUser, position) => customers.away(gmsUser, position),
   });
   adapter.addExtension(guard);
+
+  // Which agents listen on this node, for the admin page: client id → the agent channels it holds.
+  const agentListeners = new Map<string, Set<string>>();
+  adapter.on('subscribe', (clientId, channel) => {
+    const agentId = agentOfChannel(channel);
+    if (agentId !== undefined) {
+      let held = agentListeners.get(clientId);
+      if (!held) agentListeners.set(clientId, (held = new Set()));
+      held.add(agentId);
+    }
+  });
+  adapter.on('unsubscribe', (clientId, channel) => {
+    const agentId = agentOfChannel(channel);
+    if (agentId !== undefined) agentListeners.get(clientId)?.delete(agentId);
+  });
+  adapter.on('disconnect', (clientId) => agentListeners.delete(clientId));
 
   adapter.on('subscribe', (clientId, channel) => {
     if (isAgentClientChannel(channel)) {
@@ -147,6 +165,11 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
       }
     },
     clients: () => guard.connected,
+    agentsConnected() {
+      const counts: Record<string, number> = {};
+      for (const held of agentListeners.values()) for (const id of held) counts[id] = (counts[id] ?? 0) + 1;
+      return counts;
+    },
     close() {
       stopHub();
       publisher.disconnect();
