@@ -345,6 +345,112 @@ describe('CometD: a customer in the background loses nothing', function () {
   });
 });
 
+describe('CometD: background and return as GMS apps do it (the bank web client, GMS "Chat Push Notification")', function () {
+  let gw: TestGateway;
+
+  beforeEach(async () => {
+    const dir = await makeTempDir();
+    gw = await startTestGateway({ env: { STORE_URL: `sqlite://${path.join(dir, 'sessions.sqlite')}` } });
+  });
+  afterEach(() => gw.close());
+
+  /** The app's Bayeux requests as its long-polling transport sends them: JSON POSTs with the gms_user header. */
+  const bayeux = async (messages: object[]): Promise<BayeuxMessage[]> => {
+    const res = await fetch(`${gw.url}/genesys/cometd`, { method: 'POST', headers: { 'content-type': 'application/json', gms_user: 'ann' }, body: JSON.stringify(messages) });
+    return (await res.json()) as BayeuxMessage[];
+  };
+
+  /** A new CometD session of the app: handshake, subscribe to /_genesys; `poll` collects what is pushed. */
+  async function session(): Promise<{ clientId: string; pushes: ChatPush[]; poll(): Promise<void> }> {
+    const [shake] = await bayeux([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]);
+    const clientId = shake!.clientId!;
+    const [subscribed] = await bayeux([{ channel: '/meta/subscribe', clientId, subscription: '/_genesys' }]);
+    expect(subscribed!.successful).to.equal(true);
+    const pushes: ChatPush[] = [];
+    return {
+      clientId,
+      pushes,
+      async poll() {
+        const replies = await bayeux([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } }]);
+        for (const m of replies) if (m.channel === '/_genesys') pushes.push(m.data as ChatPush);
+      },
+    };
+  }
+
+  async function chatUnderWay(): Promise<{ chat: CustomerChat; say(text: string): Promise<unknown> }> {
+    const chat = await cometChat(gw, 'ann');
+    const chatId = chat.start.body.chatSessionId as string;
+    await gw.domain.accept(chatId, AGENT);
+    return { chat, say: (text) => gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', text) };
+  }
+
+  const pushedUpTo = async (s: { pushes: ChatPush[]; poll(): Promise<void> }, position: number): Promise<void> => {
+    await eventually(async () => (await s.poll(), positions(s.pushes).includes(position)), 3000, `position ${position} pushed`);
+  };
+  const texts = (reply: { body: { transcriptToShow: string[][] } }): string[] => reply.body.transcriptToShow.map((e) => e[2]!);
+
+  for (const clientIdState of ['stale', 'fresh'] as const) {
+    it(`background with a ${clientIdState} client id, then an empty-body refresh and a new session: the new session gets what was missed, once; nothing repeats after`, async () => {
+      const first = await session();
+      const { chat, say } = await chatUnderWay();
+      await say('one');
+      await pushedUpTo(first, 3);
+
+      if (clientIdState === 'stale') {
+        // The server dropped the client while the app was suspended (its timeout, here at once).
+        expect((await bayeux([{ channel: '/meta/disconnect', clientId: first.clientId }]))[0]!.successful).to.equal(true);
+        await say('two');
+      }
+      // To the background: the app saw up to 3.
+      const [away] = await bayeux([{ channel: '/meta/disconnect', clientId: first.clientId, ext: { transcriptPosition: '3' } }]);
+      if (clientIdState === 'stale') expect(away!.error).to.match(/^401:/);
+      else expect(away!.successful).to.equal(true);
+      await say('three');
+      await say('four');
+
+      // Back: an empty-body refresh first, whose answer the app ignores...
+      expect((await chat.call('refresh')).status).to.equal(200);
+      // ...then a new CometD session, where what it missed is pushed.
+      const back = await session();
+      const missed = clientIdState === 'stale' ? ['two', 'three', 'four'] : ['three', 'four'];
+      const last = 3 + missed.length;
+      await pushedUpTo(back, last);
+      expect(received(back.pushes).map(([p, , , text]) => [p, text])).to.deep.equal(missed.map((text, i) => [4 + i, text]));
+
+      await say('five');
+      await pushedUpTo(back, last + 1);
+      expect(positions(back.pushes)).to.deep.equal(range(4, last + 1));
+      // What was pushed counts as given: an empty-body refresh repeats none of it.
+      expect(texts(await chat.call('refresh'))).to.deep.equal([]);
+    });
+  }
+
+  it('pushed events move the server-kept position: an empty-body refresh after pushes repeats nothing, one with a position still answers from it', async () => {
+    const app = await session();
+    const { chat, say } = await chatUnderWay();
+    await say('pushed');
+    await pushedUpTo(app, 3);
+    expect(texts(await chat.call('refresh'))).to.deep.equal([]);
+    await say('pushed too');
+    await pushedUpTo(app, 4);
+    expect(texts(await chat.call('refresh'))).to.deep.equal([]);
+    expect(texts(await chat.call('refresh', { transcriptPosition: '2' }))).to.deep.equal(['pushed', 'pushed too']);
+  });
+
+  it('an empty-body refresh while away answers from the away position and leaves the mark for the new session', async () => {
+    const first = await session();
+    const { chat, say } = await chatUnderWay();
+    await pushedUpTo(first, 2);
+    await bayeux([{ channel: '/meta/disconnect', clientId: first.clientId, ext: { transcriptPosition: '1' } }]);
+    await say('while away');
+    expect(texts(await chat.call('refresh'))).to.deep.equal(['has joined the session', 'while away']);
+    expect(texts(await chat.call('refresh'))).to.deep.equal([]);
+    const back = await session();
+    await pushedUpTo(back, 3);
+    expect(positions(back.pushes)).to.deep.equal([2, 3]);
+  });
+});
+
 describe('CometD: background and return across two nodes sharing Redis', function () {
   const prefix = uniquePrefix('cometd-away');
   let a: TestGateway | undefined;

@@ -305,22 +305,29 @@ export class ChatDomain {
     return this.files.put(startedChat(session).chatSessionId, file, 2 * this.storeTtl(session.ttl));
   }
 
-  /** The customer's CometD client went to the background having seen events up to `position`. */
+  /**
+   * The customer's CometD client went to the background having seen events up to `position`: that is
+   * now the position it was given (a refresh without one answers what follows it), and the mark stays
+   * until a CometD client of the customer comes back (README "Background and return").
+   */
   markAway(id: string, position: number): Promise<void> {
     return this.store.update<ServiceSession, void>(sessionKey(id), (session) => {
       if (!session?.chat || session.expiresAt <= this.clock.now()) return { result: undefined };
-      const chat: Chat = { ...session.chat, awayPosition: Math.min(position, recordEventCount(session.chat)) };
+      const seen = Math.min(position, recordEventCount(session.chat));
+      const chat: Chat = { ...session.chat, awayPosition: seen, clientPosition: seen };
       return { write: { ...session, chat }, ttlMs: this.storeTtl(session.ttl), result: undefined };
     });
   }
 
-  /** Events the customer missed while away (spec §4); clears the away mark. */
+  /** Events the customer missed while away, for its new CometD session (spec §4); clears the away mark. */
   async comeBack(id: string): Promise<ChatView | undefined> {
     const session = await this.store.get<ServiceSession>(sessionKey(id));
     if (!session?.chat || session.chat.awayPosition === undefined) return undefined;
     return this.mutate(id, session.gmsUser, (s) => {
       const chat = startedChat(s);
-      return { view: this.customerView(s, chat, undefined) };
+      const from = chat.awayPosition ?? chat.clientPosition;
+      chat.awayPosition = undefined;
+      return { view: this.customerView(s, chat, from) };
     });
   }
 
@@ -470,8 +477,7 @@ export class ChatDomain {
 
   /** The events the customer is shown; moves the draft `chat`'s positions past them. */
   private customerView(session: ServiceSession, chat: Chat, position: number | undefined): ChatView {
-    const from = position ?? chat.awayPosition ?? chat.clientPosition;
-    chat.awayPosition = undefined;
+    const from = position ?? chat.clientPosition;
     const last = chat.events.length;
     chat.clientPosition = last;
     return { session, chat, events: eventsAfter(chat, from), position: last };
@@ -531,6 +537,11 @@ export class ChatDomain {
       };
       const outcome = await fn(session, now, add);
       after = outcome.after;
+      // A comet chat's new events are pushed as they commit: they count as given to the customer, unless
+      // its app is in the background, where the away mark holds its place (README "Background and return").
+      if (session.chat?.notifyBy === 'comet' && session.chat.awayPosition === undefined && added.length > 0) {
+        session.chat.clientPosition = session.chat.events.length;
+      }
       // Activity extends the session by the service's ttl in force now (spec §3).
       const ttl = this.options(session).ttl;
       session.ttl = ttl;
