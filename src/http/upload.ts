@@ -68,6 +68,12 @@ export function readUpload(ctx: Context, maxFileBytes: number): Promise<Upload> 
       reading = new Promise((done) => {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('limit', () => fail(new FileRefused('size', `The file is larger than ${maxFileBytes} bytes.`)));
+        // A body cut short fails the file's stream as well as the parser (busboy): unhandled, it would be
+        // an uncaught exception.
+        stream.on('error', () => {
+          fail(new GatewayError('InvalidParameter', 'The multipart body is malformed.'));
+          done();
+        });
         stream.on('close', () => {
           file = { name: info.filename ?? '', content: Buffer.concat(chunks) };
           done();
