@@ -79,6 +79,26 @@ describe("GMS's exact answers", () => {
     expect(start.body).to.include({ chatServerHost: 'chat.example.com', chatWebApiPort: 443, isTLSrequired: true });
   });
 
+  it('a file an agent sends in a v1 chat is not shown to the v1 customer, whose positions still count it', async () => {
+    gw = await startTestGateway({
+      services: { 'request-chat.json': { fileTransfer: { enabled: true } } },
+      endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
+    });
+    const created = await gw.post('/genesys/1/service/request-chat');
+    const base = `/genesys/1/service/${created.body._id}/ixn/chat`;
+    const start = await gw.post(base, { firstName: 'Ann' });
+    const chatId = start.body.chatSessionId as string;
+    const alice = agentClient(gw, 'alice');
+    expect((await alice.post(`/chats/${chatId}/accept`)).status).to.equal(200);
+    const form = new FormData();
+    form.set('file', new Blob(['%PDF-1.4 invoice']), 'invoice.pdf');
+    expect((await alice.post(`/chats/${chatId}/files`, form)).status).to.equal(200);
+    expect((await alice.post(`/chats/${chatId}/send`, { message: 'Here is your invoice' })).status).to.equal(200);
+    const seen = await gw.post(`${base}/refresh`, { transcriptPosition: '1' });
+    expect(seen.body.transcriptToShow.map((e: string[]) => e[0])).to.deep.equal(['Notice.Joined', 'Message.Text']);
+    expect(seen.body.transcriptPosition).to.equal('4');
+  });
+
   it('a v1 transcript holds only v1 event types and party types', () => {
     const event = (position: number, type: string, partyType: string): ChatEvent => ({
       position, type: type as EventType, nickname: 'x', text: 't', at: 0, partyType: partyType as PartyType,
