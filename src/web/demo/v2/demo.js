@@ -54,7 +54,10 @@
     }
     let item;
     if (m.type === 'Message') {
-      item = el('li', { className: mine ? 'mine' : '' }, [el('span', { className: 'who', textContent: who }), m.text]);
+      item = el('li', { className: 'message ' + (mine ? 'mine' : 'theirs') }, [
+        el('span', { className: 'who', textContent: who }),
+        el('p', { className: 'text', textContent: m.text }),
+      ]);
       if (!mine) $('typing').textContent = '';
     } else if (m.type === 'PushUrl') {
       const link = el('a', { textContent: m.text, rel: 'noopener noreferrer', target: '_blank' });
@@ -103,7 +106,7 @@
     $('compose').hidden = true;
     $('files').hidden = true;
     $('end').hidden = true;
-    $('again').hidden = false;
+    $('ended').hidden = false;
     $('typing').textContent = '';
     clearInterval(poller);
     $('status').focus();
@@ -133,6 +136,8 @@
       chat = { chatId: answer.chatId, userId: answer.userId, secureKey: answer.secureKey, alias: answer.alias };
       $('start').hidden = true;
       $('chat').hidden = false;
+      $('end').hidden = false;
+      $('status').textContent = 'Waiting for an agent…';
       show(answer);
       poller = setInterval(refresh, 2000);
       $('message').focus();
