@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { ChatDomain } from './chat/chat-service.ts';
 import { ExpirySweeper } from './chat/expiry.ts';
+import { upgradeStore } from './chat/store-upgrade.ts';
 import type { ServiceLookup } from './chat/types.ts';
 import { Registry } from './config/registry.ts';
 import { loadServiceFile, serviceNotices, type ServiceDefinition } from './config/service-file.ts';
@@ -123,6 +124,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     limits: { maxTranscriptEvents: settings.maxTranscriptEvents },
     clientLimits: settings.perAddress,
   });
+  await upgradeStore(store, domain);
 
   // Koa's own view of the client (ctx.ip) follows the same proxy settings as clientAddress.
   const app = new Koa({ proxy: settings.proxy.trust, proxyIpHeader: settings.proxy.ipHeader, maxIpsCount: settings.proxy.hops });
@@ -243,6 +245,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     sessions: domain,
     node,
     intervalMs: settings.sweepIntervalMs,
+    endpoints: () => endpoints.list().map((entry) => entry.name),
     onLeadChange: (leading) =>
       log.info({ node }, leading ? 'this node now ends expired chats for the cluster' : 'this node no longer ends expired chats'),
     onSweep: (result) => metrics.sweepDone(result),

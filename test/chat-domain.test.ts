@@ -4,18 +4,14 @@
 // so that any change the domain makes to a shared snapshot (store.ts) throws instead of passing unseen.
 
 import { expect } from 'chai';
-import { Keyv } from 'keyv';
 import { ChatDomain, type ChatView } from '../src/chat/chat-service.ts';
 import { ExpirySweeper } from '../src/chat/expiry.ts';
 import { CHUNK_EVENTS } from '../src/chat/session-records.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { createLogger } from '../src/log.ts';
-import { KeyvStore } from '../src/store/keyv-store.ts';
-import { LocalLock } from '../src/store/local-lock.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { PLAIN_JSON } from '../src/store/stored-json.ts';
 import { rejection } from './helpers/rejection.ts';
 
 const START = Date.parse('2026-11-24T19:49:03Z');
@@ -25,8 +21,7 @@ const STORES: { name: string; open: () => Promise<Store> }[] = [
   { name: 'memory store', open: () => openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent') }) },
   {
     name: 'cached store, frozen values',
-    open: async () =>
-      new KeyvStore(new Keyv({ namespace: 'test', throwOnErrors: true, ...PLAIN_JSON }), new LocalLock(), { cacheEntries: 1000, freezeValues: true }),
+    open: () => openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent'), cacheEntries: 1000, freezeValues: true }),
   },
 ];
 

@@ -1,13 +1,13 @@
-// The embedded SQLite store's keyv adapter on a real file: a write is acknowledged only once it is in the
-// file (another connection reads it back), writes issued together keep their order, a failed write is
-// reported to its caller (and is a 503 through the store), and scans page through the keys in order.
+// The embedded SQLite store's backend on a real file: a write is acknowledged only once it is in the
+// file (another connection reads it back), writes issued together keep their order, a commit of many
+// rows and set members is all in the file or none of it, a failed write is reported to its caller (and
+// is a 503 through the store), and scans page through the keys in order.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { Keyv } from 'keyv';
 import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { EmbeddedSqlite } from '../src/store/embedded-sqlite.ts';
@@ -15,18 +15,24 @@ import { openStore } from '../src/store/open-store.ts';
 import { makeTempDir } from './helpers/gateway.ts';
 import { otherConnection, storedRows } from './helpers/sqlite-file.ts';
 
-describe('the embedded SQLite adapter', () => {
+describe('the embedded SQLite backend', () => {
   let file: string;
   const open: EmbeddedSqlite[] = [];
 
-  const openKeyv = async (options: { busyTimeoutMs?: number; pageSize?: number } = {}): Promise<Keyv> => {
-    const adapter = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250, ...options });
-    open.push(adapter);
-    return new Keyv({ store: adapter, namespace: 'gms', throwOnErrors: true });
+  /** The backend with keyv's old get/set/delete calls, as the tests read best. */
+  const openKeyv = async (options: { busyTimeoutMs?: number; pageSize?: number } = {}) => {
+    const backend = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250, namespace: 'gms', ...options });
+    open.push(backend);
+    return {
+      backend,
+      set: (key: string, value: unknown) => backend.commit([{ kind: 'set', key, value, ttlMs: 60_000 }]),
+      delete: (key: string) => backend.commit([{ kind: 'delete', key }]),
+      get: async <T>(key: string) => (await backend.read(key))?.value as T | undefined,
+    };
   };
-  const close = async (keyv: Keyv): Promise<void> => {
-    open.splice(open.indexOf(keyv.store as EmbeddedSqlite), 1);
-    await keyv.disconnect();
+  const close = async (keyv: { backend: EmbeddedSqlite }): Promise<void> => {
+    open.splice(open.indexOf(keyv.backend), 1);
+    await keyv.backend.close();
   };
   /** What the file holds, read by a connection of its own. */
   const inFile = async (): Promise<Map<string, unknown>> =>
@@ -37,7 +43,7 @@ describe('the embedded SQLite adapter', () => {
   });
 
   afterEach(async () => {
-    for (const adapter of open.splice(0)) await adapter.disconnect().catch(() => undefined);
+    for (const backend of open.splice(0)) await backend.close().catch(() => undefined);
   });
 
   it('1,000 writes at once are each acknowledged only once in the file, read back at once, and all there after reopening', async () => {
@@ -55,25 +61,47 @@ describe('the embedded SQLite adapter', () => {
     expect(values.map((v) => v?.n)).to.deep.equal(keys.map((_, i) => i));
   });
 
-  it('sets and deletes reaching the adapter together are written in the order they came', async () => {
-    const adapter = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250 });
-    open.push(adapter);
+  it('sets and deletes reaching the backend together are written in the order they came', async () => {
+    const keyv = await openKeyv();
     // The first write keeps the file busy, so the others queue up and go to the file together.
-    const results = await Promise.all([
-      adapter.set('busy', 'first'),
-      adapter.set('gone', '1'),
-      adapter.delete('gone'),
-      adapter.set('back', '1'),
-      adapter.delete('back'),
-      adapter.set('back', '2'),
-      adapter.set('twice', '1'),
-      adapter.set('twice', '2'),
-      adapter.delete('never-there'),
+    await Promise.all([
+      keyv.set('busy', 'first'),
+      keyv.set('gone', '1'),
+      keyv.delete('gone'),
+      keyv.set('back', '1'),
+      keyv.delete('back'),
+      keyv.set('back', '2'),
+      keyv.set('twice', '1'),
+      keyv.set('twice', '2'),
+      keyv.delete('never-there'),
     ]);
-    expect(results).to.deep.equal([undefined, undefined, true, undefined, true, undefined, undefined, undefined, false]);
-    expect(await Promise.all(['gone', 'back', 'twice'].map((key) => adapter.get(key)))).to.deep.equal([undefined, '2', '2']);
-    const rows = await storedRows(file);
-    expect(rows.map((row) => `${row.key}=${row.value}`).sort()).to.deep.equal(['back=2', 'busy=first', 'twice=2']);
+    expect(await Promise.all(['gone', 'back', 'twice'].map((key) => keyv.get(key)))).to.deep.equal([undefined, '2', '2']);
+    expect([...(await inFile())].map(([key, value]) => `${key}=${String(value)}`).sort()).to.deep.equal(['gms:back=2', 'gms:busy=first', 'gms:twice=2']);
+  });
+
+  it('a commit of rows and set members is in the file whole, or (refused) not at all', async () => {
+    const keyv = await openKeyv({ busyTimeoutMs: 50 });
+    const change = (n: number) =>
+      keyv.backend.commit([
+        { kind: 'set', key: `session:${n}`, value: { n }, ttlMs: 60_000 },
+        { kind: 'add', set: 'queue:sales', member: `chat-${n}`, score: n },
+        { kind: 'remove', set: 'queue:sales', member: `chat-${n - 1}` },
+      ]);
+    await change(1);
+    const other = otherConnection(file);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      expect((await Promise.allSettled([change(2)]))[0]!.status).to.equal('rejected');
+      other.exec('ROLLBACK');
+    } finally {
+      other.close();
+    }
+    expect(await keyv.backend.members('queue:sales')).to.deep.equal(['chat-1']);
+    expect([...(await inFile())]).to.deep.equal([['gms:session:1', { n: 1 }], ['gms:queue:sales', 'chat-1']]);
+    await change(2);
+    expect(await keyv.backend.members('queue:sales')).to.deep.equal(['chat-2']);
+    expect(await keyv.backend.count('queue:sales')).to.equal(1);
+    expect([...(await inFile())]).to.deep.equal([['gms:session:1', { n: 1 }], ['gms:session:2', { n: 2 }], ['gms:queue:sales', 'chat-2']]);
   });
 
   it('writes refused by the file (locked by another connection) fail for their callers, and the next write is committed as soon as it is free', async () => {
@@ -121,7 +149,7 @@ describe('the embedded SQLite adapter', () => {
     const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
     await Promise.all([...keys].reverse().map((key) => keyv.set(key, key)));
     const seen: string[] = [];
-    for await (const [key] of keyv.iterator!(undefined) as AsyncIterable<[string, unknown]>) {
+    for await (const [key] of keyv.backend.scan('')) {
       seen.push(key);
       await keyv.delete(key);
     }

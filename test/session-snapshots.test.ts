@@ -10,11 +10,8 @@ import { ChatDomain } from '../src/chat/chat-service.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { createLogger } from '../src/log.ts';
-import { KeyvStore } from '../src/store/keyv-store.ts';
-import { LocalLock } from '../src/store/local-lock.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { Keyv } from 'keyv';
 import { makeTempDir } from './helpers/gateway.ts';
 import { rejection } from './helpers/rejection.ts';
 import { otherConnection } from './helpers/sqlite-file.ts';
@@ -133,7 +130,7 @@ describe('hot sessions on the embedded SQLite store', () => {
 
 describe('a store whose values are frozen (test gateways)', () => {
   it('refuses any change to a value it handed out, so a missed copy-on-write fails where it happens', async () => {
-    const store = new KeyvStore(new Keyv({ namespace: 'frozen' }), new LocalLock(), { cacheEntries: 10, freezeValues: true });
+    const store = await openStore({ url: 'memory://', prefix: 'frozen', log: createLogger('silent'), cacheEntries: 10, freezeValues: true });
     try {
       await store.set('k', { list: [1], nested: { n: 1 } }, 60_000);
       const value = (await store.get<{ list: number[]; nested: { n: number } }>('k'))!;

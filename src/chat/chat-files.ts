@@ -1,10 +1,10 @@
 // The content of the files sent in a chat, kept in the session store beside the chat (`file:<chat>:<id>`),
 // so that every node of a cluster serves them and a restart keeps them. The chat lists the ids it holds
 // (`Chat.fileIds`, written by the same change as the file's event): the domain renews them with the chat
-// and removes them with it. What may be sent is decided by file-rules.ts.
+// and removes them with it, in the same atomic write. What may be sent is decided by file-rules.ts.
 
 import { randomBytes } from 'node:crypto';
-import type { Store } from '../store/store.ts';
+import type { Op, Store } from '../store/store.ts';
 
 /** A file as stored: the values keyv holds are JSON, so the bytes travel as base64. */
 export interface StoredFile {
@@ -31,17 +31,19 @@ export class ChatFiles {
     return this.store.get<StoredFile>(fileKey(chatSessionId, fileId));
   }
 
-  async remove(chatSessionId: string, fileIds: readonly string[]): Promise<void> {
-    await Promise.all(fileIds.map((id) => this.store.delete(fileKey(chatSessionId, id))));
+  /** Removes files no chat holds (an upload whose event was refused). */
+  remove(chatSessionId: string, fileIds: readonly string[]): Promise<void> {
+    return this.store.write(this.removal(chatSessionId, fileIds));
   }
 
-  /** Keeps the chat's files for `ttlMs` more (the store has no touch: each is written again). */
-  async renew(chatSessionId: string, fileIds: readonly string[], ttlMs: number): Promise<void> {
-    await Promise.all(
-      fileIds.map(async (id) => {
-        const file = await this.get(chatSessionId, id);
-        if (file) await this.store.set(fileKey(chatSessionId, id), file, ttlMs);
-      }),
-    );
+  /** The ops that remove a chat's files, for the change that removes the chat. */
+  removal(chatSessionId: string | undefined, fileIds: readonly string[] = []): Op[] {
+    return chatSessionId === undefined ? [] : fileIds.map((id) => ({ kind: 'delete', key: fileKey(chatSessionId, id) }));
+  }
+
+  /** The ops that keep the chat's files for `ttlMs` more (the store has no touch: each is written again). */
+  async renewal(chatSessionId: string, fileIds: readonly string[], ttlMs: number): Promise<Op[]> {
+    const files = await Promise.all(fileIds.map((id) => this.get(chatSessionId, id)));
+    return files.flatMap((file, i): Op[] => (file ? [{ kind: 'set', key: fileKey(chatSessionId, fileIds[i]!), value: file, ttlMs }] : []));
   }
 }

@@ -7,7 +7,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Op, Store } from '../store/store.ts';
 import type {
   Chat,
   ChatAgent,
@@ -25,7 +25,7 @@ import type {
 import { ChatFiles } from './chat-files.ts';
 import { ChatQuota, type Place } from './chat-quota.ts';
 import { ClientCaps, type ClientLimits } from './client-caps.ts';
-import { recordEventCount, SessionRecords } from './session-records.ts';
+import { chatKey, cometSet, indexOps, queueSet, recordEventCount, sessionKey, SessionRecords } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
 export const NOTICE_TEXT = {
@@ -34,13 +34,6 @@ export const NOTICE_TEXT = {
   typingStarted: 'is typing',
   typingStopped: 'stopped typing',
 } as const;
-
-const sessionKey = (id: string): string => `session:${id}`;
-const chatKey = (chatSessionId: string): string => `chat:${chatSessionId}`;
-/** A customer's comet-mode chats, found by gms_user when its CometD client leaves or comes back (spec §4). */
-const cometKey = (gmsUser: string): string => `comet:${gmsUser}`;
-/** The index outlives any one chat (it is pruned of gone sessions on every write), so a long chat stays findable. */
-const COMET_INDEX_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** What a customer call returns: the session, its chat and the events to show (stored snapshots: read only). */
 export interface ChatView {
@@ -215,11 +208,7 @@ export class ChatDomain {
       };
       session.chat = chat;
       add(chat, 'Notice.Joined', nickname, NOTICE_TEXT.joined, 'CLIENT');
-      if (notifyBy === 'comet') await this.indexCometChat(gmsUser!, session.id);
-      return {
-        view: this.customerView(session, chat, 0),
-        after: () => this.router.enqueue(endpoint, { chatSessionId: chat.chatSessionId, serviceId: session.id, since: now }),
-      };
+      return { view: this.customerView(session, chat, 0) };
     });
   }
 
@@ -268,13 +257,9 @@ export class ChatDomain {
       if (message !== undefined && message !== '') {
         add(chat, 'Message.Text', chat.customer.nickname, this.checkMessage(session, message), 'CLIENT');
       }
-      const wasWaiting = chat.state === 'waiting';
       add(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT');
       endChat(chat, now);
-      return {
-        view: this.customerView(session, chat, undefined),
-        after: wasWaiting ? () => this.router.dequeue(chat.endpoint, chat.chatSessionId, chat.startedAt) : undefined,
-      };
+      return { view: this.customerView(session, chat, undefined) };
     });
   }
 
@@ -334,20 +319,11 @@ export class ChatDomain {
   /** The service ids of a customer's comet-mode chats whose sessions are alive (ended chats included). */
   async cometChatsOf(gmsUser: string): Promise<string[]> {
     const live: string[] = [];
-    for (const id of (await this.store.get<string[]>(cometKey(gmsUser))) ?? []) {
+    for (const id of await this.store.members(cometSet(gmsUser))) {
       const session = await this.store.get<ServiceSession>(sessionKey(id));
       if (session?.chat?.notifyBy === 'comet' && session.gmsUser === gmsUser && session.expiresAt > this.clock.now()) live.push(id);
     }
     return live;
-  }
-
-  private indexCometChat(gmsUser: string, serviceId: string): Promise<void> {
-    return this.store.update<string[], void>(cometKey(gmsUser), async (ids = []) => {
-      const kept: string[] = [];
-      for (const id of ids) if (id !== serviceId && (await this.store.get(sessionKey(id))) !== undefined) kept.push(id);
-      kept.push(serviceId);
-      return { write: kept, ttlMs: COMET_INDEX_TTL_MS, result: undefined };
-    });
   }
 
   // ---- the agent side (agent-api.md) ----
@@ -372,7 +348,7 @@ export class ChatDomain {
       chat.agents = [...chat.agents, member];
       chat.state = 'connected';
       add(chat, 'Notice.Joined', agent.nickname, NOTICE_TEXT.joined, 'AGENT', agent.id);
-      return { chat, after: () => this.router.dequeue(chat.endpoint, chat.chatSessionId, chat.startedAt) };
+      return { chat };
     });
   }
 
@@ -397,9 +373,14 @@ export class ChatDomain {
     });
   }
 
-  /** The agent leaves; the chat ends when no agent is left in it. */
+  /** The agent leaves; the chat ends when no agent is left in it. Leaving a chat that ended just closes it for the agent. */
   leave(chatSessionId: string, agentId: string): Promise<Chat> {
     return this.mutateChat(chatSessionId, (_session, chat, now, add) => {
+      if (chat.state === 'ended') {
+        if (!chat.agents.some((a) => a.id === agentId)) throw new GatewayError('ChatEnded', 'The chat has ended.');
+        chat.agents = chat.agents.filter((a) => a.id !== agentId);
+        return { chat };
+      }
       const agent = agentInChat(chat, agentId);
       add(chat, 'Notice.Left', agent.nickname, NOTICE_TEXT.left, 'AGENT', agent.id);
       chat.agents = chat.agents.filter((a) => a.id !== agentId);
@@ -416,32 +397,38 @@ export class ChatDomain {
    */
   expire(id: string): Promise<boolean> {
     return this.store.update<ServiceSession, boolean>(sessionKey(id), (current) => {
-      if (!current || current.expiresAt > this.clock.now()) return { result: false };
-      const chat = current.chat;
-      if (!chat) return { remove: true, result: true };
-      // What the session leaves behind once its record is gone: its chat's index and transcript chunks.
-      const removeRest = (): void => {
-        void this.store.delete(chatKey(chat.chatSessionId)).catch(() => undefined);
-        void this.records.removeChunks(current).catch(() => undefined);
-        void this.files.remove(chat.chatSessionId, chat.fileIds ?? []).catch(() => undefined);
-      };
-      if (chat.state === 'ended') return { remove: true, result: true, committed: removeRest };
-      const wasWaiting = chat.state === 'waiting';
-      const agentIds = chat.agents.map((a) => a.id);
       const now = this.clock.now();
+      if (!current || current.expiresAt > now) return { result: false };
+      const chat = current.chat;
+      const also = [...this.records.removal(current), ...this.files.removal(chat?.chatSessionId, chat?.fileIds)];
+      if (!chat || chat.state === 'ended') return { remove: true, also, result: true };
+      const agentIds = chat.agents.map((a) => a.id);
       const left = newEvent(recordEventCount(chat) + 1, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT', now);
       // What the agents are told the chat became; the session itself is removed.
       const ended: Chat = { ...chat, state: 'ended', endedAt: now };
-      return {
-        remove: true,
-        result: true,
-        committed: () => {
-          this.publish(current, ended, [left], agentIds);
-          if (wasWaiting) void this.router.dequeue(chat.endpoint, chat.chatSessionId, chat.startedAt).catch(() => undefined);
-          removeRest();
-        },
-      };
+      return { remove: true, also, result: true, committed: () => this.publish(current, ended, [left], agentIds) };
     });
+  }
+
+  // ---- keeping the sets derived from the sessions (the sweeper, and a store written by an earlier version) ----
+
+  /** Puts a chat in, or takes it out of, an endpoint's queue as its session says, under the session's lock. */
+  async requeue(endpoint: string, chatSessionId: string): Promise<void> {
+    const place: Op = { kind: 'add', set: queueSet(endpoint), member: chatSessionId, score: 0 };
+    const serviceId = await this.store.get<string>(chatKey(chatSessionId));
+    // The index is written with the chat's first membership and removed with its last: without it the chat is gone.
+    if (!serviceId) return this.store.write([{ kind: 'remove', set: place.set, member: chatSessionId }]);
+    await this.store.update<ServiceSession, void>(sessionKey(serviceId), (current) => {
+      const chat = current?.chat;
+      const waiting = chat?.chatSessionId === chatSessionId && chat.state === 'waiting' && chat.endpoint === endpoint;
+      const also: Op[] = [waiting ? { ...place, score: chat.startedAt } : { kind: 'remove', set: place.set, member: chatSessionId }];
+      return { result: undefined, also };
+    });
+  }
+
+  /** Adds every set membership a stored session stands for (a session stored before the sets existed). */
+  reindex(id: string): Promise<void> {
+    return this.store.update<ServiceSession, void>(sessionKey(id), (current) => ({ result: undefined, also: indexOps(undefined, current) }));
   }
 
   // ---- internals ----
@@ -506,8 +493,8 @@ export class ChatDomain {
     if (!serviceId) throw chatNotFound();
     return this.change(sessionKey(serviceId), (session, now, add) => {
       if (session.chat?.chatSessionId !== chatSessionId) throw chatNotFound();
-      const { chat, after, leftAgentIds } = fn(session, session.chat, now, add);
-      return { view: chat, after, leftAgentIds };
+      const { chat, leftAgentIds } = fn(session, session.chat, now, add);
+      return { view: chat, leftAgentIds };
     });
   }
 
@@ -515,8 +502,7 @@ export class ChatDomain {
     key: string,
     fn: (session: ServiceSession, now: number, add: AddEvent) => MutationResult<V> | Promise<MutationResult<V>>,
   ): Promise<V> {
-    let after: (() => Promise<void>) | undefined;
-    const result = await this.store.update<ServiceSession, V>(key, async (record) => {
+    return this.store.update<ServiceSession, V>(key, async (record) => {
       const now = this.clock.now();
       if (!record || record.expiresAt <= now) throw sessionNotFound();
       const stored = await this.records.assemble(record);
@@ -536,7 +522,6 @@ export class ChatDomain {
         added.push(event);
       };
       const outcome = await fn(session, now, add);
-      after = outcome.after;
       // A comet chat's new events are pushed as they commit: they count as given to the customer, unless
       // its app is in the background, where the away mark holds its place (README "Background and return").
       if (session.chat?.notifyBy === 'comet' && session.chat.awayPosition === undefined && added.length > 0) {
@@ -548,15 +533,9 @@ export class ChatDomain {
       session.lastActivity = now;
       session.expiresAt = now + ttl * 1000;
       const chat = session.chat;
-      if (chat && (chat.indexExpiresAt ?? 0) < session.expiresAt + this.graceMs) {
-        // The agents' way in (chat id → session) must live as long as the session: renewed for two
-        // lifetimes at a time, so that most activity costs no second write.
-        const ttlMs = 2 * this.storeTtl(ttl);
-        await this.store.set(chatKey(chat.chatSessionId), session.id, ttlMs);
-        // The chat's files live as long as its index (the chunks of the transcript, alike, in seal()).
-        if (chat.fileIds?.length) await this.files.renew(chat.chatSessionId, chat.fileIds, ttlMs);
-        chat.indexExpiresAt = now + ttlMs;
-      } else if (
+      if (
+        // The agents' way in (chat id → session) must live as long as the session (records.write renews it).
+        (chat?.indexExpiresAt ?? Infinity) >= now + this.storeTtl(ttl) &&
         // The busiest call, a poll with nothing new, costs no write: the stored expiry then lags the last
         // poll by less than a second (or 1% of the ttl).
         outcome.pollOnly &&
@@ -569,16 +548,20 @@ export class ChatDomain {
         return { result: outcome.view };
       }
       const agentIds = [...(chat?.agents.map((a) => a.id) ?? []), ...(outcome.leftAgentIds ?? [])];
-      const write = await this.records.seal(session, now, this.storeTtl(ttl));
+      const indexBefore = chat?.indexExpiresAt;
+      const written = this.records.write(stored, session, now, this.storeTtl(ttl));
+      // The chat's files live as long as its index (renewed by records.write), like its transcript's chunks.
+      if (chat?.fileIds?.length && chat.indexExpiresAt !== indexBefore) {
+        written.ops.push(...(await this.files.renewal(chat.chatSessionId, chat.fileIds, chat.indexExpiresAt! - now)));
+      }
       return {
-        write,
+        write: written.record,
         ttlMs: this.storeTtl(ttl),
+        also: written.ops,
         result: outcome.view,
         committed: chat && added.length > 0 ? () => this.publish(session, chat, added, agentIds) : undefined,
       };
     });
-    if (after) await after();
-    return result;
   }
 
   private publish(session: ServiceSession, chat: Chat, events: ChatEvent[], agentIds: string[]): void {
@@ -611,8 +594,6 @@ type AddEvent = (
 
 interface MutationResult<V> {
   view: V;
-  /** Work outside the session's lock once the change is stored (the endpoint's queue). */
-  after?: () => Promise<void>;
   leftAgentIds?: string[];
   /** A poll: nothing changes but the customer's position and the session's expiry. */
   pollOnly?: boolean;

@@ -3,6 +3,7 @@
 // one node at a time do it; the census it takes is kept in the store for every node's /metrics.
 
 import type { Store } from '../store/store.ts';
+import { queueSet } from './session-records.ts';
 import type { Clock, ServiceSession } from './types.ts';
 
 /** Chats under way, as the last sweep found them. */
@@ -26,10 +27,12 @@ export interface SweepResult {
   census: ChatCensus;
 }
 
-/** What the sweep needs of the chat domain: end and remove one session whose time ran out. */
+/** What the sweep needs of the chat domain: end and remove one session whose time ran out; repair a queue. */
 export interface SessionExpirer {
   /** False when the session was gone or had new activity. */
   expire(sessionId: string): Promise<boolean>;
+  /** Puts a chat in, or takes it out of, an endpoint's queue as its session says now. */
+  requeue(endpoint: string, chatSessionId: string): Promise<void>;
 }
 
 export interface ExpirySweeperOptions {
@@ -40,6 +43,8 @@ export interface ExpirySweeperOptions {
   node: string;
   /** How often the lease holder sweeps, in milliseconds. */
   intervalMs: number;
+  /** The endpoints whose queues are checked against the sessions (besides those with chats waiting). */
+  endpoints?: () => string[];
   /** This node took the lease (true) or gave it up or lost it (false). */
   onLeadChange?: (leading: boolean) => void;
   onSweep?: (result: SweepResult) => void;
@@ -113,17 +118,18 @@ export class ExpirySweeper {
 
   /**
    * One pass: ends and removes every session whose time to live has run out, counts the chats still
-   * under way, and stores that census for every node to report.
+   * under way, checks each queue holds exactly the chats waiting in it, and stores that census for
+   * every node to report.
    */
   async sweep(): Promise<SweepResult> {
     const now = this.clock.now();
-    const waiting = Object.create(null) as Record<string, number>;
+    const waiting = new Map<string, Set<string>>();
     let connected = 0;
     const services = Object.create(null) as Record<string, { waiting: number; connected: number }>;
     const agents = Object.create(null) as Record<string, number>;
     // Due keys are gathered first and removed after: deleting during a paged scan would skip entries.
     // The scan covers every key so that the store also drops entries whose own time to live ran out
-    // while no gateway was running (keyv deletes those as it meets them).
+    // while no gateway was running (the backends delete those as they meet them).
     const due: string[] = [];
     let seen = 0;
     for await (const [key, value] of this.store.entries<ServiceSession | unknown>('')) {
@@ -135,7 +141,7 @@ export class ExpirySweeper {
         else if (chat?.state === 'waiting' || chat?.state === 'connected') {
           const counts = (services[session.service] ??= { waiting: 0, connected: 0 });
           if (chat.state === 'waiting') {
-            waiting[chat.endpoint] = (waiting[chat.endpoint] ?? 0) + 1;
+            waiting.set(chat.endpoint, (waiting.get(chat.endpoint) ?? new Set()).add(chat.chatSessionId));
             counts.waiting++;
           } else {
             connected++;
@@ -149,10 +155,26 @@ export class ExpirySweeper {
     }
     let expired = 0;
     for (const id of due) if (await this.sessions.expire(id)) expired++;
-    const census: ChatCensus = { waiting: { ...waiting }, connected, services: { ...services }, agents: { ...agents }, at: now, node: this.node };
+    for (const endpoint of new Set([...(this.options.endpoints?.() ?? []), ...waiting.keys()])) {
+      await this.repairQueue(endpoint, waiting.get(endpoint) ?? new Set());
+    }
+    const counts = Object.fromEntries([...waiting].map(([endpoint, ids]) => [endpoint, ids.size]));
+    const census: ChatCensus = { waiting: counts, connected, services: { ...services }, agents: { ...agents }, at: now, node: this.node };
     // Kept for a few leases: when no node sweeps any more, the figure disappears rather than lie.
     await this.store.set(CENSUS_KEY, census, 3 * this.leaseMs);
     return { expired, census };
+  }
+
+  /**
+   * A queue holds exactly its endpoint's waiting chats, as every change writes both together; what a
+   * session left when its store TTL ran out with no node sweeping (or a store written by an earlier
+   * version) is repaired here. Chats that changed since the scan read them are checked again under
+   * their lock, so a chat started or taken meanwhile stays as it is.
+   */
+  private async repairQueue(endpoint: string, scanned: Set<string>): Promise<void> {
+    const members = new Set(await this.store.members(queueSet(endpoint)));
+    for (const id of members) if (!scanned.has(id)) await this.sessions.requeue(endpoint, id);
+    for (const id of scanned) if (!members.has(id)) await this.sessions.requeue(endpoint, id);
   }
 
   private tick(): void {

@@ -1,26 +1,38 @@
-// How a session is laid out in the store, so that writing it costs the same whatever the length of its
-// transcript. The session's record (`session:<id>`) holds the chat and its latest events; the older ones
-// are sealed, CHUNK_EVENTS at a time, into chunk records (`transcript:<id>:<chunk id>`) that are written
-// once and never changed. Without this every message rewrote the whole transcript: on the SQLite file a
-// send cost 0.23 ms of CPU at 20 events, 0.39 ms at 200 and 1.4 ms at 1,000.
+// How a session is laid out in the store, everything one change of it writes, in one atomic write:
+// - `session:<id>`: the session's record, holding its chat and the chat's latest events;
+// - `transcript:<id>:<chunk id>`: older events, sealed CHUNK_EVENTS at a time into chunks written once
+//   and never changed, so that writing a session costs the same whatever the length of its transcript;
+// - `chat:<chat id>` → the session id: the agents' way in;
+// - sets derived from the record, never written on their own: `queue:<endpoint>` holds the chats
+//   waiting in it (by start time), `agent:<agent id>` the chats an agent is in, `comet:<gms_user>` a
+//   customer's comet-mode sessions.
 // The domain sees whole sessions: `assemble` puts the sealed events back in front of the record's, and
-// `seal` turns a whole session into the record to write, writing its newly full chunks first. A chunk's
-// id is new each time one is sealed, so a write that loses the race for the session (a node whose lock
-// ran out) can only leave a chunk that no record names, never change one that a record names.
+// `writeOps` turns a change from one whole session to the next into the ops of its atomic write.
 
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Op, Store } from '../store/store.ts';
 import type { Chat, ChatEvent, ServiceSession } from './types.ts';
 
 /** Events per chunk: the record then holds fewer than this many events. */
 export const CHUNK_EVENTS = 32;
 
+export const sessionKey = (id: string): string => `session:${id}`;
+export const chatKey = (chatSessionId: string): string => `chat:${chatSessionId}`;
 const chunkKey = (sessionId: string, chunkId: string): string => `transcript:${sessionId}:${chunkId}`;
+export const queueSet = (endpoint: string): string => `queue:${endpoint}`;
+export const agentSet = (agentId: string): string => `agent:${agentId}`;
+export const cometSet = (gmsUser: string): string => `comet:${gmsUser}`;
 
 /** The number of events in a chat given as its stored record (its sealed ones included). */
 export function recordEventCount(chat: Chat): number {
   return (chat.chunks?.length ?? 0) * CHUNK_EVENTS + chat.events.length;
+}
+
+/** A session's record to write, and everything else its change writes with it. */
+export interface SessionWrite {
+  record: ServiceSession;
+  ops: Op[];
 }
 
 export class SessionRecords {
@@ -49,42 +61,74 @@ export class SessionRecords {
   }
 
   /**
-   * The record to write for the whole `session` (an update's draft: its chat's `chunks` are set here),
-   * once the chunks it newly fills are in the store. Chunks outlive the record: they are kept for two of
-   * its lifetimes (`recordTtlMs`) at a time, and all rewritten with a new expiry when that runs short.
+   * The write that takes a session from `before` to the whole session `after` (an update's draft: its
+   * chat's `chunks` and expiries are set here), or removes it (`after` undefined). Chunks and the chat
+   * index outlive the record: they are kept for two of its lifetimes (`recordTtlMs`) at a time, and all
+   * rewritten with a new expiry when that runs short.
    */
-  async seal(session: ServiceSession, now: number, recordTtlMs: number): Promise<ServiceSession> {
-    const chat = session.chat;
-    if (!chat) return session;
+  write(before: ServiceSession | undefined, after: ServiceSession, now: number, recordTtlMs: number): SessionWrite {
+    const ops = indexOps(before, after);
+    const chat = after.chat;
+    if (!chat) return { record: after, ops };
+    if ((chat.indexExpiresAt ?? 0) < now + recordTtlMs) {
+      chat.indexExpiresAt = now + 2 * recordTtlMs;
+      ops.push({ kind: 'set', key: chatKey(chat.chatSessionId), value: after.id, ttlMs: 2 * recordTtlMs });
+    }
     const sealed = chat.chunks ?? [];
     const full = Math.floor(chat.events.length / CHUNK_EVENTS);
     let expiresAt = chat.chunksExpireAt ?? 0;
     const renew = full > 0 && expiresAt < now + recordTtlMs;
-    if (full === sealed.length && !renew) return this.record(session, chat);
-    if (renew) expiresAt = now + 2 * recordTtlMs;
-    const ids = [...sealed];
-    while (ids.length < full) ids.push(`${ids.length}-${randomBytes(4).toString('hex')}`);
-    await Promise.all(
-      ids.map((id, k) =>
-        k >= sealed.length || renew
-          ? this.store.set(chunkKey(session.id, id), chat.events.slice(k * CHUNK_EVENTS, (k + 1) * CHUNK_EVENTS), expiresAt - now)
-          : undefined,
-      ),
-    );
-    chat.chunks = ids;
-    chat.chunksExpireAt = expiresAt;
-    return this.record(session, chat);
-  }
-
-  /** Removes the chunks of a record whose session is gone. */
-  async removeChunks(record: ServiceSession): Promise<void> {
-    await Promise.all((record.chat?.chunks ?? []).map((id) => this.store.delete(chunkKey(record.id, id))));
-  }
-
-  private record(session: ServiceSession, chat: Chat): ServiceSession {
+    if (full > sealed.length || renew) {
+      if (renew) expiresAt = now + 2 * recordTtlMs;
+      const ids = [...sealed];
+      // A new id for each chunk sealed: a write that loses the race for the session can only leave a
+      // chunk no record names, never change one that a record names.
+      while (ids.length < full) ids.push(`${ids.length}-${randomBytes(4).toString('hex')}`);
+      ids.forEach((id, k) => {
+        if (k >= sealed.length || renew) {
+          const events = chat.events.slice(k * CHUNK_EVENTS, (k + 1) * CHUNK_EVENTS);
+          ops.push({ kind: 'set', key: chunkKey(after.id, id), value: events, ttlMs: expiresAt - now });
+        }
+      });
+      chat.chunks = ids;
+      chat.chunksExpireAt = expiresAt;
+    }
     const from = (chat.chunks?.length ?? 0) * CHUNK_EVENTS;
-    const record = from === 0 ? session : { ...session, chat: { ...chat, events: chat.events.slice(from) } };
-    this.whole.set(record, session);
-    return record;
+    const record = from === 0 ? after : { ...after, chat: { ...chat, events: chat.events.slice(from) } };
+    this.whole.set(record, after);
+    return { record, ops };
   }
+
+  /** Everything to delete with a session's record: its chunks, its chat index, its places in sets. */
+  removal(record: ServiceSession): Op[] {
+    const chat = record.chat;
+    if (!chat) return [];
+    return [
+      ...indexOps(record, undefined),
+      { kind: 'delete', key: chatKey(chat.chatSessionId) },
+      ...(chat.chunks ?? []).map((id): Op => ({ kind: 'delete', key: chunkKey(record.id, id) })),
+    ];
+  }
+}
+
+/** The set members a session stands for: each derived from the record alone. */
+function memberships(session: ServiceSession | undefined): Map<string, { set: string; member: string; score: number }> {
+  const places = new Map<string, { set: string; member: string; score: number }>();
+  const chat = session?.chat;
+  if (!session || !chat) return places;
+  const add = (set: string, member: string, score: number): void => void places.set(`${set}\n${member}`, { set, member, score });
+  if (chat.state === 'waiting') add(queueSet(chat.endpoint), chat.chatSessionId, chat.startedAt);
+  for (const agent of chat.agents) add(agentSet(agent.id), chat.chatSessionId, agent.joinedAt);
+  if (chat.notifyBy === 'comet' && session.gmsUser) add(cometSet(session.gmsUser), session.id, chat.startedAt);
+  return places;
+}
+
+/** The set ops that take the indices from what `before` stood for to what `after` stands for. */
+export function indexOps(before: ServiceSession | undefined, after: ServiceSession | undefined): Op[] {
+  const was = memberships(before);
+  const is = memberships(after);
+  const ops: Op[] = [];
+  for (const [id, place] of was) if (!is.has(id)) ops.push({ kind: 'remove', set: place.set, member: place.member });
+  for (const [id, place] of is) if (!was.has(id)) ops.push({ kind: 'add', ...place });
+  return ops;
 }

@@ -133,19 +133,10 @@ export interface ChatListener {
   chatUpdated(update: ChatUpdate): void;
 }
 
-/** Decides whether a chat may be routed to an endpoint, and keeps the endpoint's waiting queue. */
+/** Decides whether a chat may be routed to an endpoint (its queue is a set derived from the sessions). */
 export interface ChatRouter {
   /** Throws ServiceUnavailable when the endpoint is unknown, closed or full. */
   admit(endpoint: string): Promise<void>;
-  enqueue(endpoint: string, entry: QueueEntry): Promise<void>;
-  /** `since`: when the chat was queued (its start), which finds it at once in a long queue. */
-  dequeue(endpoint: string, chatSessionId: string, since?: number): Promise<void>;
-}
-
-export interface QueueEntry {
-  chatSessionId: string;
-  serviceId: string;
-  since: number;
 }
 
 export interface Clock {

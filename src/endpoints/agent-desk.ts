@@ -4,8 +4,9 @@
 
 import { NOTICE_TEXT, type ChatDomain } from '../chat/chat-service.ts';
 import { checkUpload, contentTypeFor, fileEventData, liveFile, NO_FILES, sanitizeFileName, type FileLimits } from '../chat/file-rules.ts';
+import { agentSet } from '../chat/session-records.ts';
 import type { Chat, ChatEvent, EventType, ServiceLookup, ServiceSession } from '../chat/types.ts';
-import { GatewayError, isGatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { Agent } from './agents.ts';
 import type { QueueRouter } from './queue-router.ts';
@@ -48,9 +49,6 @@ export interface AgentChatView {
 
 const MAX_URL_LENGTH = 2048;
 const MAX_NOTICE_LENGTH = 4096;
-/** The list of an agent's chats outlives a working day; stale ids are dropped as the list is read. */
-const MINE_TTL_MS = 7 * 24 * 3600 * 1000;
-const mineKey = (agentId: string): string => `agent-chats:${agentId}`;
 
 export function agentEvent(event: ChatEvent): AgentEvent {
   return {
@@ -92,17 +90,11 @@ export class AgentDesk {
    * another agent, whose chats are skipped here, never dropped.)
    */
   async mine(agent: Agent): Promise<AgentChatView[]> {
-    const ids = (await this.store.get<string[]>(mineKey(agent.id))) ?? [];
+    const ids = await this.store.members(agentSet(agent.id));
     const found = await Promise.all(ids.map((id) => this.domain.findChat(id)));
-    const views: AgentChatView[] = [];
-    const stale: string[] = [];
-    found.forEach((f, i) => {
-      if (f && !agent.endpoints.includes(f.chat.endpoint)) return;
-      if (f && f.chat.agents.some((a) => a.id === agent.id)) views.push(chatView(f.session, f.chat));
-      else stale.push(ids[i]!);
-    });
-    if (stale.length > 0) await this.forget(agent.id, stale);
-    return views;
+    return found.flatMap((f) =>
+      f && agent.endpoints.includes(f.chat.endpoint) && f.chat.agents.some((a) => a.id === agent.id) ? [chatView(f.session, f.chat)] : [],
+    );
   }
 
   async view(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
@@ -113,11 +105,6 @@ export class AgentDesk {
   async accept(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
     const { session } = await this.served(agent, chatSessionId);
     const chat = await this.domain.accept(chatSessionId, agent);
-    await this.store.update<string[], void>(mineKey(agent.id), (ids = []) => ({
-      write: [...ids.filter((id) => id !== chatSessionId), chatSessionId],
-      ttlMs: MINE_TTL_MS,
-      result: undefined,
-    }));
     return chatView(session, chat);
   }
 
@@ -149,16 +136,8 @@ export class AgentDesk {
 
   /** The agent leaves; leaving a chat that already ended (the customer left) just closes it for the agent. */
   async leave(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
-    const { session, chat } = await this.served(agent, chatSessionId);
-    let after: Chat = chat;
-    try {
-      after = await this.domain.leave(chatSessionId, agent.id);
-    } catch (err) {
-      const alreadyOver = isGatewayError(err) && err.exception === 'ChatEnded' && chat.agents.some((a) => a.id === agent.id);
-      if (!alreadyOver) throw err;
-    }
-    await this.forget(agent.id, [chatSessionId]);
-    return chatView(session, after);
+    const { session } = await this.served(agent, chatSessionId);
+    return chatView(session, await this.domain.leave(chatSessionId, agent.id));
   }
 
   /** The agent sends a file into a chat they are in, within the service's file limits for the agent side. */
@@ -220,14 +199,6 @@ export class AgentDesk {
       throw new GatewayError('Forbidden', `This chat belongs to the endpoint '${found.chat.endpoint}', which you do not serve.`);
     }
     return found;
-  }
-
-  private forget(agentId: string, chatSessionIds: string[]): Promise<void> {
-    return this.store.update<string[], void>(mineKey(agentId), (ids) => {
-      if (!ids) return { result: undefined };
-      const left = ids.filter((id) => !chatSessionIds.includes(id));
-      return left.length > 0 ? { write: left, ttlMs: MINE_TTL_MS, result: undefined } : { remove: true, result: undefined };
-    });
   }
 }
 

@@ -1,6 +1,6 @@
-// One node's connection to Redis: a command client shared by the session data (keyv), the key locks and
-// the pub/sub publisher, plus a subscriber client for the cross-node bridge. Configured so that a Redis
-// that is down makes calls fail fast (the store turns that into 503) and the node reconnects by itself.
+// One node's connection to Redis: a command client shared by the session data, the key locks and the
+// pub/sub publisher, plus a subscriber client for the cross-node bridge. Configured so that a Redis that
+// is down makes calls fail fast (the store turns that into 503) and the node reconnects by itself.
 
 import { createClient, type RedisClientType } from '@keyv/redis';
 import type { Logger } from '../log.ts';
@@ -24,18 +24,12 @@ export class RedisConnection {
   /** One warning when Redis stops answering and one line when it is back, not one per reconnect attempt. */
   private readonly outage: OutageLog;
 
-  /**
-   * Commands in the order this node issues them (a lock release is sent after the publish it guards),
-   * each failing after the command timeout if Redis does not answer.
-   */
-  readonly client: RedisClient;
-
   private constructor(
-    private readonly raw: RedisClient,
+    /** Commands in the order this node issues them (a lock release is sent after the publish it guards). */
+    readonly client: RedisClient,
     log: Logger,
-    commandTimeoutMs: number,
+    private readonly commandTimeoutMs: number,
   ) {
-    this.client = withDeadline(raw, commandTimeoutMs);
     this.outage = new OutageLog(log, { down: 'Redis is not answering; calls get 503 until it is back', back: 'Redis is back' });
   }
 
@@ -76,10 +70,24 @@ export class RedisConnection {
     return connection;
   }
 
+  /**
+   * A command's reply, or StoreUnreachable once the command timeout has passed. node-redis's own timeout
+   * only covers commands not yet written: one written to a Redis that hangs (frozen, overloaded, behind a
+   * partition that drops packets) waits until TCP gives up, minutes later. The command stays in the
+   * pipeline, so later replies still match their commands; only the caller stops waiting.
+   */
+  timed<T>(pending: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnreachable(`Redis did not answer within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+    });
+    return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
+  }
+
   /** A second connection in subscriber mode (Redis allows no other commands on it). */
   async subscriber(): Promise<RedisClient> {
     if (!this.subscriberClient) {
-      const sub = this.raw.duplicate() as RedisClient;
+      const sub = this.client.duplicate() as RedisClient;
       this.watch(sub, 'subscriber');
       this.subscriberClient = sub;
       await sub.connect();
@@ -90,7 +98,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const client of [this.subscriberClient, this.raw]) {
+    for (const client of [this.subscriberClient, this.client]) {
       // destroy(): nothing is left to flush once the gateway has stopped, and quit() would wait for a Redis that may be down.
       if (client?.isOpen) client.destroy();
     }
@@ -101,34 +109,6 @@ export class RedisConnection {
     client.on('error', (err: unknown) => this.outage.failed(err, role));
     client.on('ready', () => this.outage.recovered(role));
   }
-}
-
-/**
- * The client with a deadline on every command. node-redis's own command timeout only covers commands
- * not yet written: one written to a Redis that hangs (frozen, overloaded, or behind a network partition
- * that drops packets) waits for its reply until TCP gives up, minutes later, and the customer's call
- * with it. The command stays in node-redis's pipeline, so later replies still match their commands;
- * only the caller stops waiting, and gets 503.
- */
-function withDeadline(client: RedisClient, ms: number): RedisClient {
-  return new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]): unknown => {
-        const result: unknown = value.apply(target, args);
-        return result instanceof Promise ? deadline(result, ms) : result;
-      };
-    },
-  });
-}
-
-function deadline<T>(pending: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnreachable(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
 }
 
 export function redactUrl(url: string): string {

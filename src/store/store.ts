@@ -1,13 +1,21 @@
-// The storage interface the chat domain sees: keys holding JSON values that expire, and an atomic
-// read-modify-write of one key. Which backend sits behind it is chosen in open-store.ts.
+// The storage interface the chat domain sees: keys holding JSON values that expire, sorted sets of
+// members (queues and indices), and an atomic change: one key read, decided on, and written together
+// with every other key and set member the decision touches, all or nothing, on every backend.
+// Which backend sits behind it is chosen in open-store.ts.
 //
 // Values are shared snapshots (copy-on-write). A value returned by `get` or `entries`, the `current`
-// value handed to an update function, and a value once given to `set` or written by an update, may be
-// the very object other readers hold (the embedded store keeps hot values in memory and hands them out
-// without a copy, so that a read costs no JSON work). They must never be changed: an update function
-// builds and returns a new value, copying only what it changes (a shallow copy of the record, a slice
-// of the array it appends to). Then a failed update, whether its function throws or its write fails,
+// value handed to an update function, and a value once written, may be the very object other readers
+// hold (the embedded store keeps hot values in memory and hands them out without a copy, so that a read
+// costs no JSON work). They must never be changed: an update function builds and returns a new value,
+// copying only what it changes. Then a failed update, whether its function throws or its write fails,
 // leaves every reader's value as it was.
+
+/** One part of an atomic write. Sets hold members (strings) ordered by a score. */
+export type Op =
+  | { kind: 'set'; key: string; value: unknown; ttlMs: number }
+  | { kind: 'delete'; key: string }
+  | { kind: 'add'; set: string; member: string; score: number }
+  | { kind: 'remove'; set: string; member: string };
 
 /** What an update function decides: write `value` (with its time to live), delete the key, or leave it. */
 export type Change<T, R> = (
@@ -15,6 +23,8 @@ export type Change<T, R> = (
   | { remove: true; result: R }
   | { result: R }
 ) & {
+  /** Other keys and set members changed in the same atomic write. */
+  also?: Op[];
   /** Runs once the change is stored, still inside the key's lock: observers see changes in order. */
   committed?: () => void;
 };
@@ -28,18 +38,48 @@ export interface Store {
   /** From this call on `value` belongs to the store: the caller must not change it any more. */
   set<T>(key: string, value: T, ttlMs: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Applies every op, or none (for ops that need no read first). */
+  write(ops: Op[]): Promise<void>;
   /**
-   * Reads `key`, hands its value to `fn`, and applies what `fn` decides, with no other update of the
-   * same key in between, on this node or (for shared backends) any other.
+   * Reads `key`, hands its value to `fn`, and applies what `fn` decides (with its `also` ops) as one
+   * atomic write, with no other update of the same key in between, on this node or any other.
    */
   update<T, R>(key: string, fn: Updater<T, R>): Promise<R>;
-  /** Every live key under a prefix, with its value (expired entries are skipped and removed). */
+  /** A set's members, lowest score first. */
+  members(set: string): Promise<string[]>;
+  /** How many members a set has, at the cost of one read whatever its size. */
+  count(set: string): Promise<number>;
+  /** Every live key under a prefix, with its value. */
   entries<T>(prefix: string): AsyncIterable<[string, T]>;
   close(): Promise<void>;
 }
 
+/** Proof that a lock is still held, checked by the backend inside the write it guards (Redis). */
+export interface Fence {
+  lockKey: string;
+  token: string;
+}
+
 /** Serialises work on one key. The embedded store needs it per process; Redis needs it across nodes. */
 export interface KeyLock {
-  withLock<R>(key: string, fn: () => Promise<R>): Promise<R>;
+  withLock<R>(key: string, fn: (fence?: Fence) => Promise<R>): Promise<R>;
+  close(): Promise<void>;
+}
+
+/** A stored value as backends keep it (keyv's row format, so that files and keys of earlier versions read). */
+export interface Row {
+  value: unknown;
+  /** Milliseconds since the epoch; absent for no expiry. */
+  expires?: number;
+}
+
+/** What each backend provides: reads, one atomic write of many ops, sets, and a scan. */
+export interface Backend {
+  read(key: string): Promise<Row | undefined>;
+  commit(ops: Op[], fence?: Fence): Promise<void>;
+  members(set: string): Promise<string[]>;
+  count(set: string): Promise<number>;
+  /** Live values under a prefix; expired rows met on the way are removed (unless rewritten meanwhile). */
+  scan(prefix: string): AsyncIterable<[string, unknown]>;
   close(): Promise<void>;
 }

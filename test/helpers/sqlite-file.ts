@@ -8,10 +8,12 @@ export interface StoredRow {
   value: string;
 }
 
+/** Every row the file keeps: values (keyv's JSON rows) and set members (the set's name, and the member as a value). */
 export function storedRows(file: string): Promise<StoredRow[]> {
   const db = new Database(file, { readonly: true, timeout: 2000 });
   try {
-    return Promise.resolve(db.prepare<[], StoredRow>('SELECT key, value FROM keyv').all());
+    const members = "SELECT name AS key, json_object('value', member) AS value FROM sets";
+    return Promise.resolve(db.prepare<[], StoredRow>(`SELECT key, value FROM keyv UNION ALL ${members}`).all());
   } finally {
     db.close();
   }

@@ -1,0 +1,112 @@
+// The Store on top of a backend (memory, SQLite file, Redis) and a KeyLock: reads, guarded writes, the
+// atomic update of a key with everything it touches, and an optional cache of hot values.
+
+import { guard } from './outage.ts';
+import type { Backend, Change, KeyLock, Op, Store, Updater } from './store.ts';
+import { ValueCache } from './value-cache.ts';
+
+export interface KvStoreOptions {
+  /**
+   * Keep up to this many recently used values in this process as well. Only for a store that this
+   * process alone writes (the embedded SQLite file), never for one shared by several gateways.
+   */
+  cacheEntries?: number;
+  /**
+   * Deep-freeze the values the cache keeps and hands out, so that a change to a shared snapshot (which
+   * the Store contract forbids) throws where it happens. For test gateways; it costs a walk per write.
+   */
+  freezeValues?: boolean;
+}
+
+/** How many keys found absent are remembered. */
+const ABSENT_ENTRIES = 1000;
+
+export class KvStore implements Store {
+  private readonly cache: ValueCache | undefined;
+  /** Keys read and found absent, apart from the values, so that reads of unknown ids cannot push hot sessions out. */
+  private readonly absent: ValueCache | undefined;
+  /** Counts writes, so that a read that raced with a write does not put an older value in the cache. */
+  private writes = 0;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly lock: KeyLock,
+    options: KvStoreOptions = {},
+  ) {
+    this.cache = options.cacheEntries ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues }) : undefined;
+    this.absent = options.cacheEntries ? new ValueCache({ maxEntries: ABSENT_ENTRIES }) : undefined;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const hit = this.cache?.get<T>(key);
+    if (hit) return hit.value;
+    if (this.absent?.get(key)) return undefined;
+    const writesBefore = this.writes;
+    const row = await guard(() => this.backend.read(key));
+    const live = row !== undefined && (row.expires === undefined || row.expires > Date.now());
+    if (this.writes === writesBefore) {
+      if (live) this.cache?.set(key, row.value, row.expires ?? Number.MAX_SAFE_INTEGER);
+      else this.absent?.set(key, true, Number.MAX_SAFE_INTEGER);
+    }
+    return live ? (row.value as T) : undefined;
+  }
+
+  set<T>(key: string, value: T, ttlMs: number): Promise<void> {
+    return this.write([{ kind: 'set', key, value, ttlMs }]);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.write([{ kind: 'delete', key }]);
+  }
+
+  write(ops: Op[]): Promise<void> {
+    return this.commit(ops, undefined);
+  }
+
+  update<T, R>(key: string, fn: Updater<T, R>): Promise<R> {
+    return this.lock.withLock(key, async (fence) => {
+      const current = await this.get<T>(key);
+      const change: Change<T, R> = await fn(current);
+      const ops: Op[] = [...(change.also ?? [])];
+      if ('write' in change) ops.push({ kind: 'set', key, value: change.write, ttlMs: change.ttlMs });
+      else if ('remove' in change) ops.push({ kind: 'delete', key });
+      if (ops.length > 0) await this.commit(ops, fence);
+      change.committed?.();
+      return change.result;
+    });
+  }
+
+  members(set: string): Promise<string[]> {
+    return guard(() => this.backend.members(set));
+  }
+
+  count(set: string): Promise<number> {
+    return guard(() => this.backend.count(set));
+  }
+
+  async *entries<T>(prefix: string): AsyncIterable<[string, T]> {
+    for await (const [key, value] of this.backend.scan(prefix)) yield [key, value as T];
+  }
+
+  async close(): Promise<void> {
+    await this.lock.close();
+    this.cache?.clear();
+    this.absent?.clear();
+    await this.backend.close();
+  }
+
+  private async commit(ops: Op[], fence: Parameters<Backend['commit']>[1]): Promise<void> {
+    this.writes++;
+    await guard(() => this.backend.commit(ops, fence));
+    this.writes++;
+    if (!this.cache) return;
+    // Cached only once the backend has it, so readers never see a write that may still fail.
+    const now = Date.now();
+    for (const op of ops) {
+      if (op.kind === 'set') {
+        this.cache.set(op.key, op.value, now + op.ttlMs);
+        this.absent?.delete(op.key);
+      } else if (op.kind === 'delete') this.cache.delete(op.key);
+    }
+  }
+}
