@@ -113,6 +113,20 @@ describe('limits', () => {
       }
     });
 
+    it('a Chat API v2 chat has its own limit too, keyed by its chat id whatever the path\'s case', async () => {
+      const gw = await start({ env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_SESSION_PER_SEC: '1', RATE_LIMIT_SESSION_BURST: '2' } });
+      const busy = (await gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' })).body;
+      const calm = (await gw.post('/genesys/2/chat/request-chat', { nickname: 'Ann' })).body;
+      const refresh = (chat: { chatId: string; userId: string; secureKey: string }, action = 'refresh') =>
+        gw.post(`/genesys/2/chat/request-chat/${chat.chatId}/${action}`, { userId: chat.userId, secureKey: chat.secureKey });
+      expect((await refresh(busy)).status).to.equal(200);
+      expect((await refresh(busy, 'REFRESH')).status).to.equal(200);
+      const limited = await refresh(busy, 'Refresh');
+      expect(limited.status).to.equal(429);
+      expect(limited.body.errors[0].code).to.equal(106);
+      expect((await refresh(calm)).status).to.equal(200);
+    });
+
     it('the local host is not limited by default, so local tools and benchmarks run at full speed', async () => {
       const gw = await start({});
       const chat = await startCustomerChat(gw);
