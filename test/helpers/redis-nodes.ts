@@ -99,6 +99,29 @@ export type NodeEnv = { STORE_URL: string; STORE_PREFIX: string } & Record<strin
 /** Service files of every node: request-chat with the defaults unless told otherwise. */
 export type ServiceFiles = Record<string, unknown>;
 
+const running = new Set<ChildProcess>();
+/**
+ * Ties `child` to this test run: it is killed when the run exits or is stopped by SIGTERM/SIGINT (a
+ * timeout, a developer's Ctrl-C), so no gateway node lives on orphaned, burning CPU and holding ports.
+ */
+function outliveNothing(child: ChildProcess): void {
+  if (running.size === 0) {
+    process.once('exit', killAll);
+    process.once('SIGTERM', killAllAndStop);
+    process.once('SIGINT', killAllAndStop);
+  }
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+function killAllAndStop(signal: NodeJS.Signals): void {
+  killAll();
+  process.off('SIGTERM', killAllAndStop).off('SIGINT', killAllAndStop);
+  process.kill(process.pid, signal);
+}
+
 /** Starts one gateway process and waits for the line in which it says where it listens. */
 export async function startNode(name: string, env: NodeEnv, services: ServiceFiles = { 'request-chat.json': {} }): Promise<GatewayNode> {
   const dir = await makeTempDir(`gms-node-${name}-`);
@@ -123,14 +146,11 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  outliveNothing(child);
   let log = '';
   let exited = false;
-  // A node outlives no test run: killed with the run however it ends (a timeout, mocha exiting).
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   child.on('exit', () => {
     exited = true;
-    process.off('exit', killOnExit);
   });
   const url = await new Promise<string>((resolve, reject) => {
     let pending = '';
