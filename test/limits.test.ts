@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { MAX_GMS_USER_LENGTH } from '../src/chat/gms-user.ts';
 import { TokenBuckets } from '../src/http/rate-limit.ts';
+import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -228,6 +229,26 @@ describe('limits', () => {
       const replies = await Promise.all(Array.from({ length: 12 }, () => gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' }, attacker)));
       expect(replies.filter((r) => r.status === 200)).to.have.length(3);
       expect(replies.filter((r) => r.status === 429)).to.have.length(9);
+    });
+
+    it('two gateway nodes on one Redis share the count: an address capped on one node is capped on the other', async function () {
+      await requireRedis(this);
+      const prefix = uniquePrefix('caps');
+      const env = { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, TRUST_PROXY: 'true', MAX_WAITING_PER_ADDRESS: '2', RATE_LIMIT_IP_PER_SEC: '0' };
+      try {
+        const nodeA = await start({ env });
+        const nodeB = await start({ env });
+        expect((await startCustomerChat(nodeA, { headers: attacker })).start.status).to.equal(200);
+        expect((await startCustomerChat(nodeB, { headers: attacker })).start.status).to.equal(200);
+        for (const node of [nodeA, nodeB]) {
+          const created = await node.post('/genesys/1/service/request-chat', {}, attacker);
+          expect((await node.post(`/genesys/1/service/${created.body._id}/ixn/chat`, {}, attacker)).status).to.equal(429);
+        }
+        expect((await startCustomerChat(nodeB, { headers: customer })).start.status).to.equal(200);
+      } finally {
+        await Promise.all(gateways.splice(0).map((gw) => gw.close()));
+        await dropPrefix(prefix);
+      }
     });
 
     it('the addresses of RATE_LIMIT_EXEMPT (the gateway\'s own host by default) are not capped', async () => {
