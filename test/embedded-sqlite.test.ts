@@ -20,7 +20,7 @@ describe('the embedded SQLite backend', () => {
   const open: EmbeddedSqlite[] = [];
 
   /** The backend with keyv's old get/set/delete calls, as the tests read best. */
-  const openKeyv = async (options: { busyTimeoutMs?: number; pageSize?: number } = {}) => {
+  const openKeyv = async (options: { busyTimeoutMs?: number; pageSize?: number; walLimitBytes?: number } = {}) => {
     const backend = await EmbeddedSqlite.open(file, { busyTimeoutMs: 5000, pageSize: 250, namespace: 'gms', ...options });
     open.push(backend);
     return {
@@ -171,6 +171,25 @@ describe('the embedded SQLite backend', () => {
     await close(keyv);
     const wal = await fs.stat(`${file}-wal`).then(() => 'still there', () => 'gone');
     expect(wal).to.equal('gone');
+  });
+
+  it('under writes that never pause, the write-ahead log stays bounded, and is cut back once they stop', async function () {
+    this.timeout(60_000);
+    const keyv = await openKeyv({ walLimitBytes: 512 * 1024 });
+    const walBytes = (): Promise<number> => fs.stat(`${file}-wal`).then((s) => s.size, () => 0);
+    let largest = 0;
+    const text = 'x'.repeat(4000);
+    // About 60 MB of rows, one commit after another with no pause in which a passive checkpoint could
+    // find the log complete: without the limit the log grows to hold all of it (~70 MB).
+    for (let batch = 0; batch < 300; batch++) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => keyv.set(`k${(batch * 50 + i) % 2000}`, { batch, text })));
+      largest = Math.max(largest, await walBytes());
+    }
+    // Past the limit by at most what is written between two checkpoints, never by the whole load.
+    expect(largest, `largest log ${largest} bytes`).to.be.below(30 * 1024 * 1024);
+    // Once the writes stop, the next checkpoint empties the log and cuts it back.
+    while ((await walBytes()) > 512 * 1024) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await inFile()).to.have.property('size', 2000);
   });
 
   it('a process that closes the store right after many writes waits for the last checkpoint, and exits 0', async () => {

@@ -24,6 +24,8 @@ import { startCheckpointer, type Checkpointer } from './wal-checkpointer.ts';
 const MAX_BATCH = 1000;
 /** How often the write-ahead log is checkpointed beside the event loop (wal-checkpointer.ts). */
 const CHECKPOINT_INTERVAL_MS = 500;
+/** The write-ahead log's size past which it is emptied and truncated, whatever the load. */
+const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export interface EmbeddedSqliteOptions {
   /**
@@ -37,6 +39,8 @@ export interface EmbeddedSqliteOptions {
   namespace: string;
   /** A checkpoint failed (the log keeps growing until one succeeds). */
   onError?: (err: Error) => void;
+  /** The write-ahead log's size past which it is emptied and truncated (default 64 MiB). */
+  walLimitBytes?: number;
 }
 
 interface Pending {
@@ -73,6 +77,8 @@ export class EmbeddedSqlite implements Backend {
       // stopped or crashed gateway still finds every committed session.
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // Whenever the log starts over, it is cut back to this size instead of keeping its largest.
+      db.pragma(`journal_size_limit = ${options.walLimitBytes ?? WAL_LIMIT_BYTES}`);
       db.exec(`CREATE TABLE IF NOT EXISTS keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )`);
       db.exec(`CREATE TABLE IF NOT EXISTS sets(name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name, member)) WITHOUT ROWID`);
       db.exec(`CREATE INDEX IF NOT EXISTS sets_by_score ON sets(name, score)`);
@@ -85,6 +91,7 @@ export class EmbeddedSqlite implements Backend {
       backend.checkpointer = await startCheckpointer(file, {
         intervalMs: CHECKPOINT_INTERVAL_MS,
         busyTimeoutMs: options.busyTimeoutMs,
+        walLimitBytes: options.walLimitBytes ?? WAL_LIMIT_BYTES,
         onError: (err) => options.onError?.(err),
       });
       // Commits no longer checkpoint themselves: the worker does it.

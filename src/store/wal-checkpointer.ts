@@ -4,7 +4,10 @@
 // better-sqlite3 it runs on the event loop, so one request in a few hundred held every other for 30 to
 // 45 ms (2 kB rows, 7 per commit). Checkpointed here every interval, PASSIVE (never waiting for, nor
 // holding up, the gateway's writes), the log is emptied into the file beside the event loop, and the
-// next commit after a complete checkpoint starts the log over.
+// next commit after a complete checkpoint starts the log over. Under writes that never pause, no
+// passive checkpoint ever finds the log complete, so it would never start over and grow without bound:
+// past a size limit the worker empties and truncates it (a TRUNCATE checkpoint, holding writes only for
+// the few pages the last passive one had not copied yet).
 
 import { Worker } from 'node:worker_threads';
 import type { CheckpointWorkerData, CheckpointWorkerMessage } from './wal-checkpoint-worker.ts';
@@ -23,8 +26,11 @@ function startWorker(workerData: CheckpointWorkerData): Worker {
   return new Worker(new URL(entry, import.meta.url), { workerData });
 }
 
-export function startCheckpointer(file: string, options: { intervalMs: number; busyTimeoutMs: number; onError: (err: Error) => void }): Promise<Checkpointer> {
-  const worker = startWorker({ file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs });
+export function startCheckpointer(
+  file: string,
+  options: { intervalMs: number; busyTimeoutMs: number; walLimitBytes: number; onError: (err: Error) => void },
+): Promise<Checkpointer> {
+  const worker = startWorker({ file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs, walLimitBytes: options.walLimitBytes });
   // A gateway that is done must not be kept alive by its checkpoints.
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
