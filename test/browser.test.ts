@@ -11,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
-import { endpointFile, tokenOf } from './helpers/agent-client.ts';
+import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startV2Chat } from './helpers/chat-v2-client.ts';
-import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -224,6 +224,45 @@ describe('agent console and customer widget in a browser', function () {
     const times = await message(agent, 'Are you there?').locator('time').innerText();
     expect(times).to.match(/^\d{1,2}:\d{2}/);
     expect(await message(ann, 'Are you there?').locator('time').innerText()).to.equal(times);
+  });
+
+  it('the console shows readiness and load: not ready or at the cap, Accept is off and says why', async () => {
+    await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { maxChatsPerAgent: 1 }));
+    await eventually(async () => (await agentClient(gw, 'alice').get('/status')).body.maxChats === 1, 3000, 'the cap');
+    const agent = await newPage('agent');
+    const ann = await newPage('ann');
+    const otto = await newPage('otto');
+    await signIn(agent);
+    await agent.getByText('0 / 1').waitFor();
+    await startChat(ann, 'Ann');
+    const acceptAnn = agent.getByRole('button', { name: 'Accept the chat with Ann' });
+    await acceptAnn.waitFor();
+
+    await agent.getByLabel('Ready').uncheck();
+    await agent.getByText('Not ready', { exact: true }).waitFor();
+    await agent.getByText('You are not ready: set yourself ready to accept chats.').waitFor();
+    expect(await acceptAnn.isDisabled()).to.equal(true);
+    expect((await agentClient(gw, 'alice').get('/status')).body.ready).to.equal(false);
+    await snap(agent, 'agent-not-ready');
+
+    await agent.getByLabel('Not ready').check();
+    await agent.getByText('You are not ready').waitFor({ state: 'hidden' });
+    await accept(agent, 'Ann');
+    await agent.getByText('1 / 1').waitFor();
+    await startChat(otto, 'Otto');
+    const acceptOtto = agent.getByRole('button', { name: 'Accept the chat with Otto' });
+    await acceptOtto.waitFor();
+    await agent.getByText('You hold 1 of 1 chats: close one to accept another.').waitFor();
+    expect(await acceptOtto.isDisabled()).to.equal(true);
+
+    await ann.getByRole('button', { name: 'End chat' }).click();
+    await ann.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await agent.getByText('This chat has ended.').waitFor();
+    await agent.getByRole('button', { name: 'Close chat' }).click();
+    await agent.getByText('You closed the chat with Ann.').waitFor();
+    await agent.getByText('0 / 1').waitFor();
+    expect(await acceptOtto.isDisabled()).to.equal(false);
+    await accept(agent, 'Otto');
   });
 
   it('a 300-character word wraps on both pages, on a desktop and on a phone', async () => {

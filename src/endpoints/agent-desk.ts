@@ -49,6 +49,20 @@ export interface AgentChatView {
 
 const MAX_URL_LENGTH = 2048;
 const MAX_NOTICE_LENGTH = 4096;
+/** Whether the agent takes chats (an agent never set is ready); kept for a week after it was last set. */
+const readyKey = (agentId: string): string => `agent-ready:${agentId}`;
+const READY_TTL_MS = 7 * 24 * 3600 * 1000;
+/** Held, never written, while an agent with a cap accepts: one accept at a time per agent, on every node. */
+const acceptingKey = (agentId: string): string => `agent-accepting:${agentId}`;
+
+/** An agent's readiness and load, as the console shows them (GET /agent/v1/status, ours). */
+export interface AgentStatus {
+  ready: boolean;
+  /** The chats the agent holds: accepted and not yet left or closed (ended ones count until closed). */
+  chats: number;
+  /** The most the agent may hold at once; null for no cap. */
+  maxChats: number | null;
+}
 
 export function agentEvent(event: ChatEvent): AgentEvent {
   return {
@@ -102,9 +116,39 @@ export class AgentDesk {
     return chatView(session, chat);
   }
 
+  async status(agent: Agent): Promise<AgentStatus> {
+    const [ready, chats] = await Promise.all([this.isReady(agent.id), this.store.count(agentSet(agent.id))]);
+    return { ready, chats, maxChats: agent.maxChats ?? null };
+  }
+
+  async setReady(agent: Agent, ready: string | undefined): Promise<AgentStatus> {
+    const value = ready?.trim().toLowerCase();
+    if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') {
+      throw new GatewayError('InvalidParameter', "The parameter 'ready' must be true or false.");
+    }
+    await this.store.set(readyKey(agent.id), value === 'true' || value === '1', READY_TTL_MS);
+    return this.status(agent);
+  }
+
+  /**
+   * A chat joins the agent's set in the same write as the accept; with a cap, the count and the accept
+   * happen under the agent's own key, so that two accepts at once never take more places than are left.
+   */
   async accept(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
     const { session } = await this.served(agent, chatSessionId);
-    const chat = await this.domain.accept(chatSessionId, agent);
+    if (!(await this.isReady(agent.id))) {
+      throw new GatewayError('Conflict', 'You are set as not ready: set yourself ready to accept chats.');
+    }
+    const max = agent.maxChats;
+    const chat =
+      max === undefined
+        ? await this.domain.accept(chatSessionId, agent)
+        : await this.store.update<never, Chat>(acceptingKey(agent.id), async () => {
+            if ((await this.store.count(agentSet(agent.id))) >= max) {
+              throw new GatewayError('Conflict', `You already hold ${max} chats, the most you may hold at once: leave or close one first.`);
+            }
+            return { result: await this.domain.accept(chatSessionId, agent) };
+          });
     return chatView(session, chat);
   }
 
@@ -189,6 +233,10 @@ export class AgentDesk {
   private async add(agent: Agent, session: ServiceSession, type: EventType, text: string): Promise<AgentChatView> {
     const chat = await this.domain.agentEvent(session.chat!.chatSessionId, agent.id, type, text);
     return chatView(session, chat);
+  }
+
+  private async isReady(agentId: string): Promise<boolean> {
+    return (await this.store.get<boolean>(readyKey(agentId))) !== false;
   }
 
   /** The chat, if it exists (404) and belongs to an endpoint the agent serves (403). */

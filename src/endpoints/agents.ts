@@ -8,6 +8,8 @@ export interface Agent {
   nickname: string;
   /** The endpoints whose chats this agent may see and accept: those listing this id with this token. */
   endpoints: string[];
+  /** The most chats the agent holds at once (its endpoint files; the smallest if they differ); undefined for no cap. */
+  maxChats?: number;
 }
 
 export interface AgentDirectory {

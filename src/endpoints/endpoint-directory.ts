@@ -39,10 +39,15 @@ export class EndpointDirectory implements AgentDirectory {
    * with another token is another agent, serving only the endpoints that list it with that token.
    */
   private agent(entry: { id: string; nickname: string; token: string }): Agent {
-    const endpoints = this.endpoints
-      .list()
-      .filter((e) => e.value.agents.some((a) => a.id === entry.id && a.token === entry.token))
-      .map((e) => e.name);
-    return { id: entry.id, nickname: entry.nickname, endpoints };
+    const endpoints: string[] = [];
+    const caps: number[] = [];
+    for (const e of this.endpoints.list()) {
+      const listed = e.value.agents.find((a) => a.id === entry.id && a.token === entry.token);
+      if (!listed) continue;
+      endpoints.push(e.name);
+      const cap = listed.maxChats ?? e.value.maxChatsPerAgent;
+      if (cap !== undefined) caps.push(cap);
+    }
+    return { id: entry.id, nickname: entry.nickname, endpoints, ...(caps.length > 0 ? { maxChats: Math.min(...caps) } : {}) };
   }
 }

@@ -8,12 +8,16 @@ export interface EndpointAgent {
   nickname: string;
   /** `sha256:<hex>` of the agent's bearer token. */
   token: string;
+  /** The most chats this agent holds at once, instead of the endpoint's maxChatsPerAgent. */
+  maxChats?: number;
 }
 
 export interface EndpointDefinition {
   name: string;
   open: boolean;
   maxWaiting?: number;
+  /** The most chats one agent of this endpoint holds at once; undefined for no cap. */
+  maxChatsPerAgent?: number;
   description?: string;
   agents: EndpointAgent[];
 }
@@ -22,7 +26,7 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
   const checked = validateConfigText(file, text, 'endpoint');
   if (!checked.ok) return checked;
   const { name, label, options } = checked;
-  const { open, maxWaiting, description, agents } = options as unknown as Omit<EndpointDefinition, 'name'>;
+  const { open, maxWaiting, maxChatsPerAgent, description, agents } = options as unknown as Omit<EndpointDefinition, 'name'>;
   const seen = new Set<string>();
   for (const [i, agent] of agents.entries()) {
     if (seen.has(agent.id)) {
@@ -37,15 +41,16 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
       name,
       open,
       ...(maxWaiting !== undefined ? { maxWaiting } : {}),
+      ...(maxChatsPerAgent !== undefined ? { maxChatsPerAgent } : {}),
       ...(description ? { description } : {}),
-      agents: agents.map(({ id, nickname, token }) => ({ id, nickname, token: token.toLowerCase() })),
+      agents: agents.map(({ id, nickname, token, maxChats }) => ({ id, nickname, token: token.toLowerCase(), ...(maxChats !== undefined ? { maxChats } : {}) })),
     },
   };
 }
 
 /** An endpoint as operators may see it, in logs and the admin listing: its agents without token hashes. */
 export function publicEndpoint(value: EndpointDefinition): Omit<EndpointDefinition, 'agents'> & { agents: Array<{ id: string; nickname: string }> } {
-  return { ...value, agents: value.agents.map(({ id, nickname }) => ({ id, nickname })) };
+  return { ...value, agents: value.agents.map(({ id, nickname, maxChats }) => ({ id, nickname, ...(maxChats !== undefined ? { maxChats } : {}) })) };
 }
 
 /** An endpoint file's content with its agents' token hashes hidden (audit lines, read-only admins). */

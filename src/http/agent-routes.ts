@@ -23,6 +23,15 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory, domain: Cha
     ctx.body = { id, nickname, endpoints };
   });
 
+  /** Whether the agent takes chats, how many it holds and may hold (ours). */
+  router.get('/status', async (ctx) => {
+    ctx.body = await desk.status(agentOf(ctx));
+  });
+
+  router.post('/status', async (ctx) => {
+    ctx.body = await desk.setReady(agentOf(ctx), ctx.state.params.ready);
+  });
+
   router.get('/chats', async (ctx) => {
     const state = ctx.state.params.state ?? 'waiting';
     if (state === 'waiting') ctx.body = { chats: await desk.waiting(agentOf(ctx)) };

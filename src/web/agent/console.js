@@ -23,6 +23,7 @@
   let requestDown = false;
   let audio = null;
   let listed = false;
+  let status = { ready: true, chats: 0, maxChats: null }; // GET /status: readiness and load
 
   // ---- small helpers ----
 
@@ -134,7 +135,7 @@
   async function refreshLists() {
     let lists;
     try {
-      lists = await Promise.all([api('GET', '/chats?state=waiting'), api('GET', '/chats?state=mine')]);
+      lists = await Promise.all([api('GET', '/chats?state=waiting'), api('GET', '/chats?state=mine'), api('GET', '/status')]);
     } catch {
       return; // the banner says why; the next push or reconnection reads them again
     }
@@ -143,12 +144,42 @@
     // Without push, a new waiting chat is one that was not in the last list read.
     if (poller && listed) for (const c of waiting) if (!before.has(c.chatSessionId)) alertNewChat(c);
     mine = new Map(lists[1].chats.map((c) => [c.chatSessionId, c]));
+    status = lists[2];
+    renderStatus();
     listed = true;
     renderQueue();
     renderMine();
   }
 
+  /** Whether the agent may take one more chat now, and if not, why, in the agent's words. */
+  function blocked() {
+    if (!status.ready) return 'You are not ready: set yourself ready to accept chats.';
+    if (status.maxChats !== null && status.chats >= status.maxChats) return 'You hold ' + status.chats + ' of ' + status.maxChats + ' chats: close one to accept another.';
+    return '';
+  }
+
+  function renderStatus() {
+    $('ready').checked = status.ready;
+    $('ready-word').textContent = status.ready ? 'Ready' : 'Not ready';
+    $('ready').closest('label').classList.toggle('off', !status.ready);
+    $('mine-count').textContent = status.maxChats === null ? String(status.chats) : status.chats + ' / ' + status.maxChats;
+    const why = blocked();
+    $('hold').hidden = !why;
+    $('hold').textContent = why;
+  }
+
+  $('ready').addEventListener('change', async () => {
+    try {
+      status = await api('POST', '/status', { ready: $('ready').checked });
+    } catch (err) {
+      showError(err.message);
+    }
+    renderStatus();
+    renderQueue();
+  });
+
   function renderQueue() {
+    const why = blocked();
     $('queue-count').textContent = String(waiting.length);
     $('queue-empty').hidden = waiting.length > 0;
     $('queue').replaceChildren(
@@ -156,6 +187,10 @@
         const accept = el('button', { type: 'button', textContent: 'Accept' });
         accept.setAttribute('aria-label', 'Accept the chat with ' + c.nickname);
         accept.addEventListener('click', () => acceptChat(c.chatSessionId));
+        if (why) {
+          accept.disabled = true;
+          accept.title = why;
+        }
         const wait = el('span', { className: 'waited', textContent: 'waiting ' + since(c.waitingSince) });
         wait.dataset.since = c.waitingSince;
         const label = el('div', { className: 'label' }, [
@@ -176,7 +211,6 @@
   function renderMine() {
     const chats = [...mine.values()];
     $('mine-empty').hidden = chats.length > 0;
-    $('mine-count').textContent = String(chats.length);
     $('mine').replaceChildren(
       ...chats.map((c) => {
         const count = c.chatSessionId === current && watching() ? 0 : unread(c);
@@ -213,7 +247,7 @@
     try {
       await api('POST', '/chats/' + id + '/accept');
     } catch (err) {
-      showError(err.status === 409 ? 'Another agent took this chat.' : err.message);
+      showError(err.status === 409 && !/ready|hold/.test(err.message) ? 'Another agent took this chat.' : err.message);
       await refreshLists();
       return;
     }
@@ -263,6 +297,7 @@
   }
 
   function alertNewChat(chat) {
+    if (blocked()) return; // a chat the agent cannot take now is no call to act
     if (soundBox.checked) beep();
     if (desktopBox.checked && 'Notification' in window && Notification.permission === 'granted') {
       const note = new Notification('New chat waiting: ' + chat.nickname, { body: chat.subject || 'No subject', tag: chat.chatSessionId, icon: '/favicon.svg' });
