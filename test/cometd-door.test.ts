@@ -116,6 +116,15 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
     await stillServes(gw);
   });
 
+  it('a websocket message of more than COMETD_MAX_MESSAGES messages: the ones past the limit are refused and create no client', async () => {
+    const ws = await openSocket(gw);
+    const replies = await ws.exchange(Array(150).fill(handshake({ gms_user: 'ws-batch' })));
+    expect(replies.filter((m) => m.successful)).to.have.length(100);
+    expect(replies.filter((m) => /^400::More than 100 messages/.test(String(m.error)))).to.have.length(50);
+    expect(gw.cometd.clients()).to.equal(100);
+    ws.close();
+  });
+
   it('a websocket message larger than BODY_LIMIT_BYTES closes the socket with 1009 before it is assembled', async () => {
     const ws = await openSocket(gw);
     const [ok] = await ws.exchange([handshake({ gms_user: 'ws' })]);

@@ -79,6 +79,8 @@ export interface ChannelGuardOptions {
   maxPollMs: number;
   /** Deepest nesting of objects and arrays in one message (websocket messages are checked here). */
   maxDepth: number;
+  /** Most messages one request or websocket message may carry (websocket messages are counted here). */
+  maxMessages: number;
   agents?: AgentDirectory;
   /** The client address of a request. */
   addressOf(request: BayeuxRequest): string;
@@ -94,6 +96,8 @@ export class ChannelGuard implements ServerExtension {
   private readonly handshaking = new WeakMap<BayeuxRequest, Identity[]>();
   /** Customers already marked away by the messages of one request (a batch), so each is marked once. */
   private readonly awayInBatch = new WeakMap<BayeuxRequest, Set<string>>();
+  /** Messages seen in this turn of the event loop per request: a batch, or the websocket messages read at once. */
+  private readonly inBatch = new WeakMap<BayeuxRequest, number>();
   private readonly clientsByAddress = new Map<string, number>();
   private readonly secret: Buffer;
 
@@ -207,11 +211,20 @@ export class ChannelGuard implements ServerExtension {
   private limit(message: BayeuxMessage, request: BayeuxRequest): string | undefined {
     const wait = this.options.limits.rate?.addressWait(this.options.addressOf(request)) ?? 0;
     if (wait > 0) return `429:${wait}:Too many messages from this address; retry later`;
+    if (this.countInBatch(request) > this.options.maxMessages) return `400::More than ${this.options.maxMessages} messages in one request`;
     if (depthExceeds(message, this.options.maxDepth)) return `400::A message may not nest deeper than ${this.options.maxDepth} levels`;
     if (message.channel === '/meta/handshake' || typeof message.clientId !== 'string') return undefined;
     const identity = this.identities.get(message.clientId);
     if (identity?.revoked) return '401::This agent token is no longer valid';
     return identity ? this.bindLate(identity, request) : undefined;
+  }
+
+  /** A batch's messages all pass here in one turn of the event loop (HTTP batches are counted before, by the door). */
+  private countInBatch(request: BayeuxRequest): number {
+    const count = (this.inBatch.get(request) ?? 0) + 1;
+    if (count === 1) setImmediate(() => this.inBatch.delete(request));
+    this.inBatch.set(request, count);
+    return count;
   }
 
   /**

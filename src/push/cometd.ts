@@ -72,6 +72,7 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
     secret,
     maxPollMs: timeoutSeconds * 1000,
     maxDepth: limits.maxDepth,
+    maxMessages: limits.maxMessages,
     ...(options.agents ? { agents: options.agents } : {}),
     addressOf: options.addressOf ?? ((request) => request.socket.remoteAddress ?? ''),
     limits: options.addressLimits ?? { maxClientsPerAddress: Infinity },
