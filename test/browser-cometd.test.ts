@@ -80,7 +80,7 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
     const chat = await startCustomerChat(gw, { headers: { gms_user: gmsUser }, start: { notify_by: 'comet', userDisplayName: 'Ann' } });
     const chatId = chat.start.body.chatSessionId as string;
     await gw.domain.accept(chatId, AGENT);
-    await gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'Hello from the bank');
+    await gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'Hello from the bank' });
     await chat.call('send', { message: 'Hi' });
   }
 

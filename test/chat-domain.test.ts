@@ -91,7 +91,7 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       const chat = await domain.accept(view.chat.chatSessionId, { id: 'a1', nickname: 'Bob' });
       expect(chat.state).to.equal('connected');
       expect(await router.waiting('gms_builtin')).to.deep.equal([]);
-      await domain.agentEvent(view.chat.chatSessionId, 'a1', 'Message.Text', 'Hello Ann');
+      await domain.agentCommand(view.chat.chatSessionId, { kind: 'agentSend', agentId: 'a1', text: 'Hello Ann' });
       const seen = await domain.refresh(id, undefined, undefined);
       expect(texts(seen)).to.deep.equal(['2 Notice.Joined Bob: has joined the session', '3 Message.Text Bob: Hello Ann']);
       expect(seen.events.map((e) => e.partyType)).to.deep.equal(['AGENT', 'AGENT']);
@@ -110,7 +110,7 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       expect(texts(after)).to.deep.equal(['2 Notice.Joined Bob: has joined the session', '3 Notice.Left Bob: has left the session']);
       expect((await rejection(domain.send(id, undefined, 'hello?'))).exception).to.equal('ChatEnded');
       expect((await rejection(domain.typing(id, undefined, false))).exception).to.equal('ChatEnded');
-      expect((await rejection(domain.agentEvent(view.chat.chatSessionId, 'a1', 'Message.Text', 'x'))).exception).to.equal('ChatEnded');
+      expect((await rejection(domain.agentCommand(view.chat.chatSessionId, { kind: 'agentSend', agentId: 'a1', text: 'x' }))).exception).to.equal('ChatEnded');
     });
 
     it('the customer leaving a waiting chat ends it and takes it out of the queue', async () => {

@@ -151,7 +151,7 @@ describe('CometD: chat events pushed to the customer', function () {
       const chatId = chat.start.body.chatSessionId as string;
 
       await gw.domain.accept(chatId, AGENT);
-      await gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'Hello Ann, how can I help?');
+      await gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'Hello Ann, how can I help?' });
       await eventually(() => ann.pushes.length >= 3, 3000, 'three pushes');
 
       const [joined, agentJoined, hello] = ann.pushes;
@@ -202,7 +202,7 @@ describe('CometD: chat events pushed to the customer', function () {
     const chats = [annChat.start.body.chatSessionId as string, cidChat.start.body.chatSessionId as string];
     await Promise.all(chats.map((id) => gw.domain.accept(id, AGENT)));
     for (let i = 1; i <= 5; i++) {
-      await Promise.all(chats.map((id, who) => gw.domain.agentEvent(id, AGENT.id, 'Message.Text', `to ${who === 0 ? 'Ann' : 'Cid'} #${i}`)));
+      await Promise.all(chats.map((id, who) => gw.domain.agentCommand(id, { kind: 'agentSend', agentId: AGENT.id, text: `to ${who === 0 ? 'Ann' : 'Cid'} #${i}` })));
     }
     await eventually(() => ann.pushes.length === 7 && cid.pushes.length === 7, 3000, 'seven pushes each');
 
@@ -229,7 +229,7 @@ describe('CometD: chat events pushed to the customer', function () {
     const chat = await cometChat(gw, 'ann');
     const chatId = chat.start.body.chatSessionId as string;
     await gw.domain.accept(chatId, AGENT);
-    await gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'Anyone there?');
+    await gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'Anyone there?' });
     const reply = await chat.call('refresh', { transcriptPosition: '1' });
     expect(reply.body.transcriptToShow.map((e: string[]) => e[2])).to.deep.equal(['has joined the session', 'Anyone there?']);
   });
@@ -274,7 +274,7 @@ describe('CometD: a customer in the background loses nothing', function () {
     const chat = await cometChat(gw, 'ann');
     const chatId = chat.start.body.chatSessionId as string;
     await gw.domain.accept(chatId, AGENT);
-    return { chat, chatId, say: (text) => gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', text) };
+    return { chat, chatId, say: (text) => gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text }) };
   }
 
   it('a new handshake after /meta/disconnect with a position gets every event after it, then the live ones', async () => {
@@ -384,7 +384,7 @@ describe('CometD: background and return as GMS apps do it (the bank web client, 
     const chat = await cometChat(gw, 'ann');
     const chatId = chat.start.body.chatSessionId as string;
     await gw.domain.accept(chatId, AGENT);
-    return { chat, say: (text) => gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', text) };
+    return { chat, say: (text) => gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text }) };
   }
 
   const pushedUpTo = async (s: { pushes: ChatPush[]; poll(): Promise<void> }, position: number): Promise<void> => {
@@ -481,11 +481,11 @@ describe('CometD: background and return across two nodes sharing Redis', functio
     await eventually(() => leaving.pushes.length === 2, 5000, 'two pushes on A');
     expect((await leaving.leave('2')).successful).to.equal(true);
 
-    await b!.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'while you were away');
+    await b!.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'while you were away' });
     const back = cometdCustomer(b!, 'ann', 'websocket');
     open.push(back);
     await back.subscribe();
-    await a!.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'welcome back');
+    await a!.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'welcome back' });
     await eventually(() => positions(back.pushes).includes(4), 5000, 'the live event on B');
     expect(received(back.pushes).map(([p, , , text]) => [p, text])).to.deep.equal([
       [3, 'while you were away'],
@@ -517,7 +517,7 @@ describe('CometD: hostile clients', function () {
   async function victimChatGoesOn(): Promise<void> {
     const chatId = victimChat.start.body.chatSessionId as string;
     await gw.domain.accept(chatId, AGENT);
-    await gw.domain.agentEvent(chatId, AGENT.id, 'Message.Text', 'your card number, please');
+    await gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'your card number, please' });
     await eventually(() => victim.pushes.length === 3, 3000, "the victim's pushes");
   }
 

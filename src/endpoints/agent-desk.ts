@@ -2,10 +2,10 @@
 // read a transcript, accept, add events and leave. Checks that the agent serves the chat's endpoint
 // and shapes chats as the agent API shows them; the chat domain does every change.
 
-import { NOTICE_TEXT, type ChatDomain } from '../chat/chat-service.ts';
-import { checkUpload, contentTypeFor, fileEventData, liveFile, NO_FILES, sanitizeFileName, type FileLimits } from '../chat/file-rules.ts';
+import type { AgentCommand, ChatDomain } from '../chat/chat-service.ts';
+import { checkUpload, contentTypeFor, liveFile, NO_FILES, sanitizeFileName, type FileLimits } from '../chat/file-rules.ts';
 import { agentSet } from '../chat/session-records.ts';
-import type { Chat, ChatEvent, EventType, ServiceLookup, ServiceSession } from '../chat/types.ts';
+import type { Chat, ChatEvent, ServiceLookup, ServiceSession } from '../chat/types.ts';
 import { GatewayError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { Agent } from './agents.ts';
@@ -155,7 +155,7 @@ export class AgentDesk {
   async send(agent: Agent, chatSessionId: string, message: string | undefined): Promise<AgentChatView> {
     const { session } = await this.served(agent, chatSessionId);
     const max = this.services(session.service)?.maxMessageLength ?? 4096;
-    return this.add(agent, session, 'Message.Text', required(message, 'message', max));
+    return this.command(session, { kind: 'agentSend', agentId: agent.id, text: required(message, 'message', max) });
   }
 
   async typing(agent: Agent, chatSessionId: string, typing: string | undefined): Promise<AgentChatView> {
@@ -164,18 +164,17 @@ export class AgentDesk {
     if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') {
       throw new GatewayError('InvalidParameter', "The parameter 'typing' must be true or false.");
     }
-    const started = value === 'true' || value === '1';
-    return this.add(agent, session, started ? 'Notice.TypingStarted' : 'Notice.TypingStopped', started ? NOTICE_TEXT.typingStarted : NOTICE_TEXT.typingStopped);
+    return this.command(session, { kind: 'agentTyping', agentId: agent.id, started: value === 'true' || value === '1' });
   }
 
   async pushUrl(agent: Agent, chatSessionId: string, url: string | undefined): Promise<AgentChatView> {
     const { session } = await this.served(agent, chatSessionId);
-    return this.add(agent, session, 'Notice.PushUrl', webUrl(required(url, 'url', MAX_URL_LENGTH)));
+    return this.command(session, { kind: 'agentPushUrl', agentId: agent.id, url: webUrl(required(url, 'url', MAX_URL_LENGTH)) });
   }
 
   async notice(agent: Agent, chatSessionId: string, text: string | undefined): Promise<AgentChatView> {
     const { session } = await this.served(agent, chatSessionId);
-    return this.add(agent, session, 'Notice.Custom', required(text, 'text', MAX_NOTICE_LENGTH));
+    return this.command(session, { kind: 'agentNotice', agentId: agent.id, text: required(text, 'text', MAX_NOTICE_LENGTH) });
   }
 
   /** The agent leaves; leaving a chat that already ended (the customer left) just closes it for the agent. */
@@ -193,13 +192,9 @@ export class AgentDesk {
     const type = contentTypeFor(name);
     const fileId = await this.domain.putFile(session, { name, type, content: file.content });
     try {
-      const after = await this.domain.agentEvent(chatSessionId, agent.id, 'Notice.FileUploaded', name, {
-        data: fileEventData({ id: fileId, name, size, type }),
-        fileId,
-        check: (current) => checkUpload(current as Chat, limits, 'AGENT', { name, size }),
-      });
-      return chatView(session, after);
+      return await this.command(session, { kind: 'agentFile', agentId: agent.id, file: { id: fileId, name, size, type }, limits });
     } catch (err) {
+      // Refused inside the change (a concurrent upload used the allowance): the content goes too.
       await this.domain.files.remove(chatSessionId, [fileId]);
       throw err;
     }
@@ -211,17 +206,10 @@ export class AgentDesk {
     return liveFile(chat, fileId);
   }
 
-  /** The agent deletes a file they sent. */
+  /** The agent deletes a file they sent: the transcript says so and the content goes, in one change. */
   async deleteFile(agent: Agent, chatSessionId: string, fileId: string): Promise<AgentChatView> {
-    const { session, chat } = await this.served(agent, chatSessionId);
-    const event = liveFile(chat, fileId);
-    if (event.partyType !== 'AGENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
-    const after = await this.domain.agentEvent(chatSessionId, agent.id, 'Notice.FileDeleted', event.text, {
-      data: { 'file-id': fileId },
-      check: (current) => void liveFile(current as Chat, fileId),
-    });
-    await this.domain.files.remove(chatSessionId, [fileId]);
-    return chatView(session, after);
+    const { session } = await this.served(agent, chatSessionId);
+    return this.command(session, { kind: 'agentDeleteFile', agentId: agent.id, fileId });
   }
 
   /** The file limits of a chat's service (none when the service is gone or takes no files). */
@@ -230,9 +218,8 @@ export class AgentDesk {
     return this.services(session.service)?.fileTransfer ?? NO_FILES;
   }
 
-  private async add(agent: Agent, session: ServiceSession, type: EventType, text: string): Promise<AgentChatView> {
-    const chat = await this.domain.agentEvent(session.chat!.chatSessionId, agent.id, type, text);
-    return chatView(session, chat);
+  private async command(session: ServiceSession, command: AgentCommand): Promise<AgentChatView> {
+    return chatView(session, await this.domain.agentCommand(session.chat!.chatSessionId, command));
   }
 
   private async isReady(agentId: string): Promise<boolean> {

@@ -1,0 +1,295 @@
+// The chat state machine, pure: `apply(session, command, now, rules)` gives the session after the
+// command, the events it added (in order) and its effects, or throws the GatewayError that refuses it.
+// No store, no clock, no randomness (new ids come with the command): every rule of a chat's life is
+// here, tested with none of them (test/chat-machine.test.ts).
+//
+//   not started --start--> waiting --accept--> connected --the last agent leaves--> ended
+//   waiting / connected --the customer leaves, or the session expires--> ended
+//
+// The session handed in is a stored snapshot and is never changed: the result is a new session that
+// shares what it did not change (copy-on-write), or the same one when the command changed nothing.
+
+import { GatewayError } from '../errors.ts';
+import { checkUpload, fileEventData, liveFile, type FileFacts, type FileLimits } from './file-rules.ts';
+import type { Chat, ChatAgent, ChatEvent, EventType, PartyType, ServiceSession } from './types.ts';
+
+export const NOTICE_TEXT = {
+  joined: 'has joined the session',
+  left: 'has left the session',
+  typingStarted: 'is typing',
+  typingStopped: 'stopped typing',
+} as const;
+
+export interface StartParams {
+  notifyBy?: string;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  subject?: string;
+  userDisplayName?: string;
+  userData: Record<string, string>;
+  /** The client address starting the chat, counted against MAX_WAITING_PER_ADDRESS; none: not counted. */
+  client?: string;
+}
+
+/** What a customer's change does to their live chat (decided by a protocol adapter's rule, inside the change). */
+export interface CustomerChange {
+  /** The customer's new nickname; their later events carry it. */
+  nickname?: string;
+  /** Keys added to (or replacing those of) the chat's user data. */
+  userData?: Record<string, string>;
+  /** Events from the customer, in order. */
+  events?: { type: EventType; text: string; data?: Record<string, string> }[];
+  /** A file stored for this chat (ChatFiles.put) that the chat holds from now on. */
+  fileId?: string;
+  /** Files the chat no longer holds: removed with this change. */
+  deletedFileIds?: string[];
+}
+
+export type Command =
+  | { kind: 'start'; ids: { chatSessionId: string; userId: string; secureKey: string }; endpoint: string; notifyBy: 'comet' | 'poll'; gmsUser?: string; params: StartParams }
+  | { kind: 'send'; text: string | undefined }
+  | { kind: 'typing'; started: boolean }
+  | { kind: 'disconnect'; text?: string }
+  | { kind: 'customerChange'; change: CustomerChange }
+  | { kind: 'accept'; agent: { id: string; nickname: string } }
+  | { kind: 'agentSend'; agentId: string; text: string }
+  | { kind: 'agentTyping'; agentId: string; started: boolean }
+  | { kind: 'agentPushUrl'; agentId: string; url: string }
+  | { kind: 'agentNotice'; agentId: string; text: string }
+  | { kind: 'agentFile'; agentId: string; file: FileFacts; limits: FileLimits }
+  | { kind: 'agentDeleteFile'; agentId: string; fileId: string }
+  | { kind: 'leave'; agentId: string }
+  | { kind: 'expire' };
+
+export interface Rules {
+  /** Most events one chat may hold; more are refused, never dropped (leaving is always possible). */
+  maxTranscriptEvents: number;
+  /** Longest customer message, in characters. */
+  maxMessageLength: number;
+}
+
+/** What else a command calls for, besides storing the session. */
+export type Effect =
+  /** Tell the chat's followers (its customer, these agents, other nodes) of the new events. */
+  | { kind: 'publish'; agentIds: string[] }
+  /** Remove these files' content, with the change that drops them from the chat. */
+  | { kind: 'deleteFiles'; fileIds: string[] }
+  /** Remove the session and everything of it. */
+  | { kind: 'remove' };
+
+export interface Outcome {
+  session: ServiceSession;
+  events: ChatEvent[];
+  effects: Effect[];
+}
+
+export function apply(stored: ServiceSession, command: Command, now: number, rules: Rules): Outcome {
+  const session: ServiceSession = stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
+  const events: ChatEvent[] = [];
+  const effects: Effect[] = [];
+  const left: string[] = [];
+  const add = (chat: Chat, type: EventType, nickname: string, text: string, party: PartyType, agentId?: string, data?: Record<string, string>): void => {
+    if (chat.events.length >= rules.maxTranscriptEvents && type !== 'Notice.Left') {
+      throw new GatewayError('InvalidParameter', `The chat has reached its limit of ${rules.maxTranscriptEvents} events; nothing more can be added to it.`);
+    }
+    // The stored events array is shared: copied once, by the first event of this command.
+    if (events.length === 0) chat.events = chat.events.slice();
+    const event: ChatEvent = { position: chat.events.length + 1, type, nickname, text, at: now, partyType: party, ...(agentId ? { agentId } : {}), ...(data ? { data } : {}) };
+    chat.events.push(event);
+    events.push(event);
+  };
+  const byAgent = (chat: Chat, agentId: string, type: EventType, text: string, data?: Record<string, string>): ChatAgent => {
+    const agent = agentInChat(chat, agentId);
+    add(chat, type, agent.nickname, text, 'AGENT', agent.id, data);
+    return agent;
+  };
+
+  switch (command.kind) {
+    case 'start': {
+      if (session.chat) throw new GatewayError('ChatAlreadyStarted', 'The chat of this session was already started.');
+      if (command.gmsUser && !session.gmsUser) session.gmsUser = command.gmsUser;
+      const { params } = command;
+      const nickname = customerNickname(params);
+      const chat: Chat = {
+        ...command.ids,
+        state: 'waiting',
+        startedAt: now,
+        endpoint: command.endpoint,
+        notifyBy: command.notifyBy,
+        customer: {
+          nickname,
+          ...definedOnly({ firstName: params.firstName, lastName: params.lastName, email: params.email, subject: params.subject }),
+          // The business data given at session creation is attached to the interaction (spec §1); a key given again at start wins.
+          userData: { ...session.data, ...params.userData },
+        },
+        agents: [],
+        events: [],
+        clientPosition: 0,
+      };
+      session.chat = chat;
+      add(chat, 'Notice.Joined', nickname, NOTICE_TEXT.joined, 'CLIENT');
+      break;
+    }
+    case 'send': {
+      const chat = liveChat(session);
+      add(chat, 'Message.Text', chat.customer.nickname, checkMessage(command.text, rules), 'CLIENT');
+      break;
+    }
+    case 'typing': {
+      const chat = liveChat(session);
+      const [type, text] = command.started ? (['Notice.TypingStarted', NOTICE_TEXT.typingStarted] as const) : (['Notice.TypingStopped', NOTICE_TEXT.typingStopped] as const);
+      add(chat, type, chat.customer.nickname, text, 'CLIENT');
+      break;
+    }
+    case 'disconnect': {
+      const chat = startedChat(session);
+      // Leaving an ended chat again is harmless (a retried request).
+      if (chat.state === 'ended') break;
+      if (command.text !== undefined && command.text !== '') add(chat, 'Message.Text', chat.customer.nickname, checkMessage(command.text, rules), 'CLIENT');
+      add(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT');
+      end(chat, now);
+      break;
+    }
+    case 'customerChange': {
+      const chat = startedChat(session);
+      const change = command.change;
+      const changes = change.nickname !== undefined || change.userData !== undefined || change.fileId !== undefined || (change.events?.length ?? 0) > 0;
+      if (changes && chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+      if (change.nickname !== undefined) chat.customer = { ...chat.customer, nickname: change.nickname };
+      if (change.userData) chat.customer = { ...chat.customer, userData: { ...chat.customer.userData, ...change.userData } };
+      if (change.fileId) chat.fileIds = [...(chat.fileIds ?? []), change.fileId];
+      for (const e of change.events ?? []) add(chat, e.type, chat.customer.nickname, e.text, 'CLIENT', undefined, e.data);
+      if (change.deletedFileIds?.length) dropFiles(chat, change.deletedFileIds, effects);
+      break;
+    }
+    case 'accept': {
+      const chat = startedChat(session);
+      const { agent } = command;
+      if (chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+      // Accepting again is harmless (a retried request).
+      if (chat.agents.some((a) => a.id === agent.id)) break;
+      if (chat.state !== 'waiting') throw new GatewayError('Conflict', 'Another agent has already accepted this chat.');
+      chat.agents = [...chat.agents, { id: agent.id, nickname: agent.nickname, joinedAt: now }];
+      chat.state = 'connected';
+      add(chat, 'Notice.Joined', agent.nickname, NOTICE_TEXT.joined, 'AGENT', agent.id);
+      break;
+    }
+    case 'agentSend':
+      byAgent(startedChat(session), command.agentId, 'Message.Text', command.text);
+      break;
+    case 'agentTyping':
+      byAgent(startedChat(session), command.agentId, command.started ? 'Notice.TypingStarted' : 'Notice.TypingStopped', command.started ? NOTICE_TEXT.typingStarted : NOTICE_TEXT.typingStopped);
+      break;
+    case 'agentPushUrl':
+      byAgent(startedChat(session), command.agentId, 'Notice.PushUrl', command.url);
+      break;
+    case 'agentNotice':
+      byAgent(startedChat(session), command.agentId, 'Notice.Custom', command.text);
+      break;
+    case 'agentFile': {
+      const chat = startedChat(session);
+      agentInChat(chat, command.agentId);
+      checkUpload(chat, command.limits, 'AGENT', command.file);
+      chat.fileIds = [...(chat.fileIds ?? []), command.file.id];
+      byAgent(chat, command.agentId, 'Notice.FileUploaded', command.file.name, fileEventData(command.file));
+      break;
+    }
+    case 'agentDeleteFile': {
+      const chat = startedChat(session);
+      agentInChat(chat, command.agentId);
+      const file = liveFile(chat, command.fileId);
+      if (file.partyType !== 'AGENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
+      byAgent(chat, command.agentId, 'Notice.FileDeleted', file.text, { 'file-id': command.fileId });
+      dropFiles(chat, [command.fileId], effects);
+      break;
+    }
+    case 'leave': {
+      const chat = startedChat(session);
+      const agentId = command.agentId;
+      if (chat.state === 'ended') {
+        // The customer left first: leaving closes the chat for the agent, with nothing more to tell.
+        if (!chat.agents.some((a) => a.id === agentId)) throw new GatewayError('ChatEnded', 'The chat has ended.');
+        chat.agents = chat.agents.filter((a) => a.id !== agentId);
+        break;
+      }
+      byAgent(chat, agentId, 'Notice.Left', NOTICE_TEXT.left);
+      chat.agents = chat.agents.filter((a) => a.id !== agentId);
+      left.push(agentId);
+      if (chat.agents.length === 0) end(chat, now);
+      break;
+    }
+    case 'expire': {
+      const chat = session.chat;
+      // The chat ends for the agents, as if the customer had left; the session goes.
+      if (chat && chat.state !== 'ended') {
+        add(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT');
+        end(chat, now);
+      }
+      effects.push({ kind: 'remove' });
+      break;
+    }
+  }
+  const chat = session.chat;
+  // A comet chat's new events are pushed as they commit: they count as given to the customer, unless its
+  // app is in the background, where the away mark holds its place (README "Background and return").
+  if (chat?.notifyBy === 'comet' && chat.awayPosition === undefined && events.length > 0) chat.clientPosition = chat.events.length;
+  if (events.length > 0) effects.unshift({ kind: 'publish', agentIds: [...(chat?.agents.map((a) => a.id) ?? []), ...left] });
+  const changed = events.length > 0 || effects.length > 0 || session.gmsUser !== stored.gmsUser || differs(session.chat, stored.chat);
+  return { session: changed ? session : stored, events, effects };
+}
+
+/** Whether a command changed the draft chat (a shallow copy: changed fields are new values). */
+function differs(draft: Chat | undefined, stored: Chat | undefined): boolean {
+  if (!draft || !stored) return draft !== stored;
+  return (Object.keys(draft) as (keyof Chat)[]).some((key) => draft[key] !== stored[key]);
+}
+
+function dropFiles(chat: Chat, fileIds: string[], effects: Effect[]): void {
+  chat.fileIds = (chat.fileIds ?? []).filter((id) => !fileIds.includes(id));
+  effects.push({ kind: 'deleteFiles', fileIds });
+}
+
+function end(chat: Chat, now: number): void {
+  chat.state = 'ended';
+  chat.endedAt = now;
+}
+
+export function startedChat(session: ServiceSession): Chat {
+  if (!session.chat) throw new GatewayError('ChatNotStarted', 'The chat has not been started; call .../ixn/chat first.');
+  return session.chat;
+}
+
+function liveChat(session: ServiceSession): Chat {
+  const chat = startedChat(session);
+  if (chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+  return chat;
+}
+
+function agentInChat(chat: Chat, agentId: string): ChatAgent {
+  if (chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+  const agent = chat.agents.find((a) => a.id === agentId);
+  if (!agent) throw new GatewayError('Forbidden', 'You are not in this chat; accept it first.');
+  return agent;
+}
+
+function checkMessage(message: string | undefined, rules: Rules): string {
+  if (message === undefined || message.trim() === '') {
+    throw new GatewayError('InvalidParameter', "The parameter 'message' is required and must not be empty.");
+  }
+  if ([...message].length > rules.maxMessageLength) {
+    throw new GatewayError('InvalidParameter', `The message is longer than ${rules.maxMessageLength} characters.`);
+  }
+  return message;
+}
+
+function customerNickname(params: StartParams): string {
+  const display = params.userDisplayName?.trim();
+  if (display) return display;
+  const full = [params.firstName?.trim(), params.lastName?.trim()].filter(Boolean).join(' ');
+  return full || 'Customer';
+}
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
+}

@@ -1,0 +1,144 @@
+// The chat state machine on its own: every state a session can be in, times every command, with no
+// store, no clock and no I/O. Each cell says what the command does there: the state it leads to and the
+// events it adds, or the error that refuses it. The session handed in is deep-frozen: the machine
+// never changes what it was given.
+
+import { expect } from 'chai';
+import { apply, type Command, type Rules } from '../src/chat/chat-machine.ts';
+import type { FileLimits } from '../src/chat/file-rules.ts';
+import type { Chat, ServiceSession } from '../src/chat/types.ts';
+import { GatewayError } from '../src/errors.ts';
+
+const T0 = Date.parse('2026-11-24T19:49:03Z');
+const NOW = T0 + 5000;
+const RULES: Rules = { maxTranscriptEvents: 100, maxMessageLength: 10 };
+const FILES: FileLimits = { enabled: true, maxFileSize: 1000, maxFiles: 5, maxTotalSize: 5000, fileTypes: ['txt'], needAgent: true };
+
+function freeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) freeze(child);
+  }
+  return value;
+}
+
+const bare: ServiceSession = { id: 'S', service: 'support', createdAt: T0, lastActivity: T0, ttl: 60, expiresAt: T0 + 60_000, data: { topic: 'billing' } };
+const start: Command = { kind: 'start', ids: { chatSessionId: 'C', userId: 'U', secureKey: 'K' }, endpoint: 'desk', notifyBy: 'poll', params: { firstName: 'Ann', userData: {} } };
+
+/** Runs commands from a bare session, each on what the one before gave. */
+function after(...commands: Command[]): ServiceSession {
+  return commands.reduce((session, command) => apply(session, command, T0, RULES).session, bare);
+}
+
+const STATES: Record<string, ServiceSession> = {
+  'not started': bare,
+  waiting: after(start),
+  connected: after(start, { kind: 'accept', agent: { id: 'a1', nickname: 'Bob' } }),
+  'ended, agent still in': after(start, { kind: 'accept', agent: { id: 'a1', nickname: 'Bob' } }, { kind: 'disconnect' }),
+  ended: after(start, { kind: 'disconnect' }),
+};
+
+const file = { id: 'F1', name: 'a.txt', size: 10, type: 'text/plain' };
+const COMMANDS: Record<string, Command> = {
+  start,
+  'customer sends': { kind: 'send', text: 'hello' },
+  'customer types': { kind: 'typing', started: true },
+  'customer leaves': { kind: 'disconnect' },
+  'customer renames': { kind: 'customerChange', change: { nickname: 'Annie' } },
+  'a1 accepts': { kind: 'accept', agent: { id: 'a1', nickname: 'Bob' } },
+  'a2 accepts': { kind: 'accept', agent: { id: 'a2', nickname: 'Cy' } },
+  'a1 sends': { kind: 'agentSend', agentId: 'a1', text: 'Hi Ann' },
+  'a1 types': { kind: 'agentTyping', agentId: 'a1', started: false },
+  'a1 pushes a URL': { kind: 'agentPushUrl', agentId: 'a1', url: 'https://example.com/' },
+  'a1 posts a notice': { kind: 'agentNotice', agentId: 'a1', text: 'Back in 5' },
+  'a1 sends a file': { kind: 'agentFile', agentId: 'a1', file, limits: FILES },
+  'a1 leaves': { kind: 'leave', agentId: 'a1' },
+  expiry: { kind: 'expire' },
+};
+
+/** What each command does in each state: the state after and the events added, or the refusal. */
+const EXPECTED: Record<string, Record<string, string>> = {
+  start: { 'not started': 'waiting: Notice.Joined', waiting: 'ChatAlreadyStarted', connected: 'ChatAlreadyStarted', 'ended, agent still in': 'ChatAlreadyStarted', ended: 'ChatAlreadyStarted' },
+  'customer sends': { 'not started': 'ChatNotStarted', waiting: 'waiting: Message.Text', connected: 'connected: Message.Text', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'customer types': { 'not started': 'ChatNotStarted', waiting: 'waiting: Notice.TypingStarted', connected: 'connected: Notice.TypingStarted', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'customer leaves': { 'not started': 'ChatNotStarted', waiting: 'ended: Notice.Left', connected: 'ended: Notice.Left', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
+  'customer renames': { 'not started': 'ChatNotStarted', waiting: 'waiting: -', connected: 'connected: -', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a1 accepts': { 'not started': 'ChatNotStarted', waiting: 'connected: Notice.Joined', connected: 'connected: unchanged', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a2 accepts': { 'not started': 'ChatNotStarted', waiting: 'connected: Notice.Joined', connected: 'Conflict', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a1 sends': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Message.Text', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a1 types': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.TypingStopped', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a1 pushes a URL': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.PushUrl', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a1 posts a notice': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.Custom', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a1 sends a file': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.FileUploaded', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
+  'a1 leaves': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'ended: Notice.Left', 'ended, agent still in': 'ended: -', ended: 'ChatEnded' },
+  expiry: { 'not started': 'removed: -', waiting: 'removed: Notice.Left', connected: 'removed: Notice.Left', 'ended, agent still in': 'removed: -', ended: 'removed: -' },
+};
+
+function outcomeOf(session: ServiceSession, command: Command): string {
+  try {
+    const out = apply(freeze(session), command, NOW, RULES);
+    const state = out.effects.some((e) => e.kind === 'remove') ? 'removed' : (out.session.chat?.state ?? 'not started');
+    const events = out.session === session ? 'unchanged' : out.events.map((e) => e.type).join(', ') || '-';
+    return `${state}: ${events}`;
+  } catch (err) {
+    if (err instanceof GatewayError) return err.exception;
+    throw err;
+  }
+}
+
+describe('the chat state machine, every state × every command', () => {
+  for (const [commandName, command] of Object.entries(COMMANDS)) {
+    it(`${commandName}: ${Object.entries(EXPECTED[commandName]!).map(([s, o]) => `${s} → ${o}`).join('; ')}`, () => {
+      const got = Object.fromEntries(Object.entries(STATES).map(([name, session]) => [name, outcomeOf(session, command)]));
+      expect(got).to.deep.equal(EXPECTED[commandName]);
+    });
+  }
+});
+
+describe('the chat state machine, its rules', () => {
+  const connected = STATES.connected!;
+
+  it('numbers events 1..n, dated now, with who sent them, and tells the agents in the chat and any who just left', () => {
+    const out = apply(connected, { kind: 'agentSend', agentId: 'a1', text: 'Hi Ann' }, NOW, RULES);
+    expect(out.events).to.deep.equal([{ position: 3, type: 'Message.Text', nickname: 'Bob', text: 'Hi Ann', at: NOW, partyType: 'AGENT', agentId: 'a1' }]);
+    expect(out.session.chat!.events.map((e) => e.position)).to.deep.equal([1, 2, 3]);
+    expect(out.effects).to.deep.equal([{ kind: 'publish', agentIds: ['a1'] }]);
+    const left = apply(connected, { kind: 'leave', agentId: 'a1' }, NOW, RULES);
+    expect(left.effects).to.deep.equal([{ kind: 'publish', agentIds: ['a1'] }]);
+    expect(left.session.chat).to.include({ state: 'ended', endedAt: NOW });
+  });
+
+  it('starts a chat with the customer’s nickname and the session’s business data under the start’s', () => {
+    const out = apply(bare, { ...start, params: { userDisplayName: ' Annie ', userData: { topic: 'sales', lang: 'en' } } } as Command, NOW, RULES);
+    const chat = out.session.chat as Chat;
+    expect(chat.customer).to.deep.equal({ nickname: 'Annie', userData: { topic: 'sales', lang: 'en' } });
+    expect(chat).to.include({ chatSessionId: 'C', state: 'waiting', startedAt: NOW, endpoint: 'desk' });
+  });
+
+  it('refuses an empty or too long customer message, and any event but leaving once the transcript is full', () => {
+    const refusal = (command: Command, rules = RULES): string => {
+      try {
+        apply(connected, command, NOW, rules);
+        return 'accepted';
+      } catch (err) {
+        return (err as GatewayError).exception;
+      }
+    };
+    expect(refusal({ kind: 'send', text: ' ' })).to.equal('InvalidParameter');
+    expect(refusal({ kind: 'send', text: 'x'.repeat(11) })).to.equal('InvalidParameter');
+    expect(refusal({ kind: 'send', text: '😀'.repeat(10) })).to.equal('accepted');
+    const full = { ...RULES, maxTranscriptEvents: 2 };
+    expect(refusal({ kind: 'agentSend', agentId: 'a1', text: 'x' }, full)).to.equal('InvalidParameter');
+    expect(refusal({ kind: 'disconnect' }, full)).to.equal('accepted');
+  });
+
+  it('an agent deletes only a file of the agent side, and the file goes with the change', () => {
+    const withFile = apply(connected, { kind: 'agentFile', agentId: 'a1', file, limits: FILES }, NOW, RULES).session;
+    expect(withFile.chat!.fileIds).to.deep.equal(['F1']);
+    const out = apply(withFile, { kind: 'agentDeleteFile', agentId: 'a1', fileId: 'F1' }, NOW, RULES);
+    expect(out.events.map((e) => [e.type, e.text, e.data])).to.deep.equal([['Notice.FileDeleted', 'a.txt', { 'file-id': 'F1' }]]);
+    expect(out.session.chat!.fileIds).to.deep.equal([]);
+    expect(out.effects).to.deep.include({ kind: 'deleteFiles', fileIds: ['F1'] });
+    expect(() => apply(out.session, { kind: 'agentDeleteFile', agentId: 'a1', fileId: 'F1' }, NOW, RULES)).to.throw(GatewayError);
+  });
+});
