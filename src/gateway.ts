@@ -41,6 +41,7 @@ import { corsPolicy } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
 import { OutageLog } from './outage-log.ts';
 import { ChatHub } from './push/chat-hub.ts';
+import { ChatV2Cometd } from './push/chat-v2-cometd.ts';
 import { attachCometd, type CometdEndpoint } from './push/cometd.ts';
 import { RedisBridge } from './push/redis-bridge.ts';
 import type { Settings } from './settings.ts';
@@ -205,9 +206,13 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   answerClientErrors(server);
+  // Chat API v2's CometD mode answers through the endpoint it is attached to.
+  const chatV2Push = new ChatV2Cometd(domain, (name) => services.get(name), (clientId, service, data) => cometd.deliverChatV2(clientId, service, data), log);
+  const stopChatV2Push = hub.subscribe(chatV2Push.chatUpdated);
   const cometd = attachCometd({
     server,
     hub,
+    chatV2: chatV2Push,
     chats: domain,
     agents,
     log,
@@ -276,6 +281,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
         await sweeper.stop();
         // Long-polls and websockets end first, or the server would wait for them to time out.
         stopAgentPush();
+        stopChatV2Push();
         cometd.close();
         await new Promise<void>((resolve) => {
           // A keep-alive connection busy now would otherwise be served for as long as its client sends:

@@ -19,8 +19,8 @@ import { readUpload } from './upload.ts';
 
 export type ServiceDefinitions = (name: string) => ServiceDefinition | undefined;
 
-const CHAT_ID = /^[A-Za-z0-9]{1,64}$/;
-const MAX_NICKNAME = 256;
+export const CHAT_ID = /^[A-Za-z0-9]{1,64}$/;
+export const MAX_NICKNAME = 256;
 const MAX_USER_DATA_VALUE = 4096;
 /** `userData[key]`, also written `userData["key"]` by some apps. */
 const USER_DATA_KEY = /^userData\[("?)([^\]"]{1,256})\1\]$/;
@@ -251,14 +251,14 @@ function required(params: Params, name: string): string {
 }
 
 /** Both ids are ours (hex); a timing-safe comparison costs nothing and says nothing. */
-function same(expected: string, given: string): boolean {
+export function same(expected: string, given: string): boolean {
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** `userData[key]=value` parameters, or a `userData` JSON object (a JSON body), as the chat's user data. */
-function userDataOf(params: Params): Record<string, string> {
+export function userDataOf(params: Params): Record<string, string> {
   const data: Record<string, string> = {};
   const put = (key: string, value: unknown): void => {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') return;
@@ -285,11 +285,11 @@ function userDataOf(params: Params): Record<string, string> {
   return data;
 }
 
-function defined(values: Record<string, string | undefined>): Record<string, string> {
+export function defined(values: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined && e[1].trim() !== ''));
 }
 
-function webUrl(raw: string): string {
+export function webUrl(raw: string): string {
   let url: URL;
   try {
     url = new URL(raw.trim());

@@ -22,6 +22,10 @@ const AGENT_PREFIX = '/agent/';
 // Server-side names: only the server subscribes clients to them and publishes on them.
 const CLIENT_PRIVATE = '/_private/client/';
 const AGENT_PRIVATE = '/_private/agent/';
+/** Chat API v2's CometD mode: clients subscribe and publish operations here (chat-v2-cometd.ts). */
+export const CHAT_V2_PREFIX = '/service/chatV2/';
+const CHAT_V2_PRIVATE = '/_private/chatv2/';
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** The agent id grammar of endpoint files. */
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -45,6 +49,11 @@ export function agentClientChannel(agentId: string, clientId: string): string | 
   return AGENT_ID.test(agentId) ? `${AGENT_PRIVATE}${agentId.replaceAll('.', '~')}/${clientId}` : undefined;
 }
 
+/** The channel one client gets for `/service/chatV2/<service>` ('.' is not allowed in Bayeux names; '~' is, and never in names). */
+export function chatV2Channel(clientId: string, service: string): string {
+  return `${CHAT_V2_PRIVATE}${clientId}/${service.replaceAll('.', '~')}`;
+}
+
 export function isAgentClientChannel(channel: string): boolean {
   return channel.startsWith(AGENT_PRIVATE);
 }
@@ -58,6 +67,10 @@ export function agentOfChannel(channel: string): string | undefined {
 /** What the client asked for, for a server-side name (subscribe replies and deliveries). */
 function publicName(channel: string): string {
   if (channel.startsWith(CLIENT_PRIVATE)) return CUSTOMER_CHANNEL;
+  if (channel.startsWith(CHAT_V2_PRIVATE)) {
+    const rest = channel.slice(CHAT_V2_PRIVATE.length);
+    return CHAT_V2_PREFIX + rest.slice(rest.indexOf('/') + 1).replaceAll('~', '.');
+  }
   if (channel.startsWith(AGENT_PRIVATE)) {
     const agent = channel.slice(AGENT_PRIVATE.length);
     return AGENT_PREFIX + agent.slice(0, agent.indexOf('/')).replaceAll('~', '.');
@@ -88,6 +101,8 @@ export interface ChannelGuardOptions {
   log: Logger;
   /** A customer sent /meta/disconnect with `ext.transcriptPosition` (spec §4 background state). */
   onAway(gmsUser: string, position: number): Promise<void>;
+  /** A client published a Chat API v2 operation on `/service/chatV2/<service>`; without it, refused. */
+  onChatV2?(clientId: string, service: string, data: unknown, address: string | undefined): void;
 }
 
 export class ChannelGuard implements ServerExtension {
@@ -167,6 +182,19 @@ export class ChannelGuard implements ServerExtension {
         default:
           // faye refuses unknown /meta channels.
           if (message.channel.startsWith('/meta/')) return callback(message);
+          if (message.channel.startsWith(CHAT_V2_PREFIX) && this.options.onChatV2 && message.clientId && this.identities.has(message.clientId)) {
+            const service = message.channel.slice(CHAT_V2_PREFIX.length);
+            if (!SERVICE_NAME.test(service)) {
+              message.error = `404:${message.channel}:No such service`;
+              return callback(message);
+            }
+            // The operation is the gateway's to run; its answer goes to this client alone. The message itself
+            // is published nowhere anyone listens ('~' never begins a client id), only acknowledged.
+            // The address its handshake was counted under (none for exempt ones) caps the chats it starts.
+            this.options.onChatV2(message.clientId, service, message.data, this.identities.get(message.clientId)?.address);
+            message.channel = chatV2Channel('~sink', service);
+            return callback(message);
+          }
           message.error = `403:${message.channel}:Clients may not publish; chat through the Chat API`;
           return callback(message);
       }
@@ -317,6 +345,10 @@ export class ChannelGuard implements ServerExtension {
     if (!message.clientId) return undefined;
     if (channel === CUSTOMER_CHANNEL) {
       return identity.gmsUser !== undefined ? clientChannel(message.clientId) : undefined;
+    }
+    if (channel.startsWith(CHAT_V2_PREFIX)) {
+      const service = channel.slice(CHAT_V2_PREFIX.length);
+      return this.options.onChatV2 && SERVICE_NAME.test(service) && this.identities.has(message.clientId) ? chatV2Channel(message.clientId, service) : undefined;
     }
     if (channel.startsWith(AGENT_PREFIX)) {
       const agentId = channel.slice(AGENT_PREFIX.length);

@@ -9,7 +9,7 @@ import type { AgentDirectory } from '../endpoints/agents.ts';
 import type { Logger } from '../log.ts';
 import { openBayeuxDoor } from './bayeux-door.ts';
 import type { BayeuxLimits } from './bayeux-limits.ts';
-import { agentOfChannel, ChannelGuard, clientChannel, isAgentClientChannel, type AddressLimits } from './channel-guard.ts';
+import { agentOfChannel, ChannelGuard, chatV2Channel, clientChannel, isAgentClientChannel, type AddressLimits } from './channel-guard.ts';
 import type { ChatHub } from './chat-hub.ts';
 import { CustomerPush, type CometChats } from './customer-push.ts';
 
@@ -34,6 +34,11 @@ export interface CometdOptions {
   addressLimits?: AddressLimits;
   /** A request's client address (the socket's peer by default). */
   addressOf?: (request: BayeuxRequest) => string;
+  /** Chat API v2's CometD mode (chat-v2-cometd.ts); without it `/service/chatV2/*` is refused. */
+  chatV2?: {
+    handle(clientId: string, service: string, data: unknown, address: string | undefined): Promise<void>;
+    gone(clientId: string): void;
+  };
 }
 
 export interface CometdEndpoint {
@@ -48,6 +53,8 @@ export interface CometdEndpoint {
   clients(): number;
   /** Agent id → CometD clients of this node subscribed to its channel now (admin page). */
   agentsConnected(): Record<string, number>;
+  /** Sends a Chat API v2 answer or notification to one client's `/service/chatV2/<service>`. */
+  deliverChatV2(clientId: string, service: string, data: unknown): void;
   /** Ends every long-poll and websocket, then stops the publisher. */
   close(): void;
 }
@@ -78,6 +85,13 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
     limits: options.addressLimits ?? { maxClientsPerAddress: Infinity },
     log,
     onAway: (gmsUser, position) => customers.away(gmsUser, position),
+    ...(options.chatV2
+      ? {
+          onChatV2: (clientId: string, service: string, data: unknown, address: string | undefined) => {
+            options.chatV2!.handle(clientId, service, data, address).catch((err: unknown) => log.error({ err }, 'a Chat API v2 CometD operation failed'));
+          },
+        }
+      : {}),
   });
   adapter.addExtension(guard);
 
@@ -113,6 +127,7 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
   });
   adapter.on('disconnect', (clientId) => {
     customers.gone(clientId);
+    options.chatV2?.gone(clientId);
     agentClients.delete(clientId);
     guard.forget(clientId);
   });
@@ -164,6 +179,9 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
         publish(client.channel, { type: 'revoked' });
         log.info({ agentId: client.agentId }, "an agent's CometD subscription ended: its token was revoked or rotated");
       }
+    },
+    deliverChatV2(clientId, service, data) {
+      publish(chatV2Channel(clientId, service), data);
     },
     clients: () => guard.connected,
     agentsConnected() {
