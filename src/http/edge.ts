@@ -1,7 +1,7 @@
 // The one layer every request passes through before its route: request metrics, the error body,
-// the no-cache and CORS headers, the client's address and its rate limit, and the parameters. One middleware calling plain
-// functions in a fixed order, because each async layer costs a request far more than the work it
-// does (six layers took ~20 µs of CPU per request; this one takes a fraction of that).
+// the no-cache and CORS headers, the client's address and its rate limit, and the parameters. One
+// middleware calling plain functions in a fixed order, because each async layer costs a request far
+// more than the work it does (six layers took ~20 µs of CPU per request; this one takes a fraction).
 
 import type { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';

@@ -113,8 +113,8 @@ export class RateLimiter {
   }
 }
 
-/** The answer of every door over its rate, in the HTTP error format. */
-export function rateLimited(wait: number): GatewayError {
+/** The HTTP answer over a rate (CometD answers in Bayeux's format, from addressWait). */
+function rateLimited(wait: number): GatewayError {
   return new GatewayError('RateLimited', `Too many requests; try again in ${wait} second(s).`, {
     headers: { 'Retry-After': String(wait) },
   });
