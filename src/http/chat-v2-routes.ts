@@ -221,15 +221,14 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
   router.post('/:service/:chatId/file/:fileId/download', download);
 
   router.post('/:service/:chatId/file/:fileId/delete', async (ctx) => {
-    const { session, chat } = await customerChat(ctx);
+    const { session } = await customerChat(ctx);
     const fileId = ctx.params.fileId!;
     const view = await domain.customerChange(session.id, session.gmsUser, (current) => {
       const event = liveFile(current as Chat, fileId);
       if (event.partyType !== 'CLIENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
-      return { events: [{ type: 'Notice.FileDeleted', text: event.text, data: { 'file-id': fileId } }] };
+      // The event and the removal of the content are one change of the chat.
+      return { events: [{ type: 'Notice.FileDeleted', text: event.text, data: { 'file-id': fileId } }], deletedFileIds: [fileId] };
     });
-    // The transcript says it is deleted (downloads are refused from now on); then its content goes.
-    await domain.files.remove(chat.chatSessionId, [fileId]);
     answer(ctx, view, 'none');
   });
 
