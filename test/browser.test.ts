@@ -265,6 +265,30 @@ describe('agent console and customer widget in a browser', function () {
     await accept(agent, 'Otto');
   });
 
+  it('the console offers the endpoint file\'s canned responses: one picked goes into the message box, to edit and send', async () => {
+    const canned = [
+      { title: 'Greeting', text: 'Hello, thank you for waiting! How can I help?' },
+      { title: 'Order status', text: 'Let me look up your order.' },
+    ];
+    await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { cannedResponses: canned }));
+    const alice = agentClient(gw, 'alice');
+    await eventually(async () => (await alice.get('/canned-responses')).body.responses?.length === 2, 3000, 'the canned responses');
+    expect((await alice.get('/canned-responses')).body).to.deep.equal({ responses: canned.map((r) => ({ endpoint: 'gms_builtin', ...r })) });
+
+    const customer = await newPage('customer');
+    const agent = await newPage('agent');
+    await startChat(customer, 'Ann');
+    await signIn(agent);
+    await accept(agent, 'Ann');
+    await agent.getByLabel('Canned response').selectOption({ label: 'Greeting' });
+    expect(await agent.getByLabel('Message', { exact: true }).inputValue()).to.equal(canned[0]!.text);
+    await agent.getByLabel('Canned response').selectOption({ label: 'Order status' });
+    expect(await agent.getByLabel('Message', { exact: true }).inputValue()).to.equal(`${canned[0]!.text}\n${canned[1]!.text}`);
+    await snap(agent, 'agent-canned');
+    await agent.getByLabel('Message', { exact: true }).press('Enter');
+    await message(customer, 'Let me look up your order.').waitFor();
+  });
+
   it('a 300-character word wraps on both pages, on a desktop and on a phone', async () => {
     const customer = await newPage('customer', PHONE);
     const agent = await newPage('agent');

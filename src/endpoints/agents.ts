@@ -18,3 +18,8 @@ export interface AgentDirectory {
   /** The agents serving an endpoint (they are told of its new waiting chats), each with all its endpoints. */
   agentsOf(endpoint: string): Agent[];
 }
+
+/** The ready-made answers of an endpoint's file, for the agents' console. */
+export interface CannedResponses {
+  cannedResponses(endpoint: string): Array<{ title: string; text: string }>;
+}

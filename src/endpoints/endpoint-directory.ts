@@ -3,12 +3,12 @@
 // Reads the registry at every call, so an edited file applies to the very next request.
 
 import type { Registry } from '../config/registry.ts';
-import type { Agent, AgentDirectory } from './agents.ts';
+import type { Agent, AgentDirectory, CannedResponses } from './agents.ts';
 import type { EndpointDefinition } from './endpoint-file.ts';
 import type { EndpointStatus } from './queue-router.ts';
 import { digestsEqual, storedDigest, tokenDigest } from './token-hash.ts';
 
-export class EndpointDirectory implements AgentDirectory {
+export class EndpointDirectory implements AgentDirectory, CannedResponses {
   constructor(private readonly endpoints: Registry<EndpointDefinition>) {}
 
   /** Undefined when no file defines the endpoint: services routed there answer 503 saying so. */
@@ -28,6 +28,10 @@ export class EndpointDirectory implements AgentDirectory {
       }
     }
     return found && this.agent(found);
+  }
+
+  cannedResponses(endpoint: string): Array<{ title: string; text: string }> {
+    return this.endpoints.get(endpoint)?.cannedResponses ?? [];
   }
 
   agentsOf(endpoint: string): Agent[] {

@@ -12,6 +12,12 @@ export interface EndpointAgent {
   maxChats?: number;
 }
 
+/** A ready-made answer an agent picks in the console. */
+export interface CannedResponse {
+  title: string;
+  text: string;
+}
+
 export interface EndpointDefinition {
   name: string;
   open: boolean;
@@ -19,6 +25,8 @@ export interface EndpointDefinition {
   /** The most chats one agent of this endpoint holds at once; undefined for no cap. */
   maxChatsPerAgent?: number;
   description?: string;
+  /** Absent when the file has none. */
+  cannedResponses?: CannedResponse[];
   agents: EndpointAgent[];
 }
 
@@ -26,7 +34,7 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
   const checked = validateConfigText(file, text, 'endpoint');
   if (!checked.ok) return checked;
   const { name, label, options } = checked;
-  const { open, maxWaiting, maxChatsPerAgent, description, agents } = options as unknown as Omit<EndpointDefinition, 'name'>;
+  const { open, maxWaiting, maxChatsPerAgent, description, cannedResponses, agents } = options as unknown as Omit<EndpointDefinition, 'name'>;
   const seen = new Set<string>();
   for (const [i, agent] of agents.entries()) {
     if (seen.has(agent.id)) {
@@ -43,6 +51,7 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
       ...(maxWaiting !== undefined ? { maxWaiting } : {}),
       ...(maxChatsPerAgent !== undefined ? { maxChatsPerAgent } : {}),
       ...(description ? { description } : {}),
+      ...(cannedResponses && cannedResponses.length > 0 ? { cannedResponses: cannedResponses.map(({ title, text }) => ({ title, text })) } : {}),
       agents: agents.map(({ id, nickname, token, maxChats }) => ({ id, nickname, token: token.toLowerCase(), ...(maxChats !== undefined ? { maxChats } : {}) })),
     },
   };

@@ -3,7 +3,7 @@
 
 import Router from '@koa/router';
 import type { AgentDesk } from '../endpoints/agent-desk.ts';
-import type { AgentDirectory } from '../endpoints/agents.ts';
+import type { AgentDirectory, CannedResponses } from '../endpoints/agents.ts';
 import { GatewayError } from '../errors.ts';
 import { FileRefused } from '../chat/file-rules.ts';
 import type { ChatDomain } from '../chat/chat-service.ts';
@@ -13,7 +13,7 @@ import { readUpload } from './upload.ts';
 
 export const AGENT_BASE = '/agent/v1';
 
-export function agentRoutes(desk: AgentDesk, agents: AgentDirectory, domain: ChatDomain): Router {
+export function agentRoutes(desk: AgentDesk, agents: AgentDirectory & CannedResponses, domain: ChatDomain): Router {
   const router = new Router({ prefix: AGENT_BASE });
   router.use(bearerAuth(agents));
 
@@ -21,6 +21,12 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory, domain: Cha
   router.get('/me', (ctx) => {
     const { id, nickname, endpoints } = agentOf(ctx);
     ctx.body = { id, nickname, endpoints };
+  });
+
+  /** The ready-made answers of the agent's endpoints, each with its endpoint (ours). */
+  router.get('/canned-responses', (ctx) => {
+    const agent = agentOf(ctx);
+    ctx.body = { responses: agent.endpoints.flatMap((endpoint) => agents.cannedResponses(endpoint).map((r) => ({ endpoint, ...r }))) };
   });
 
   /** Whether the agent takes chats, how many it holds and may hold (ours). */

@@ -24,6 +24,7 @@
   let audio = null;
   let listed = false;
   let status = { ready: true, chats: 0, maxChats: null }; // GET /status: readiness and load
+  let canned = []; // the ready-made answers of the agent's endpoints
 
   // ---- small helpers ----
 
@@ -123,6 +124,10 @@
     $('who').hidden = false;
     $('who-name').textContent = 'Signed in as ' + me.nickname;
     listen();
+    api('GET', '/canned-responses').then((r) => {
+      canned = r.responses;
+      if (currentChat) renderCanned(currentChat);
+    }, () => undefined);
     await refreshLists();
     const reopen = sessionStorage.getItem('agentCurrent');
     if (reopen && mine.has(reopen)) await openChat(reopen);
@@ -329,6 +334,7 @@
     $('chat-title').textContent = 'Chat with ' + chat.customer.nickname;
     showChat(chat);
     renderDetails(chat);
+    renderCanned(chat);
     renderMine();
     if (chat.state !== 'ended') $('message').focus();
     else $('chat-title').focus();
@@ -359,10 +365,26 @@
     const ended = chat.state === 'ended';
     $('chat-state').textContent = ended ? 'This chat has ended.' : chat.state === 'connected' ? 'Connected · started ' + clock(chat.startedAt) : 'Waiting';
     $('compose').hidden = ended;
+    if (ended) $('canned').hidden = true;
     $('more').hidden = ended;
     $('leave').textContent = ended ? 'Close chat' : 'Leave chat';
     $('leave').className = ended ? 'plain' : 'secondary';
     if (ended) $('typing').textContent = '';
+  }
+
+  /** The open chat's endpoint's ready-made answers; picking one puts it in the message box to edit or send. */
+  function renderCanned(chat) {
+    const mine = canned.filter((r) => r.endpoint === chat.endpoint);
+    $('canned').hidden = mine.length === 0 || chat.state === 'ended';
+    $('canned').replaceChildren(el('option', { value: '', textContent: 'Insert a canned response…' }), ...mine.map((r, i) => el('option', { value: String(i), textContent: r.title })));
+    $('canned').onchange = () => {
+      const picked = mine[Number($('canned').value)];
+      $('canned').value = '';
+      if (!picked) return;
+      const box = $('message');
+      box.value = box.value.trim() ? box.value.replace(/\s*$/, '\n') + picked.text : picked.text;
+      box.focus();
+    };
   }
 
   function renderDetails(chat) {
