@@ -3,9 +3,20 @@
 
 import { startGateway, type Gateway } from './gateway.ts';
 import { createLogger } from './log.ts';
-import { readSettings } from './settings.ts';
+import { readSettings, SettingsError, type Settings } from './settings.ts';
 
-const settings = readSettings();
+/** The exit code of a gateway that would not start with the settings it was given (1 is a crash). */
+const BAD_SETTINGS = 2;
+
+let settings: Settings;
+try {
+  settings = readSettings();
+} catch (err) {
+  // Before any logger: the operator reads what to fix, one line per bad value, not a stack trace.
+  const problems = err instanceof SettingsError ? err.problems : [err instanceof Error ? err.message : String(err)];
+  for (const problem of problems) process.stderr.write(`gateway not started: ${problem}\n`);
+  process.exit(BAD_SETTINGS);
+}
 const log = createLogger(settings.logLevel);
 
 /** Longest wait for a clean stop after an unexpected error, before the process exits anyway. */

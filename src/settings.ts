@@ -1,4 +1,5 @@
-// Gateway settings: read once from the environment, with defaults that run on a fresh machine.
+// Gateway settings: read once from the environment, with defaults that run on a fresh machine; every bad
+// value is reported at once, one line each, before anything starts.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,14 +53,79 @@ export interface Settings {
 
 type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min = 0): number {
+/** Bad settings, one line each (`setting PORT="abc": must be a whole number of at least 0`). */
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'SettingsError';
+  }
+}
+
+/** The problems found so far while one environment is read, so that a bad value does not hide the next. */
+const found = new WeakMap<Env, string[]>();
+
+/** Records a bad value of `env` and returns `fallback`, for the reading to go on to the other settings. */
+function invalid<T>(env: Env, name: string, reason: string, fallback: T): T {
+  const problem = `setting ${name}=${JSON.stringify(env[name])}: ${reason}`;
+  const problems = found.get(env);
+  if (!problems) throw new SettingsError([problem]);
+  problems.push(problem);
+  return fallback;
+}
+
+function integer(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`setting ${name}=${JSON.stringify(raw)} must be a whole number of at least ${min}`);
+  if (!/^\s*[0-9]+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    return invalid(env, name, `must be a whole number ${range}`, fallback);
   }
   return value;
+}
+
+/** A setting read by `read`, whose error (a message naming the setting) is recorded like the others'. */
+function checked<T>(env: Env, read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch (err) {
+    const problems = found.get(env);
+    if (!problems || !(err instanceof Error)) throw err;
+    problems.push(err.message);
+    return fallback;
+  }
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function logLevel(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  return LOG_LEVELS.includes(raw) ? raw : invalid(env, name, `must be one of ${LOG_LEVELS.join(', ')}`, fallback);
+}
+
+const STORE_SCHEMES = ['sqlite', 'memory', 'redis', 'rediss'];
+
+function storeUrl(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const scheme = /^([a-z]+):\/\//.exec(raw)?.[1];
+  if (!scheme || !STORE_SCHEMES.includes(scheme)) return invalid(env, name, 'must be sqlite://<file>, memory:// or redis://host:port', fallback);
+  if (scheme === 'sqlite' && raw.length === 'sqlite://'.length) return invalid(env, name, 'names no file (sqlite://<file>)', fallback);
+  return raw;
+}
+
+/** Reads every setting of `env`; throws a SettingsError listing every bad value. */
+export function readSettings(env: Env = process.env): Settings {
+  const problems: string[] = [];
+  found.set(env, problems);
+  try {
+    const settings = readEach(env);
+    if (problems.length > 0) throw new SettingsError(problems);
+    return settings;
+  } finally {
+    found.delete(env);
+  }
 }
 
 /** ADMIN_TOKENS and the lines of ADMIN_TOKENS_FILE (a mounted secret), together. */
@@ -82,26 +148,26 @@ function yesNo(env: Env, name: string, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (['true', '1', 'yes', 'on'].includes(raw)) return true;
   if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new Error(`setting ${name}=${JSON.stringify(env[name])} must be true or false`);
+  return invalid(env, name, 'must be true or false', fallback);
 }
 
 function headerName(env: Env, name: string, fallback: string): string {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  if (!/^[A-Za-z0-9-]+$/.test(raw)) throw new Error(`setting ${name}=${JSON.stringify(raw)} must be an HTTP header name`);
+  if (!/^[A-Za-z0-9-]+$/.test(raw)) return invalid(env, name, 'must be an HTTP header name', fallback);
   return raw.toLowerCase();
 }
 
-export function readSettings(env: Env = process.env): Settings {
+function readEach(env: Env): Settings {
   const cwd = process.cwd();
   return {
-    port: integer(env, 'PORT', 8080),
+    port: integer(env, 'PORT', 8080, 0, 65_535),
     host: env.HOST || '0.0.0.0',
     servicesDir: path.resolve(cwd, env.SERVICES_DIR || 'services.d'),
     endpointsDir: path.resolve(cwd, env.ENDPOINTS_DIR || 'endpoints.d'),
-    storeUrl: env.STORE_URL || `sqlite://${path.resolve(cwd, 'data', 'sessions.sqlite')}`,
+    storeUrl: storeUrl(env, 'STORE_URL', `sqlite://${path.resolve(cwd, 'data', 'sessions.sqlite')}`),
     storePrefix: env.STORE_PREFIX || 'gms',
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env, 'LOG_LEVEL', 'info'),
     corsOrigins: (env.CORS_ORIGINS || '*').split(',').map((o) => o.trim()).filter(Boolean),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1),
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 5000, 10),
@@ -129,7 +195,7 @@ export function readSettings(env: Env = process.env): Settings {
       requestMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1),
       keepAliveMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1),
     },
-    adminTokens: adminTokens(env, cwd),
+    adminTokens: checked(env, () => adminTokens(env, cwd), []),
     cometd: {
       maxMessages: integer(env, 'COMETD_MAX_MESSAGES', 100, 1),
       maxClientsPerAddress: integer(env, 'COMETD_MAX_CLIENTS_PER_IP', 200, 1),
