@@ -17,7 +17,7 @@ const TARGET_P99_MS = 50;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** Fires `fire(i)` for i = 0..count-1 at a steady rate, without waiting for each to finish. */
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       client.disable('websocket');
       client.setHeader('gms_user', gmsUser);
       clients.push(client);
-      await new Promise<void>((resolve, reject) =>
+      await new Promise<void>((resolve, reject) => {
         client
           .subscribe('/_genesys', (data) => {
             const now = performance.now();
@@ -74,8 +74,8 @@ async function main(): Promise<void> {
               received.add(text);
             }
           })
-          .then(() => resolve(), (err) => reject(new Error(String(err?.message)))),
-      );
+          .then(() => resolve(), (err) => reject(new Error(String(err?.message))));
+      });
       const headers = { ...FORM, gms_user: gmsUser };
       const { id } = await startChat(gateway.url, 'notify_by=comet&firstName=Ann', headers);
       return { id, headers };
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     const sendLatency: number[] = [];
     for (const measured of [false, true]) {
       await steady(measured ? events : RATE, RATE, async (i) => {
-        const customer = customers[i % customers.length]!;
+        const customer = customers[i % customers.length];
         const text = measured ? `m${i}` : `warm-up ${i}`;
         const t = performance.now();
         if (measured) sentAt.set(text, t);

@@ -47,8 +47,8 @@ try {
     events = size + SENDS_PER_CHAT + 40;
   }
   printTable(bare, rows, 'SQLite file', `bare Koa ${SECONDS} s, each send row ${SENDS_PER_CHAT * CHATS} sends`);
-  const first = rows[0]!.serverCpuUs;
-  const last = rows[rows.length - 1]!.serverCpuUs;
+  const first = rows[0].serverCpuUs;
+  const last = rows[rows.length - 1].serverCpuUs;
   if (first !== undefined && last !== undefined) {
     console.log(`server CPU per send at ~${SIZES[SIZES.length - 1]} events: ${(last / first).toFixed(2)} x that at ~${SIZES[0]}`);
   }

@@ -59,16 +59,16 @@ async function startKoaHello(): Promise<{ url: string; child: ChildProcess }> {
   const code = `import Koa from 'koa'; const app = new Koa(); app.use((ctx) => { ctx.body = { hello: 'world' }; });
     const server = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ url: 'http://127.0.0.1:' + server.address().port })));`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)));
+  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)));
   return { url, child };
 }
 
 async function startChats(nodes: GatewayNode[], count: number): Promise<string[]> {
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
-      const created = await post(nodes[i % nodes.length]!.url, '/genesys/1/service/request-chat');
+      const created = await post(nodes[i % nodes.length].url, '/genesys/1/service/request-chat');
       const id = (JSON.parse(created.text) as { _id: string })._id;
-      await post(nodes[(i + 1) % nodes.length]!.url, `/genesys/1/service/${id}/ixn/chat`, 'firstName=Bench');
+      await post(nodes[(i + 1) % nodes.length].url, `/genesys/1/service/${id}/ixn/chat`, 'firstName=Bench');
       return id;
     }),
   );
@@ -76,9 +76,9 @@ async function startChats(nodes: GatewayNode[], count: number): Promise<string[]
 
 function throughput(nodes: GatewayNode[], ids: string[]): Promise<number> {
   return drive(async (c, round) => {
-    const id = ids[c]!;
-    const sendOn = nodes[(c + round) % nodes.length]!;
-    const refreshOn = nodes[(c + round + 1) % nodes.length]!;
+    const id = ids[c];
+    const sendOn = nodes[(c + round) % nodes.length];
+    const refreshOn = nodes[(c + round + 1) % nodes.length];
     const sent = await post(sendOn.url, `/genesys/1/service/${id}/ixn/chat/send`, `message=m${round}`);
     const refreshed = await post(refreshOn.url, `/genesys/1/service/${id}/ixn/chat/refresh`);
     if (sent.status !== 200 || refreshed.status !== 200) throw new Error(`bench call failed: ${sent.status} ${refreshed.status} ${sent.text}`);
@@ -86,7 +86,7 @@ function throughput(nodes: GatewayNode[], ids: string[]): Promise<number> {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function pushLatency(prefix: string, nodeB: GatewayNode): Promise<{ p50: number; p99: number }> {
@@ -154,11 +154,11 @@ try {
   });
   const env = { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix };
   nodes.push(...(await Promise.all([startNode('A', env), startNode('B', env)])));
-  const oneIds = await startChats([nodes[0]!], CUSTOMERS);
-  const one = await throughput([nodes[0]!], oneIds);
+  const oneIds = await startChats([nodes[0]], CUSTOMERS);
+  const one = await throughput([nodes[0]], oneIds);
   const twoIds = await startChats(nodes, CUSTOMERS);
   const two = await throughput(nodes, twoIds);
-  const latency = await pushLatency(prefix, nodes[1]!);
+  const latency = await pushLatency(prefix, nodes[1]);
 
   const fmt = (n: number): string => n.toFixed(0).padStart(7);
   console.log(`send+refresh pairs/s, ${CUSTOMERS} customers, ${SECONDS}s each, same Redis (machine: ${os.cpus().length} CPUs)`);

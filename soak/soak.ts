@@ -155,8 +155,8 @@ async function main(): Promise<void> {
   await Promise.all(slots);
 
   const steady = samples.filter((s) => s.t >= SECONDS * WARM_UP_SHARE);
-  const first = steady[0]!;
-  const last = steady[steady.length - 1]!;
+  const first = steady[0];
+  const last = steady[steady.length - 1];
   const growth = ((last.heap - first.heap) / first.heap) * 100;
   // The trend over the steady phase (least squares), less sensitive to one sample than first-to-last.
   const n = steady.length;

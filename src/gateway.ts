@@ -191,9 +191,10 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   ];
   // One 405/501 check for all routers: it reads every route any of them matched (ctx.matched), so one
   // layer answers as six did, without five more middleware on every request.
-  app.use(routers[0]!.allowedMethods({ throw: true }));
+  app.use(routers[0].allowedMethods({ throw: true }));
   for (const router of routers) app.use(router.routes());
 
+  const handle = app.callback();
   const server = http.createServer(
     // Slow clients cannot hold a connection: headers and the whole request must arrive in time.
     {
@@ -202,7 +203,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
       // Node checks those timeouts on this interval (30 s by default, far too coarse for them).
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(settings.timeouts.headersMs / 4))),
     },
-    app.callback(),
+    // Koa's handler answers every error itself; the promise it returns never rejects.
+    (req, res) => void handle(req, res),
   );
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   answerClientErrors(server);

@@ -137,7 +137,7 @@ function adminTokens(env: Env, cwd: string): AdminToken[] {
     try {
       fromFile = fs.readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`setting ADMIN_TOKENS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new Error(`setting ADMIN_TOKENS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
     }
   }
   return parseAdminTokens([inline, fromFile].join('\n'), file ? 'ADMIN_TOKENS / ADMIN_TOKENS_FILE' : 'ADMIN_TOKENS');

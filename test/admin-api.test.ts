@@ -224,8 +224,8 @@ describe('admin API: services and endpoints', function () {
 
     const lines = audit();
     expect(lines.map((l) => l.msg)).to.deep.equal(["admin 'ops' created endpoint 'vip' (vip.json)", "admin 'ops' patched service 'billing' (billing.json)"]);
-    expect(lines[0]!.audit).to.deep.include({ who: 'ops', action: 'create', kind: 'endpoint', name: 'vip', before: null, after: { agents: [{ id: 'vera', nickname: 'Vera', token: 'sha256:(hidden)' }] } });
-    expect(lines[1]!.audit).to.deep.include({ who: 'ops', action: 'patch', before: { ttl: 600, description: 'Bills' }, after: { ttl: 60, description: 'Bills' } });
+    expect(lines[0].audit).to.deep.include({ who: 'ops', action: 'create', kind: 'endpoint', name: 'vip', before: null, after: { agents: [{ id: 'vera', nickname: 'Vera', token: 'sha256:(hidden)' }] } });
+    expect(lines[1].audit).to.deep.include({ who: 'ops', action: 'patch', before: { ttl: 600, description: 'Bills' }, after: { ttl: 60, description: 'Bills' } });
     expect(logText()).not.to.include(hashToken(tokenOf('vera')).slice(7));
     expect(logText()).not.to.include(OPS);
 

@@ -18,7 +18,7 @@ describe('agent readiness and capacity', () => {
   before(async () => {
     const file = endpointFile(['alice', 'bob', 'carol'], { maxChatsPerAgent: 2 });
     // Carol's own cap replaces the endpoint's.
-    (file.agents as Array<Record<string, unknown>>)[2]!.maxChats = 3;
+    (file.agents as Array<Record<string, unknown>>)[2].maxChats = 3;
     gw = await startTestGateway({ endpoints: { 'gms_builtin.json': file } });
     alice = agentClient(gw, 'alice');
     bob = agentClient(gw, 'bob');
@@ -77,7 +77,7 @@ describe('agent readiness and capacity', () => {
     for (const c of chats) replies.push((await carol.post(`/chats/${c.id}/accept`)).status);
     expect(replies).to.deep.equal([200, 200, 200, 409]);
     for (const c of chats.slice(0, 3)) await carol.post(`/chats/${c.id}/leave`);
-    await chats[3]!.leave();
+    await chats[3].leave();
   });
 
   it('of five accepts at once by an agent with one place left, exactly one succeeds, and the others still wait', async () => {

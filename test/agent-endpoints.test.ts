@@ -59,7 +59,7 @@ describe('endpoint files', () => {
   it('an invalid file keeps the last good version serving, and its agents keep signing in', async () => {
     await gw.writeEndpoint('gms_builtin.json', { open: 'yes', agents: [{ id: 'alice', nickname: 'Alice', token: 'plain-text-token' }] });
     await eventually(() => gw.endpoints.rejected().length === 1, 3000, 'the bad file to be refused');
-    const problems = gw.endpoints.rejected()[0]!.problems.map((p) => `${p.field}: ${p.reason}`);
+    const problems = gw.endpoints.rejected()[0].problems.map((p) => `${p.field}: ${p.reason}`);
     expect(problems).to.include('open: must be boolean');
     expect(problems.some((p) => p.startsWith('agents.0.token:'))).to.equal(true);
     expect((await createSession(gw)).status).to.equal(200);
@@ -123,7 +123,7 @@ describe('one agent id declared with different tokens in two endpoint files', ()
     stopPush = pushToAgents({
       hub: gw.hub,
       agents: gw.agents,
-      waitingChat: async () => undefined,
+      waitingChat: () => Promise.resolve(undefined),
       publish: (agent, message) => pushed.push({ id: agent.id, serves: agent.endpoints, endpoint: message.type === 'waiting' ? message.chat.endpoint : message.endpoint }),
       log: gw.log,
     });

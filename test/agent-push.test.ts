@@ -42,7 +42,7 @@ async function handshake(gw: TestGateway, token: string): Promise<{ successful: 
     body: JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { token } }]),
   });
   const [reply] = (await res.json()) as { successful: boolean; error?: string }[];
-  return reply!;
+  return reply;
 }
 
 const ofChat = (l: Listener, chatSessionId: string) =>

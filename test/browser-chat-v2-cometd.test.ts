@@ -52,7 +52,7 @@ async function startApp(page: Page, gateway: string): Promise<void> {
 
 const publish = (page: Page, data: Record<string, unknown>): Promise<unknown> =>
   page.evaluate(`new Promise((resolve) => window.app.cometd.publish('/service/chatV2/request-chat', ${JSON.stringify(data)}, (r) => resolve(r.successful)))`);
-const got = async (page: Page): Promise<V2Reply[]> => (await page.evaluate('window.app.got')) as V2Reply[];
+const got = (page: Page): Promise<V2Reply[]> => page.evaluate<V2Reply[]>('window.app.got');
 
 describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', function () {
   this.timeout(60_000);

@@ -46,9 +46,9 @@ async function startApp(page: Page, gateway: string, how: { headers?: Record<str
   expect(await outcome.jsonValue()).to.equal('yes');
 }
 
-const transport = (page: Page): Promise<string> => page.evaluate('window.app.cometd.getTransport().type') as Promise<string>;
-const texts = async (page: Page): Promise<string[]> =>
-  (await page.evaluate('window.app.pushes.flatMap((p) => p.message.transcriptToShow.map((e) => e[2]))')) as string[];
+const transport = (page: Page): Promise<string> => page.evaluate<string>('window.app.cometd.getTransport().type');
+const texts = (page: Page): Promise<string[]> =>
+  page.evaluate<string[]>('window.app.pushes.flatMap((p) => p.message.transcriptToShow.map((e) => e[2]))');
 
 describe('CometD in a browser: a GMS web app on another origin, default transports', function () {
   this.timeout(60_000);

@@ -70,7 +70,7 @@ describe('the Chat API v2 demo page in a browser', function () {
     await link.waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download.suggestedFilename()).to.equal('answer.txt');
-    expect(fs.readFileSync((await download.path())!, 'utf8')).to.equal('refund approved');
+    expect(fs.readFileSync((await download.path()), 'utf8')).to.equal('refund approved');
 
     await alice.post(`/chats/${chatId}/leave`);
     await page.getByText('The chat has ended.').waitFor();

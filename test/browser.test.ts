@@ -90,7 +90,7 @@ describe('agent console and customer widget in a browser', function () {
     await agent.goto(`${gw.url}/agent/`);
     await agent.getByLabel('Agent token').fill(tokenOf(id));
     await agent.getByRole('button', { name: 'Sign in' }).click();
-    await agent.getByText(`Signed in as ${id[0]!.toUpperCase()}${id.slice(1)}`).waitFor();
+    await agent.getByText(`Signed in as ${id[0].toUpperCase()}${id.slice(1)}`).waitFor();
   }
 
   async function accept(agent: Page, name: string): Promise<void> {
@@ -194,7 +194,7 @@ describe('agent console and customer widget in a browser', function () {
     await agent.getByLabel('Sound').check();
     await agent.getByLabel('Desktop alerts').check();
     expect(await agent.getByLabel('Desktop alerts').isChecked()).to.equal(true);
-    const tonesAfterSample = (await agent.evaluate('window.__tones')) as number;
+    const tonesAfterSample = await agent.evaluate<number>('window.__tones');
     expect(tonesAfterSample).to.equal(1); // the sample played when sound was switched on
 
     await startChat(otto, 'Otto', 'A refund');
@@ -281,9 +281,9 @@ describe('agent console and customer widget in a browser', function () {
     await signIn(agent);
     await accept(agent, 'Ann');
     await agent.getByLabel('Canned response').selectOption({ label: 'Greeting' });
-    expect(await agent.getByLabel('Message', { exact: true }).inputValue()).to.equal(canned[0]!.text);
+    expect(await agent.getByLabel('Message', { exact: true }).inputValue()).to.equal(canned[0].text);
     await agent.getByLabel('Canned response').selectOption({ label: 'Order status' });
-    expect(await agent.getByLabel('Message', { exact: true }).inputValue()).to.equal(`${canned[0]!.text}\n${canned[1]!.text}`);
+    expect(await agent.getByLabel('Message', { exact: true }).inputValue()).to.equal(`${canned[0].text}\n${canned[1].text}`);
     await snap(agent, 'agent-canned');
     await agent.getByLabel('Message', { exact: true }).press('Enter');
     await message(customer, 'Let me look up your order.').waitFor();
@@ -416,7 +416,7 @@ describe('agent console and customer widget in a browser', function () {
     expect(await message(agent, 'order.txt').innerText()).to.include('22 B');
     const [download] = await Promise.all([agent.waitForEvent('download'), get.click()]);
     expect(download.suggestedFilename()).to.equal('order.txt');
-    expect(await fs.promises.readFile((await download.path())!, 'utf8')).to.equal('the order number is 42');
+    expect(await fs.promises.readFile((await download.path()), 'utf8')).to.equal('the order number is 42');
 
     await agent.getByLabel('Attach a file').setInputFiles({ name: 'label.txt', mimeType: 'text/plain', buffer: Buffer.from('return label') });
     await agent.getByRole('button', { name: 'Download label.txt' }).waitFor();

@@ -315,7 +315,7 @@ describe('Chat API v1 over polling', () => {
     for (const reply of replies) {
       const shown = events(reply);
       const position = Number(reply.body.transcriptPosition);
-      expect(shown.at(-1)![2]).to.equal(events(whole)[position - 1]![2]);
+      expect(shown.at(-1)![2]).to.equal(events(whole)[position - 1][2]);
     }
   });
 });

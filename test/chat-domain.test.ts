@@ -95,7 +95,7 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       const seen = await domain.refresh(id, undefined, undefined);
       expect(texts(seen)).to.deep.equal(['2 Notice.Joined Bob: has joined the session', '3 Message.Text Bob: Hello Ann']);
       expect(seen.events.map((e) => e.partyType)).to.deep.equal(['AGENT', 'AGENT']);
-      expect(seen.events[0]!.at - view.chat.startedAt).to.equal(5000);
+      expect(seen.events[0].at - view.chat.startedAt).to.equal(5000);
       // A second agent cannot take a chat that is already connected.
       expect((await rejection(domain.accept(view.chat.chatSessionId, { id: 'a2', nickname: 'Cy' }))).exception).to.equal('Conflict');
     });
@@ -164,7 +164,7 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       const whole = await domain.refresh(id, undefined, 0);
       expect(whole.position).to.equal(total);
       expect(whole.events.map((e) => e.position)).to.deep.equal(Array.from({ length: total }, (_, i) => i + 1));
-      expect(whole.events[total - 1]!.text).to.equal(`message ${total}`);
+      expect(whole.events[total - 1].text).to.equal(`message ${total}`);
       expect((await domain.refresh(id, undefined, CHUNK_EVENTS - 2)).events.map((e) => e.position)[0]).to.equal(CHUNK_EVENTS - 1);
       // The agent's view, the next event's position and the away mark count the sealed events too.
       expect((await domain.findChat(view.chat.chatSessionId))?.chat.events).to.have.length(total);
@@ -251,7 +251,7 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
       expect(await router.waiting('gms_builtin')).to.deep.equal([other.view.chat.chatSessionId]);
       expect(updates).to.have.length(1);
       expect(updates[0]).to.include({ chatSessionId: view.chat.chatSessionId, state: 'ended' });
-      expect(updates[0]!.events.map((e) => e.type)).to.deep.equal(['Notice.Left']);
+      expect(updates[0].events.map((e) => e.type)).to.deep.equal(['Notice.Left']);
       // The other session had activity and is untouched; a second sweep finds nothing more.
       expect(await expireDue()).to.equal(0);
       expect((await domain.refresh(other.id, undefined, 0)).events).to.have.length(2);

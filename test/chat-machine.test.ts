@@ -88,7 +88,7 @@ function outcomeOf(session: ServiceSession, command: Command): string {
 
 describe('the chat state machine, every state × every command', () => {
   for (const [commandName, command] of Object.entries(COMMANDS)) {
-    it(`${commandName}: ${Object.entries(EXPECTED[commandName]!).map(([s, o]) => `${s} → ${o}`).join('; ')}`, () => {
+    it(`${commandName}: ${Object.entries(EXPECTED[commandName]).map(([s, o]) => `${s} → ${o}`).join('; ')}`, () => {
       const got = Object.fromEntries(Object.entries(STATES).map(([name, session]) => [name, outcomeOf(session, command)]));
       expect(got).to.deep.equal(EXPECTED[commandName]);
     });
@@ -96,7 +96,7 @@ describe('the chat state machine, every state × every command', () => {
 });
 
 describe('the chat state machine, its rules', () => {
-  const connected = STATES.connected!;
+  const connected = STATES.connected;
 
   it('numbers events 1..n, dated now, with who sent them, and tells the agents in the chat and any who just left', () => {
     const out = apply(connected, { kind: 'agentSend', agentId: 'a1', text: 'Hi Ann' }, NOW, RULES);
@@ -109,7 +109,7 @@ describe('the chat state machine, its rules', () => {
   });
 
   it('starts a chat with the customer’s nickname and the session’s business data under the start’s', () => {
-    const out = apply(bare, { ...start, params: { userDisplayName: ' Annie ', userData: { topic: 'sales', lang: 'en' } } } as Command, NOW, RULES);
+    const out = apply(bare, { ...start, params: { userDisplayName: ' Annie ', userData: { topic: 'sales', lang: 'en' } } }, NOW, RULES);
     const chat = out.session.chat as Chat;
     expect(chat.customer).to.deep.equal({ nickname: 'Annie', userData: { topic: 'sales', lang: 'en' } });
     expect(chat).to.include({ chatSessionId: 'C', state: 'waiting', startedAt: NOW, endpoint: 'desk' });

@@ -190,7 +190,7 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
     const page = await sent('<img src=x onerror=alert(1)>.html', '<script>alert(document.cookie)</script>', 'text/html');
     expect(page['file-name']).to.equal('_img src=x onerror=alert(1)_.html');
     expect(page['file-type']).to.equal('application/octet-stream');
-    const res = await get(page['file-id']!);
+    const res = await get(page['file-id']);
     expect(res.headers.get('content-type')).to.equal('application/octet-stream');
     expect(res.headers.get('content-disposition')).to.match(/^attachment; filename="_img src=x onerror=alert\(1\)_\.html"; filename\*=UTF-8''/);
     expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
@@ -210,17 +210,17 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
     expect(rawReply.status).to.equal(200);
     const crlf = rawReply.body.userData['file-id'] ? (await chat.call('refresh', { transcriptPosition: '1' })).body.messages.at(-1).userData : {};
     expect(crlf['file-name']).to.equal('a___Set-Cookie_ x=1_.txt');
-    const crlfRes = await get(crlf['file-id']!);
+    const crlfRes = await get(crlf['file-id']);
     expect(crlfRes.headers.get('set-cookie')).to.equal(null);
     expect(crlfRes.headers.get('content-type')).to.equal('text/plain; charset=utf-8');
     const unicode = await sent('résumé ‮txt.exe.txt', 'x');
     expect(unicode['file-name']).to.equal('résumé _txt.exe.txt');
-    expect((await get(unicode['file-id']!)).headers.get('content-disposition')).to.equal(
+    expect((await get(unicode['file-id'])).headers.get('content-disposition')).to.equal(
       `attachment; filename="r_sum_ _txt.exe.txt"; filename*=UTF-8''r%C3%A9sum%C3%A9%20_txt.exe.txt`,
     );
     const long = await sent(`${'n'.repeat(300)}.txt`, 'x');
     expect(long['file-name']).to.have.length(128);
-    expect(long['file-name']!.endsWith('.txt')).to.equal(true);
+    expect(long['file-name'].endsWith('.txt')).to.equal(true);
     // A name that is only dots and an extension loses its leading dots, and with them its extension.
     const dots = await upload(chat, '....txt', 'x', {}, 'html-ok');
     expect(dots.body.errors[0].code).to.equal(121);

@@ -53,10 +53,10 @@ describe('Chat API Version 2', () => {
     expect(start.body.secureKey).to.match(/^[0-9A-F]{16}$/);
     expect(messagesOf(start)).to.have.length(1);
     expect(messagesOf(start)[0]).to.deep.include({ from: { nickname: 'Ann', participantId: 1, type: 'Client' }, index: 1, type: 'ParticipantJoined' });
-    expect(messagesOf(start)[0]!.utcTime).to.be.closeTo(Date.now(), 10_000);
+    expect(messagesOf(start)[0].utcTime).to.be.closeTo(Date.now(), 10_000);
     const { chatId, userId, secureKey, alias } = start.body as Record<string, string>;
     const call = (action: string, body: Record<string, string> = {}): Promise<Reply> =>
-      gw.post(`/genesys/2/chat/request-chat/${chatId}/${action}`, { userId: userId!, secureKey: secureKey!, alias: alias!, ...body });
+      gw.post(`/genesys/2/chat/request-chat/${chatId}/${action}`, { userId: userId, secureKey: secureKey, alias: alias, ...body });
 
     // The agent finds the chat in the same queue as v1 chats, with the business data.
     const waiting = await alice.get('/chats?state=waiting');
@@ -138,7 +138,7 @@ describe('Chat API Version 2', () => {
       await alice.post(`/chats/${chat.chatId}/send`, { message: `answer ${i}` });
       const poll = await chat.call('refresh', { transcriptPosition: String(Math.max(0, next - 1)), message: '' });
       expect(poll.status).to.equal(200);
-      expect(messagesOf(poll)[0]!.index).to.equal(next - 1);
+      expect(messagesOf(poll)[0].index).to.equal(next - 1);
       for (const m of messagesOf(poll)) {
         if (seen.has(m.index)) expect(m).to.deep.equal(seen.get(m.index));
         seen.set(m.index, m);
@@ -375,9 +375,9 @@ describe('Chat API Version 2 under rate limits', () => {
       for (let i = 0; i < 5; i++) replies.push(await busy.call('refresh', { transcriptPosition: '1' }));
       const limited = replies.filter((r) => r.status === 429);
       expect(limited.length).to.be.greaterThan(0);
-      expect(limited[0]!.body.statusCode).to.equal(2);
-      expect(limited[0]!.body.errors[0].code).to.equal(106);
-      expect(Number(limited[0]!.headers.get('retry-after'))).to.be.greaterThan(0);
+      expect(limited[0].body.statusCode).to.equal(2);
+      expect(limited[0].body.errors[0].code).to.equal(106);
+      expect(Number(limited[0].headers.get('retry-after'))).to.be.greaterThan(0);
       expect((await calm.call('refresh', { transcriptPosition: '1' })).status).to.equal(200);
     } finally {
       await gw.close();

@@ -27,7 +27,7 @@ function asAndroidChatResponse(reply: Reply, verbose: boolean): { position: numb
     expect(ANDROID_CHAT_EVENTS).to.include(e[0]);
     expect(e[3]).to.match(/^\d+$/); // partyId: an int field
     expect(ANDROID_PARTY_TYPES).to.include(e[4]);
-    return [e[0]!, e[1]!, e[2]!, Number(e[3]), e[4]!] as [string, string, string, number, string];
+    return [e[0], e[1], e[2], Number(e[3]), e[4]] as [string, string, string, number, string];
   });
   if (verbose) {
     for (const key of ['userId', 'secureKey', 'checkChatServiceLoadBalancerPath', 'chatServerLoadBalancerAlias', 'chatServerHost', 'clientTimeZoneOffset']) {
@@ -81,19 +81,19 @@ describe('public GMS clients, replayed', () => {
     await agentJoinsAndSays(chatId, 'Hello Ann');
 
     // send: message + _verbose; refresh: transcriptPosition (an int) + _verbose, message null so left out.
-    const sent = asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_SEND_URL!, 'message=My+card+was+declined&_verbose=true', FORM), true);
+    const sent = asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_SEND_URL, 'message=My+card+was+declined&_verbose=true', FORM), true);
     expect(sent.entries.map((e) => e[2])).to.include('My card was declined');
-    const polled = asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_REFRESH_URL!, `transcriptPosition=${started.position}&_verbose=true`, FORM), true);
+    const polled = asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_REFRESH_URL, `transcriptPosition=${started.position}&_verbose=true`, FORM), true);
     expect(polled.entries.map((e) => [e[0], e[2], e[4]])).to.deep.equal([
       ['Notice.Joined', 'has joined the session', 'AGENT'],
       ['Message.Text', 'Hello Ann', 'AGENT'],
       ['Message.Text', 'My card was declined', 'CLIENT'],
     ]);
-    asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_START_TYPING_URL!, '_verbose=true', FORM), true);
-    asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_STOP_TYPING_URL!, '_verbose=false', FORM), false);
-    const all = asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_REFRESH_FROM_START_URL!, '_verbose=true', FORM), true);
+    asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_START_TYPING_URL, '_verbose=true', FORM), true);
+    asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_STOP_TYPING_URL, '_verbose=false', FORM), false);
+    const all = asAndroidChatResponse(await raw('POST', urls._chatIxnAPI_REFRESH_FROM_START_URL, '_verbose=true', FORM), true);
     expect(all.position).to.equal(all.entries.length);
-    const left = await raw('POST', urls._chatIxnAPI_DISCONNECT_URL!, '_verbose=true', FORM);
+    const left = await raw('POST', urls._chatIxnAPI_DISCONNECT_URL, '_verbose=true', FORM);
     asAndroidChatResponse(left, true);
     expect(left.body.chatIxnState).to.equal('DISCONNECTED');
   });

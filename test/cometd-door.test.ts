@@ -54,7 +54,7 @@ function nested(depth: number): unknown {
 async function stillServes(gw: TestGateway): Promise<void> {
   const reply = await bayeux(gw, [handshake()], { gms_user: 'after' });
   expect(reply.status).to.equal(200);
-  expect(reply.json()[0]!.successful).to.equal(true);
+  expect(reply.json()[0].successful).to.equal(true);
 }
 
 describe('CometD door: bodies, batches and nesting are bounded before faye reads them', function () {
@@ -106,12 +106,12 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
     const veryDeep = await raw(gw, { headers: { 'content-type': 'application/json' }, chunks: ['['.repeat(30_000) + ']'.repeat(30_000)] });
     expect(veryDeep.status).to.equal(400);
     const shallow = await bayeux(gw, [handshake({ gms_user: 'shallow', extra: nested(20) })]);
-    expect(shallow.json()[0]!.successful).to.equal(true);
+    expect(shallow.json()[0].successful).to.equal(true);
 
     const ws = await openSocket(gw);
     const [reply] = await ws.exchange([handshake({ gms_user: 'deep', extra: nested(40) })]);
-    expect(reply!.successful).to.equal(false);
-    expect(reply!.error).to.match(/^400::.*nest deeper/);
+    expect(reply.successful).to.equal(false);
+    expect(reply.error).to.match(/^400::.*nest deeper/);
     ws.close();
     await stillServes(gw);
   });
@@ -128,7 +128,7 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
   it('a websocket message larger than BODY_LIMIT_BYTES closes the socket with 1009 before it is assembled', async () => {
     const ws = await openSocket(gw);
     const [ok] = await ws.exchange([handshake({ gms_user: 'ws' })]);
-    expect(ok!.successful).to.equal(true);
+    expect(ok.successful).to.equal(true);
     ws.socket.send(JSON.stringify([handshake({ gms_user: 'x'.repeat(70_000) })]));
     expect(await ws.closed).to.equal(1009);
     await stillServes(gw);
@@ -150,12 +150,12 @@ describe('CometD door: per-address limits', function () {
   it('handshakes and messages over the address rate are refused with 429 and advice to retry later', async () => {
     gw = await startTestGateway({ env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_IP_PER_SEC: '1', RATE_LIMIT_IP_BURST: '5' } });
     const replies = [];
-    for (let i = 0; i < 8; i++) replies.push((await bayeux(gw, [handshake()], { gms_user: `u${i}` })).json()[0]!);
+    for (let i = 0; i < 8; i++) replies.push((await bayeux(gw, [handshake()], { gms_user: `u${i}` })).json()[0]);
     expect(replies.slice(0, 5).every((m) => m.successful)).to.equal(true);
     const refused = replies.slice(5);
     expect(refused.every((m) => m.successful === false && /^429:\d+:Too many messages/.test(String(m.error)))).to.equal(true);
-    expect(refused[0]!.advice).to.deep.include({ reconnect: 'handshake' });
-    expect((refused[0]!.advice as { interval: number }).interval).to.be.at.least(1000);
+    expect(refused[0].advice).to.deep.include({ reconnect: 'handshake' });
+    expect((refused[0].advice as { interval: number }).interval).to.be.at.least(1000);
     expect(gw.cometd.clients()).to.equal(5);
   });
 
@@ -166,7 +166,7 @@ describe('CometD door: per-address limits', function () {
     const markAway = gw.domain.markAway.bind(gw.domain);
     gw.domain.markAway = (serviceId, position) => (marks++, markAway(serviceId, position));
     const [shake] = (await bayeux(gw, [handshake()], { gms_user: 'ann' })).json();
-    const disconnects = Array.from({ length: 100 }, () => ({ channel: '/meta/disconnect', clientId: shake!.clientId, ext: { transcriptPosition: '1' } }));
+    const disconnects = Array.from({ length: 100 }, () => ({ channel: '/meta/disconnect', clientId: shake.clientId, ext: { transcriptPosition: '1' } }));
     const reply = await bayeux(gw, disconnects, { gms_user: 'ann' });
     expect(reply.status).to.equal(200);
     expect(marks).to.equal(1);
@@ -175,7 +175,7 @@ describe('CometD door: per-address limits', function () {
     expect(marks).to.equal(2);
     // 201 of 150 tokens (and a few refilled) asked for: the address must now wait.
     const [after] = (await bayeux(gw, [handshake()], { gms_user: 'ann' })).json();
-    expect(after!.error).to.match(/^429:/);
+    expect(after.error).to.match(/^429:/);
   });
 
   it('an address holds at most COMETD_MAX_CLIENTS_PER_IP live clients; one that leaves frees its place', async () => {
@@ -183,19 +183,19 @@ describe('CometD door: per-address limits', function () {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const [m] = (await bayeux(gw, [handshake()], { gms_user: `c${i}` })).json();
-      expect(m!.successful).to.equal(true);
-      ids.push(m!.clientId as string);
+      expect(m.successful).to.equal(true);
+      ids.push(m.clientId as string);
     }
     const [fourth] = (await bayeux(gw, [handshake()], { gms_user: 'c3' })).json();
-    expect(fourth!.successful).to.equal(false);
-    expect(fourth!.error).to.match(/^429:\d+:This address already holds 3 CometD clients/);
+    expect(fourth.successful).to.equal(false);
+    expect(fourth.error).to.match(/^429:\d+:This address already holds 3 CometD clients/);
     const batch = (await bayeux(gw, [handshake(), handshake()], { gms_user: 'c4' })).json();
     expect(batch.some((m) => m.successful)).to.equal(false);
 
     const [left] = (await bayeux(gw, [{ channel: '/meta/disconnect', clientId: ids[0] }])).json();
-    expect(left!.successful).to.equal(true);
+    expect(left.successful).to.equal(true);
     const [fifth] = (await bayeux(gw, [handshake()], { gms_user: 'c5' })).json();
-    expect(fifth!.successful).to.equal(true);
+    expect(fifth.successful).to.equal(true);
     expect(gw.cometd.clients()).to.equal(3);
   });
 
@@ -254,7 +254,7 @@ describe('CometD door: CORS_ORIGINS on requests, JSONP and websocket upgrades', 
     for (const origin of ['http://shop.example', undefined]) {
       const ws = await openSocket(gw, origin);
       const [reply] = await ws.exchange([handshake({ gms_user: 'ws' })]);
-      expect(reply!.successful).to.equal(true);
+      expect(reply.successful).to.equal(true);
       ws.close();
     }
   });
@@ -282,12 +282,12 @@ describe('CometD door: static files and gms_user', function () {
 
   it(`a gms_user longer than ${MAX_GMS_USER_LENGTH} characters is refused, in the header, in ext, and bound late`, async () => {
     const long = 'u'.repeat(MAX_GMS_USER_LENGTH + 1);
-    expect((await bayeux(gw, [handshake()], { gms_user: long })).json()[0]!.error).to.match(/^400::gms_user is longer than 256/);
-    expect((await bayeux(gw, [handshake({ gms_user: long })])).json()[0]!.successful).to.equal(false);
+    expect((await bayeux(gw, [handshake()], { gms_user: long })).json()[0].error).to.match(/^400::gms_user is longer than 256/);
+    expect((await bayeux(gw, [handshake({ gms_user: long })])).json()[0].successful).to.equal(false);
     const [anonymous] = (await bayeux(gw, [handshake()])).json();
-    const [late] = (await bayeux(gw, [{ channel: '/meta/subscribe', clientId: anonymous!.clientId, subscription: '/_genesys' }], { gms_user: long })).json();
-    expect(late!.successful).to.equal(false);
-    expect((await bayeux(gw, [handshake()], { gms_user: 'u'.repeat(MAX_GMS_USER_LENGTH) })).json()[0]!.successful).to.equal(true);
+    const [late] = (await bayeux(gw, [{ channel: '/meta/subscribe', clientId: anonymous.clientId, subscription: '/_genesys' }], { gms_user: long })).json();
+    expect(late.successful).to.equal(false);
+    expect((await bayeux(gw, [handshake()], { gms_user: 'u'.repeat(MAX_GMS_USER_LENGTH) })).json()[0].successful).to.equal(true);
   });
 });
 

@@ -53,7 +53,7 @@ function fayeCustomer(
     raw,
     pushes,
     subscribe: () => toPromise(client.subscribe('/_genesys', (data) => pushes.push(data as ChatPush))),
-    close: async () => client.disconnect(),
+    close: () => Promise.resolve(client.disconnect()),
   };
 }
 
@@ -97,7 +97,7 @@ function cometdCustomer(
 }
 
 function toPromise(thenable: Thenable): Promise<void> {
-  return new Promise((resolve, reject) => thenable.then(() => resolve(), (err) => reject(new Error(err?.message ?? 'refused'))));
+  return new Promise((resolve, reject) => void thenable.then(() => resolve(), (err) => reject(new Error(err?.message ?? 'refused'))));
 }
 
 async function refused(thenable: Thenable): Promise<string> {
@@ -155,12 +155,12 @@ describe('CometD: chat events pushed to the customer', function () {
       await eventually(() => ann.pushes.length >= 3, 3000, 'three pushes');
 
       const [joined, agentJoined, hello] = ann.pushes;
-      expect(joined!.tag).to.equal(`service.chat.refresh.1-${chat.id}`);
-      expect(agentJoined!.tag).to.equal(`service.chat.refresh.2-${chat.id}`);
+      expect(joined.tag).to.equal(`service.chat.refresh.1-${chat.id}`);
+      expect(agentJoined.tag).to.equal(`service.chat.refresh.2-${chat.id}`);
       expect(hello).to.deep.include({ tag: `service.chat.refresh.3-${chat.id}` });
       expect(hello).to.have.all.keys('id', 'tag', 'message');
-      expect(hello!.message).to.have.all.keys('chatIxnState', 'chatSessionId', 'transcriptPosition', 'chatServiceMessage', 'startedAt', 'transcriptToShow');
-      expect(hello!.message).to.deep.include({
+      expect(hello.message).to.have.all.keys('chatIxnState', 'chatSessionId', 'transcriptPosition', 'chatServiceMessage', 'startedAt', 'transcriptToShow');
+      expect(hello.message).to.deep.include({
         chatIxnState: 'TRANSCRIPT',
         chatSessionId: chatId,
         transcriptPosition: '3',
@@ -168,14 +168,14 @@ describe('CometD: chat events pushed to the customer', function () {
         startedAt: chat.start.body.startedAt,
       });
       // Seconds since the start: 0, or 1 on a machine slow enough to cross a second meanwhile.
-      const [event] = hello!.message.transcriptToShow as string[][];
-      expect([...event!.slice(0, 3), event![4]]).to.deep.equal(['Message.Text', 'Bob', 'Hello Ann, how can I help?', 'AGENT']);
-      expect(event![3]).to.be.oneOf(['0', '1']);
+      const [event] = hello.message.transcriptToShow as string[][];
+      expect([...event.slice(0, 3), event[4]]).to.deep.equal(['Message.Text', 'Bob', 'Hello Ann, how can I help?', 'AGENT']);
+      expect(event[3]).to.be.oneOf(['0', '1']);
       expect(new Set(ann.pushes.map((p) => p.id)).size).to.equal(3);
 
       await gw.domain.leave(chatId, AGENT.id);
       await eventually(() => ann.pushes.length === 4, 3000, 'the last push');
-      expect(ann.pushes[3]!.message.chatIxnState).to.equal('DISCONNECTED');
+      expect(ann.pushes[3].message.chatIxnState).to.equal('DISCONNECTED');
       expect(received(ann.pushes)).to.deep.equal([
         [1, 'Notice.Joined', 'Ann', 'has joined the session'],
         [2, 'Notice.Joined', 'Bob', 'has joined the session'],
@@ -270,7 +270,7 @@ describe('CometD: a customer in the background loses nothing', function () {
     await gw.close();
   });
 
-  async function chatUnderWay(): Promise<{ chat: CustomerChat; chatId: string; say(text: string): Promise<unknown> }> {
+  async function chatUnderWay(): Promise<{ chat: CustomerChat; chatId: string; say: (text: string) => Promise<unknown> }> {
     const chat = await cometChat(gw, 'ann');
     const chatId = chat.start.body.chatSessionId as string;
     await gw.domain.accept(chatId, AGENT);
@@ -366,9 +366,9 @@ describe('CometD: background and return as GMS apps do it (the bank web client, 
   /** A new CometD session of the app: handshake, subscribe to /_genesys; `poll` collects what is pushed. */
   async function session(): Promise<{ clientId: string; pushes: ChatPush[]; poll(): Promise<void> }> {
     const [shake] = await bayeux([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]);
-    const clientId = shake!.clientId!;
+    const clientId = shake.clientId!;
     const [subscribed] = await bayeux([{ channel: '/meta/subscribe', clientId, subscription: '/_genesys' }]);
-    expect(subscribed!.successful).to.equal(true);
+    expect(subscribed.successful).to.equal(true);
     const pushes: ChatPush[] = [];
     return {
       clientId,
@@ -390,7 +390,7 @@ describe('CometD: background and return as GMS apps do it (the bank web client, 
   const pushedUpTo = async (s: { pushes: ChatPush[]; poll(): Promise<void> }, position: number): Promise<void> => {
     await eventually(async () => (await s.poll(), positions(s.pushes).includes(position)), 3000, `position ${position} pushed`);
   };
-  const texts = (reply: { body: { transcriptToShow: string[][] } }): string[] => reply.body.transcriptToShow.map((e) => e[2]!);
+  const texts = (reply: { body: { transcriptToShow: string[][] } }): string[] => reply.body.transcriptToShow.map((e) => e[2]);
 
   for (const clientIdState of ['stale', 'fresh'] as const) {
     it(`background with a ${clientIdState} client id, then an empty-body refresh and a new session: the new session gets what was missed, once; nothing repeats after`, async () => {
@@ -401,13 +401,13 @@ describe('CometD: background and return as GMS apps do it (the bank web client, 
 
       if (clientIdState === 'stale') {
         // The server dropped the client while the app was suspended (its timeout, here at once).
-        expect((await bayeux([{ channel: '/meta/disconnect', clientId: first.clientId }]))[0]!.successful).to.equal(true);
+        expect((await bayeux([{ channel: '/meta/disconnect', clientId: first.clientId }]))[0].successful).to.equal(true);
         await say('two');
       }
       // To the background: the app saw up to 3.
       const [away] = await bayeux([{ channel: '/meta/disconnect', clientId: first.clientId, ext: { transcriptPosition: '3' } }]);
-      if (clientIdState === 'stale') expect(away!.error).to.match(/^401:/);
-      else expect(away!.successful).to.equal(true);
+      if (clientIdState === 'stale') expect(away.error).to.match(/^401:/);
+      else expect(away.successful).to.equal(true);
       await say('three');
       await say('four');
 
@@ -530,8 +530,8 @@ describe('CometD: hostile clients', function () {
     // so anything of the victim's would have arrived first.
     await cometChat(gw, 'mallory');
     await eventually(() => mallory.pushes.length === 1, 3000, "mallory's own push");
-    expect(mallory.raw.map((m) => (m.data as ChatPush).tag)).to.deep.equal([mallory.pushes[0]!.tag]);
-    expect(mallory.pushes[0]!.tag).to.not.include(victimChat.id);
+    expect(mallory.raw.map((m) => (m.data as ChatPush).tag)).to.deep.equal([mallory.pushes[0].tag]);
+    expect(mallory.pushes[0].tag).to.not.include(victimChat.id);
     expect(eve.raw).to.deep.equal([]);
   });
 
@@ -580,14 +580,14 @@ describe('CometD: hostile clients', function () {
       return (await res.json()) as BayeuxMessage[];
     };
     const [shake] = await post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }], { gms_user: 'mallory' });
-    const published = await post([{ channel: '/_genesys', clientId: shake!.clientId, data: { forged: true }, ext: { secret: 'guess' } }]);
-    expect(published[0]!.successful).to.equal(false);
+    const published = await post([{ channel: '/_genesys', clientId: shake.clientId, data: { forged: true }, ext: { secret: 'guess' } }]);
+    expect(published[0].successful).to.equal(false);
 
     const [mismatch] = await post(
       [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { gms_user: 'victim' } }],
       { gms_user: 'mallory' },
     );
-    expect(mismatch!.successful).to.equal(false);
+    expect(mismatch.successful).to.equal(false);
   });
 
   it('malformed Bayeux messages get an error reply, never a crash, and the endpoint keeps serving', async () => {
@@ -729,11 +729,11 @@ describe('CometD: long-polls', function () {
     const post = async (message: object): Promise<BayeuxMessage[]> =>
       (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', gms_user: 'ann' }, body: JSON.stringify([message]) })).json()) as BayeuxMessage[];
     const [shake] = await post({ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] });
-    const clientId = shake!.clientId;
+    const clientId = shake.clientId;
     await post({ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } });
     const started = Date.now();
     const [reply] = await post({ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 3_600_000 } });
-    expect(reply!.successful).to.equal(true);
+    expect(reply.successful).to.equal(true);
     expect(Date.now() - started).to.be.below(3000);
   });
 });

@@ -35,8 +35,9 @@ describe('config folders', () => {
   const rejection = (g: TestGateway, file: string): Rejection | undefined => g.services.rejected().find((r) => r.file === file);
 
   it('a FIFO named x.json is refused at once, at start and when dropped in later; pages answer, reloads apply, and the gateway stops', async () => {
-    gw = await startOn(async (servicesDir) => {
+    gw = await startOn((servicesDir) => {
       execFileSync('mkfifo', [path.join(servicesDir, 'x.json')]);
+      return Promise.resolve();
     });
     expect(rejection(gw, 'x.json')?.problems[0]?.reason).to.contain('not a regular file');
     execFileSync('mkfifo', [path.join(gw.servicesDir, 'y.yaml')]);

@@ -91,7 +91,7 @@ describe('the embedded SQLite backend', () => {
     const other = otherConnection(file);
     try {
       other.exec('BEGIN IMMEDIATE');
-      expect((await Promise.allSettled([change(2)]))[0]!.status).to.equal('rejected');
+      expect((await Promise.allSettled([change(2)]))[0].status).to.equal('rejected');
       other.exec('ROLLBACK');
     } finally {
       other.close();

@@ -92,8 +92,8 @@ describe('Chat API v2 under hostile input (property-based)', function () {
           if (res.status >= 400 && res.status !== 405) {
             const parsed = JSON.parse(raw) as { statusCode: number; errors: { code: number; advice: string }[] };
             expect([1, 2], raw).to.include(parsed.statusCode);
-            expect(parsed.errors[0]!.code, raw).to.be.a('number');
-            expect(parsed.errors[0]!.advice, raw).to.be.a('string');
+            expect(parsed.errors[0].code, raw).to.be.a('number');
+            expect(parsed.errors[0].advice, raw).to.be.a('string');
           }
         },
       ),

@@ -138,7 +138,7 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     base = new URL(gw.url);
     victim = new faye.Client(`${gw.url}/genesys/cometd`);
     victim.setHeader('gms_user', 'victim');
-    await new Promise<void>((resolve, reject) => victim.subscribe('/_genesys', (data: unknown) => pushes.push(data as ChatPush)).then(() => resolve(), (err) => reject(new Error(err.message))));
+    await new Promise<void>((resolve, reject) => void victim.subscribe('/_genesys', (data: unknown) => pushes.push(data as ChatPush)).then(() => resolve(), (err) => reject(new Error(err.message))));
   });
   after(async () => {
     victim?.disconnect();
@@ -148,7 +148,7 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
   /** A customer's client id, handshaken for each run, so that messages naming it reach real clients. */
   async function knownClient(): Promise<string> {
     const reply = await send(base, 'POST', '/genesys/cometd', { 'content-type': 'application/json', gms_user: 'fuzz' }, Buffer.from(JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])));
-    return (JSON.parse(reply.text) as { clientId: string }[])[0]!.clientId;
+    return (JSON.parse(reply.text) as { clientId: string }[])[0].clientId;
   }
 
   it('over HTTP: never a 5xx, a Bayeux 500 or a hang; every refusal carries the error body', async () => {
@@ -176,8 +176,9 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     const replies: unknown[] = [];
     socket.on('message', (data: Buffer) => replies.push(JSON.parse(data.toString())));
     await fc.assert(
-      fc.asyncProperty(encoded, async ({ text }) => {
+      fc.asyncProperty(encoded, ({ text }) => {
         socket.send(text);
+        return Promise.resolve();
       }),
       { seed: SEED + 1, numRuns: SOCKET_RUNS },
     );

@@ -214,8 +214,8 @@ describe('hostile input (property-based, fixed seed)', function () {
         'gms_builtin.json': endpointFile(['alice']),
         'elsewhere.json': {
           agents: [
-            { id: 'mallory', nickname: 'Mallory', token: hashToken(OUTSIDER_TOKENS[0]!) },
-            { id: 'alice', nickname: 'Other Alice', token: hashToken(OUTSIDER_TOKENS[1]!) },
+            { id: 'mallory', nickname: 'Mallory', token: hashToken(OUTSIDER_TOKENS[0]) },
+            { id: 'alice', nickname: 'Other Alice', token: hashToken(OUTSIDER_TOKENS[1]) },
           ],
         },
       },

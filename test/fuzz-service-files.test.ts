@@ -137,7 +137,7 @@ describe('hostile service files (property-based, fixed seed)', function () {
           await gw.settled();
           expect(await served()).to.equal(300);
           await gw.writeService('good.json', { ttl: 300 });
-          await eventually(async () => gw.services.rejected().length === 0, 3000, 'the good version back');
+          await eventually(() => gw.services.rejected().length === 0, 3000, 'the good version back');
         }),
         { seed: SEED, numRuns: 15 },
       );

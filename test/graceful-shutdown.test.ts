@@ -37,7 +37,7 @@ async function startProcess(dir: string): Promise<Running> {
   children.push(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout! });
+    const lines = readline.createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       try {
         const entry = JSON.parse(line) as { url?: string };
@@ -79,7 +79,6 @@ describe('graceful shutdown under load', function () {
     let stopped = false;
     let terminated = false;
     let signalledAt = 0;
-    let failedAfterTerm = 0;
     const signalAt = 400;
 
     const customer = async (chat: { id: string; acked: string[] }): Promise<void> => {
@@ -91,7 +90,6 @@ describe('graceful shutdown under load', function () {
           else expect.fail(`send answered ${reply.status} ${JSON.stringify(reply.body)}`);
         } catch (err) {
           if (!terminated) throw err;
-          failedAfterTerm++;
           return; // the gateway is gone: this customer stops
         }
         if (++acked === signalAt) {

@@ -176,7 +176,7 @@ describe('limits', () => {
     it('a service file with an invalid maxChats is refused', async () => {
       const gw = await start({ services: { 'request-chat.json': { maxChats: 0 } } });
       expect((await gw.post('/genesys/1/service/request-chat')).body.exception).to.equal('ServiceNotFound');
-      expect(gw.services.rejected()[0]!.problems[0]!.field).to.contain('maxChats');
+      expect(gw.services.rejected()[0].problems[0].field).to.contain('maxChats');
     });
   });
 

@@ -94,11 +94,11 @@ describe('GET /metrics', () => {
       client.disable('websocket');
       return client;
     });
-    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => c.subscribe('/_genesys', () => undefined).then(() => resolve(), reject))));
+    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => void c.subscribe('/_genesys', () => undefined).then(() => resolve(), reject))));
     expect(sample(await scrape(), 'gms_cometd_clients')).to.equal(2);
-    clients[0]!.disconnect();
+    clients[0].disconnect();
     await eventually(async () => sample(await scrape(), 'gms_cometd_clients') === 1, 3000, 'one client gone');
-    clients[1]!.disconnect();
+    clients[1].disconnect();
     await eventually(async () => sample(await scrape(), 'gms_cometd_clients') === 0, 3000, 'both clients gone');
   });
 

@@ -46,8 +46,8 @@ describe('the log of a Redis outage', function () {
     expect(warnings.filter((m) => m === 'could not end expired chats').length).to.be.at.most(1);
     const back = logged.filter((l) => l.msg.startsWith('Redis is back'));
     expect(back).to.have.length(1);
-    expect(back[0]!.outageMs).to.be.within(3000, Date.now() - stoppedAt + 500);
-    expect(back[0]!.msg).to.match(/^Redis is back after \d+\.\d s$/);
+    expect(back[0].outageMs).to.be.within(3000, Date.now() - stoppedAt + 500);
+    expect(back[0].msg).to.match(/^Redis is back after \d+\.\d s$/);
     expect(node!.alive()).to.equal(true);
   });
 });

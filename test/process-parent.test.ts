@@ -40,7 +40,7 @@ describe('the gateway process and the processes around it', function () {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const [line] = await readline.createInterface({ input: parent.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+    const [line] = await readline.createInterface({ input: parent.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
     const pid = Number(line);
     expect(pid).to.be.greaterThan(0);
     await new Promise((resolve) => (parent.exitCode === null && parent.signalCode === null ? parent.once('exit', resolve) : resolve(null)));

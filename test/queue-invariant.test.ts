@@ -59,8 +59,8 @@ async function check(store: Store, batches: Command[][]): Promise<void> {
     }
     const chat = chats[c.chat % Math.max(1, chats.length)];
     if (!chat) return;
-    if (c.kind === 'accept') await domain.accept(chat.chatSessionId, { id: AGENTS[c.agent]!, nickname: AGENTS[c.agent]! });
-    else if (c.kind === 'leave') await domain.leave(chat.chatSessionId, AGENTS[c.agent]!);
+    if (c.kind === 'accept') await domain.accept(chat.chatSessionId, { id: AGENTS[c.agent], nickname: AGENTS[c.agent] });
+    else if (c.kind === 'leave') await domain.leave(chat.chatSessionId, AGENTS[c.agent]);
     else if (c.kind === 'disconnect') await domain.disconnect(chat.id, undefined);
     else await domain.expire(chat.id);
   };

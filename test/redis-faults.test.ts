@@ -85,7 +85,7 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     await redis!.stop();
     const replies = await Promise.all(sending);
     await redis!.restart();
-    expect(replies.filter((r) => r.status === 503)).to.not.be.empty;
+    expect(replies.filter((r) => r.status === 503)).to.not.have.length(0);
     expect(replies.every((r) => r.status === 200 || (r.status === 503 && r.body.exception === 'ServiceUnavailable'))).to.equal(true);
     expect(gw.alive(), gw.output()).to.equal(true);
 

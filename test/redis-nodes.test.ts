@@ -23,13 +23,13 @@ describe('several gateway nodes on one Redis', function () {
     if (nodes.length > 0) await dropPrefix(prefix);
   });
 
-  const node = (i: number): GatewayNode => nodes[i % nodes.length]!;
+  const node = (i: number): GatewayNode => nodes[i % nodes.length];
 
   /** A customer whose every call goes to the next node, round robin, as a load balancer would send it. */
   async function roamingCustomer(): Promise<CustomerChat & { chatSessionId: string; on(i: number, action: string, body?: Record<string, string>): Promise<Reply> }> {
     let turn = 0;
     const roaming = { post: (p: string, b?: Record<string, string>) => node(turn++).post(p, b) };
-    const chat = await startCustomerChat(roaming as Pick<GatewayNode, 'post'>);
+    const chat = await startCustomerChat(roaming);
     const on = (i: number, action: string, body: Record<string, string> = {}): Promise<Reply> =>
       node(i).post(`/genesys/1/service/${chat.id}/ixn/chat/${action}`, body);
     return { ...chat, chatSessionId: chat.start.body.chatSessionId as string, on };
@@ -90,7 +90,7 @@ describe('several gateway nodes on one Redis', function () {
     expect(replies.filter((r) => r.status !== 200).map((r) => r.body)).to.deep.equal([]);
 
     const transcripts = await Promise.all(nodes.map((_, i) => chat.on(i, 'refresh', { transcriptPosition: '0' })));
-    const first = transcripts[0]!.body;
+    const first = transcripts[0].body;
     expect(first.transcriptPosition).to.equal('202');
     for (const other of transcripts.slice(1)) expect(other.body.transcriptToShow).to.deep.equal(first.transcriptToShow);
 

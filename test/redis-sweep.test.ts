@@ -43,7 +43,7 @@ describe('the expiry sweep on several nodes', function () {
     expect(sweeps.filter((n) => n > 0), `sweeps by node: ${sweeps.join(', ')}`).to.have.length(1);
 
     // A chat started on any node is counted by the sweeping node and shown by all of them.
-    await startCustomerChat(nodes[2]!, { service: 'brief' });
+    await startCustomerChat(nodes[2], { service: 'brief' });
     await eventually(async () => (await Promise.all(nodes.map(figures))).every((f) => f.live === 1), 3000, 'the chat on every node');
     // It expires after its 1 s, once, by the one node that sweeps.
     await eventually(async () => (await Promise.all(nodes.map(figures))).every((f) => f.live === 0), 4000, 'the chat expired');
@@ -53,9 +53,9 @@ describe('the expiry sweep on several nodes', function () {
   });
 
   it('when the sweeping node dies, another node takes over and ends the chats that expire', async () => {
-    const holder = nodes[(await Promise.all(nodes.map(figures))).findIndex((f) => f.sweeps > 0)]!;
+    const holder = nodes[(await Promise.all(nodes.map(figures))).findIndex((f) => f.sweeps > 0)];
     const others = nodes.filter((n) => n !== holder);
-    const chat = await startCustomerChat(others[0]!, { service: 'brief' });
+    const chat = await startCustomerChat(others[0], { service: 'brief' });
     holder.process.kill('SIGKILL'); // no clean stop: its lease is left to run out
     const killedAt = Date.now();
 
@@ -67,7 +67,7 @@ describe('the expiry sweep on several nodes', function () {
     // The lease outlives one interval by a second at most, so the gap is short.
     expect(Date.now() - killedAt).to.be.below(3000);
     await eventually(async () => (await figures(survivor!)).expired === 1, 4000, 'the chat ended by the new sweeper');
-    expect((await others[1]!.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`)).status).to.equal(404);
+    expect((await others[1].post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`)).status).to.equal(404);
     expect((await Promise.all(others.map(figures))).map((f) => f.live)).to.deep.equal([0, 0]);
   });
 });

@@ -25,7 +25,7 @@ describe('services from files', () => {
     expect(res.body._ttl).to.equal(3600);
     expect(res.body._endpoint).to.equal('gms_builtin');
     expect(res.body._id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(res.body['_chatIxnAPI-CREATE-URL']).to.equal(`/genesys/1/service/${res.body._id}/ixn/chat`);
+    expect(res.body['_chatIxnAPI-CREATE-URL']).to.equal(`/genesys/1/service/${res.body._id as string}/ixn/chat`);
   });
 
   it('reads YAML files and accepts the GMS option names _ttl and _chat_endpoint', async () => {

@@ -28,7 +28,7 @@ describe('stopping a gateway that has CometD clients connected', function () {
       client.setHeader('gms_user', user);
       if (!websocket) client.disable('websocket');
       closers.push(() => client.disconnect());
-      await new Promise<void>((resolve, reject) => client.subscribe('/_genesys', () => undefined).then(() => resolve(), reject));
+      await new Promise<void>((resolve, reject) => void client.subscribe('/_genesys', () => undefined).then(() => resolve(), reject));
       await startCustomerChat(node, { headers: { gms_user: user }, start: { notify_by: 'comet' } });
     }
     const cometd = new CometD();
@@ -53,7 +53,7 @@ describe('stopping a gateway that has CometD clients connected', function () {
     closers.push(() => socket.destroy());
     await new Promise((resolve) => socket.once('connect', resolve));
     let reply = '';
-    socket.on('data', (chunk) => (reply += chunk));
+    socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
     // The request is under way when the stop begins, and completes after it.
     socket.write('OPTIONS /genesys/cometd HTTP/1.1\r\nHost: gateway\r\nOrigin: https://shop.example\r\n');
     const stopping = gw.close();

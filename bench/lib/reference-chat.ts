@@ -16,7 +16,7 @@ interface Session { id: string; events: string[][]; position: number; expiresAt:
 const TTL_MS = 3_600_000;
 
 fs.mkdirSync(path.dirname(process.env.REFERENCE_DB!), { recursive: true });
-const db = new Database(process.env.REFERENCE_DB!);
+const db = new Database(process.env.REFERENCE_DB);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.exec('CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, value TEXT NOT NULL)');
@@ -52,7 +52,7 @@ router.post('/request-chat', async (ctx) => {
   ctx.body = { _id: session.id, '_chatIxnAPI-CREATE-URL': `/genesys/1/service/${session.id}/ixn/chat` };
 });
 const chatCall = async (ctx: RouterContext): Promise<void> => {
-  const s = sessions.get(ctx.params.id!);
+  const s = sessions.get(ctx.params.id);
   if (!s) return void (ctx.status = 404);
   const body = ctx.request.body as Record<string, string>;
   const starting = !ctx.params.op;

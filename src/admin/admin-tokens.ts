@@ -34,7 +34,7 @@ export function parseAdminTokens(text: string, source: string): AdminToken[] {
       );
     }
     if (tokens.some((t) => t.name === match[1])) throw new Error(`${source}: the name '${match[1]}' is given twice`);
-    tokens.push({ name: match[1]!, role: match[2] as AdminRole, hash: match[3]!.toLowerCase() });
+    tokens.push({ name: match[1], role: match[2] as AdminRole, hash: match[3].toLowerCase() });
   }
   return tokens;
 }

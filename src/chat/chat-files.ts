@@ -44,6 +44,6 @@ export class ChatFiles {
   /** The ops that keep the chat's files for `ttlMs` more (the store has no touch: each is written again). */
   async renewal(chatSessionId: string, fileIds: readonly string[], ttlMs: number): Promise<Op[]> {
     const files = await Promise.all(fileIds.map((id) => this.get(chatSessionId, id)));
-    return files.flatMap((file, i): Op[] => (file ? [{ kind: 'set', key: fileKey(chatSessionId, fileIds[i]!), value: file, ttlMs }] : []));
+    return files.flatMap((file, i): Op[] => (file ? [{ kind: 'set', key: fileKey(chatSessionId, fileIds[i]), value: file, ttlMs }] : []));
   }
 }

@@ -45,7 +45,7 @@ export class ChatQuota {
         const ids = Object.keys(admitted);
         const places = await Promise.all(ids.map((id) => this.place(id)));
         ids.forEach((id, i) => {
-          if (places[i] === 'freed' || (places[i] === 'absent' && now - admitted[id]! > UNWRITTEN_GRACE_MS)) delete admitted[id];
+          if (places[i] === 'freed' || (places[i] === 'absent' && now - admitted[id] > UNWRITTEN_GRACE_MS)) delete admitted[id];
         });
       }
       if (Object.keys(admitted).length >= max) throw refusal();

@@ -16,9 +16,9 @@ export interface ClientLimits {
 
 export interface ClientPlaces {
   /** `held` while the session exists, has not expired and its chat has not ended. */
-  session(sessionId: string): Promise<Place>;
+  session: (sessionId: string) => Promise<Place>;
   /** `held` while the session's chat waits for an agent; `absent` while it is not started yet. */
-  waiting(sessionId: string): Promise<Place>;
+  waiting: (sessionId: string) => Promise<Place>;
 }
 
 export class ClientCaps {

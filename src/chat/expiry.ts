@@ -132,7 +132,7 @@ export class ExpirySweeper {
     // while no gateway was running (the backends delete those as they meet them).
     const due: string[] = [];
     let seen = 0;
-    for await (const [key, value] of this.store.entries<ServiceSession | unknown>('')) {
+    for await (const [key, value] of this.store.entries<unknown>('')) {
       const at = key.indexOf(SESSION_PREFIX);
       if (at >= 0) {
         const session = value as ServiceSession;

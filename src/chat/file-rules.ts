@@ -56,6 +56,7 @@ export function sanitizeFileName(raw: string): string {
   const base = raw.split(/[\\/]/).pop() ?? '';
   let name = base
     .normalize('NFC')
+    // eslint-disable-next-line no-control-regex -- control characters are what this replaces
     .replace(/[\u0000-\u001f\u007f-\u009f"*:<>?|;`$\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '_')
     .trim()
     .replace(/^\.+/, '');

@@ -30,7 +30,7 @@ export function readIni(text: string): IniReading {
     if (line === '' || line.startsWith(';') || line.startsWith('#')) return;
     const header = /^\[(.+)\]$/.exec(line);
     if (header) {
-      current = { name: header[1]!.trim(), line: i + 1, options: Object.create(null) as Record<string, string> };
+      current = { name: header[1].trim(), line: i + 1, options: Object.create(null) as Record<string, string> };
       sections.push(current);
       return;
     }

@@ -44,7 +44,7 @@ export function prepareGmsOptions(options: Record<string, unknown>, label: strin
   for (const [option, value] of Object.entries(options)) {
     if (typeof value !== 'string' || !Object.hasOwn(properties, option)) continue;
     const text = value.trim();
-    const type = properties[option]!.type;
+    const type = properties[option].type;
     if (type === 'integer' && /^-?\d{1,16}$/.test(text)) options[option] = Number(text);
     else if (type === 'boolean' && /^(true|false)$/i.test(text)) options[option] = text.toLowerCase() === 'true';
   }

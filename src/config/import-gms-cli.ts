@@ -17,7 +17,7 @@ interface Args {
 function parseArgs(argv: string[]): Args | string {
   const args: Args = { out: 'services.d', endpoints: 'endpoints.d', force: false };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === '--force') args.force = true;
     else if (arg === '--out' || arg === '--endpoints') {
       const value = argv[++i];

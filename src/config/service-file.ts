@@ -36,7 +36,7 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
       name,
       type,
       ttl,
-      endpoint: endpoint!,
+      endpoint: endpoint,
       ...(tenant ? { tenant } : {}),
       enabled,
       maxMessageLength,

@@ -45,9 +45,10 @@ export class ConfigWatcher<T> {
       awaitWriteFinish: { stabilityThreshold: Math.max(settleMs, 1), pollInterval: Math.max(10, Math.floor(settleMs / 4)) },
       ignored: (file: string) => file !== dir && configName(file) === undefined,
     });
-    this.watcher.on('add', (f) => this.schedule(f));
-    this.watcher.on('change', (f) => this.schedule(f));
-    this.watcher.on('unlink', (f) => this.schedule(f));
+    // schedule() never rejects: a change that cannot be applied is logged there.
+    this.watcher.on('add', (f) => void this.schedule(f));
+    this.watcher.on('change', (f) => void this.schedule(f));
+    this.watcher.on('unlink', (f) => void this.schedule(f));
     this.watcher.on('error', (err) => this.opts.log.warn({ dir, err: String(err) }, `cannot watch the ${this.opts.kind} folder`));
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
     const files = await fs.readdir(dir);

@@ -31,7 +31,7 @@ export function adminApiRoutes(kinds: Array<AdminKind<unknown>>, access: AdminAc
     const one = `/${kind.segment}/:name`;
 
     router.get(one, access.require('read'), async (ctx) => {
-      const name = ctx.params.name!;
+      const name = ctx.params.name;
       const file = await kind.editor.read(name);
       const entry = kind.registry.list().find((e) => e.name === name);
       if (!file && !entry) throw new GatewayError('NotFound', `There is no ${kind.editor.kind} '${name}'.`);
@@ -57,13 +57,13 @@ export function adminApiRoutes(kinds: Array<AdminKind<unknown>>, access: AdminAc
       await answer(ctx, kind, { ...request(ctx, 'create', name), body: options });
     });
     router.put(one, access.require('write'), async (ctx) => {
-      await answer(ctx, kind, { ...request(ctx, 'replace', ctx.params.name!), body: jsonBody(ctx) });
+      await answer(ctx, kind, { ...request(ctx, 'replace', ctx.params.name), body: jsonBody(ctx) });
     });
     router.patch(one, access.require('write'), async (ctx) => {
-      await answer(ctx, kind, { ...request(ctx, 'patch', ctx.params.name!), body: jsonBody(ctx) });
+      await answer(ctx, kind, { ...request(ctx, 'patch', ctx.params.name), body: jsonBody(ctx) });
     });
     router.delete(one, access.require('write'), async (ctx) => {
-      await answer(ctx, kind, request(ctx, 'delete', ctx.params.name!));
+      await answer(ctx, kind, request(ctx, 'delete', ctx.params.name));
     });
   }
   return router;

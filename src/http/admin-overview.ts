@@ -55,7 +55,7 @@ export function adminOverviewRoutes(sources: OverviewSources, access: AdminAcces
   });
 
   router.get('/schemas/:kind', access.require('read'), async (ctx) => {
-    const file = SCHEMAS[ctx.params.kind!];
+    const file = SCHEMAS[ctx.params.kind];
     if (!file) throw new GatewayError('NotFound', 'The schemas are service and endpoint.');
     ctx.type = 'application/schema+json';
     ctx.body = await fs.readFile(`${SCHEMAS_DIR}${file}.schema.json`, 'utf8');

@@ -46,52 +46,52 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory & CannedResp
   });
 
   router.get('/chats/:id', async (ctx) => {
-    ctx.body = await desk.view(agentOf(ctx), ctx.params.id!);
+    ctx.body = await desk.view(agentOf(ctx), ctx.params.id);
   });
 
   router.post('/chats/:id/accept', async (ctx) => {
-    ctx.body = await desk.accept(agentOf(ctx), ctx.params.id!);
+    ctx.body = await desk.accept(agentOf(ctx), ctx.params.id);
   });
 
   router.post('/chats/:id/send', async (ctx) => {
-    ctx.body = await desk.send(agentOf(ctx), ctx.params.id!, ctx.state.params.message);
+    ctx.body = await desk.send(agentOf(ctx), ctx.params.id, ctx.state.params.message);
   });
 
   router.post('/chats/:id/typing', async (ctx) => {
-    ctx.body = await desk.typing(agentOf(ctx), ctx.params.id!, ctx.state.params.typing);
+    ctx.body = await desk.typing(agentOf(ctx), ctx.params.id, ctx.state.params.typing);
   });
 
   router.post('/chats/:id/push-url', async (ctx) => {
-    ctx.body = await desk.pushUrl(agentOf(ctx), ctx.params.id!, ctx.state.params.url);
+    ctx.body = await desk.pushUrl(agentOf(ctx), ctx.params.id, ctx.state.params.url);
   });
 
   router.post('/chats/:id/notice', async (ctx) => {
-    ctx.body = await desk.notice(agentOf(ctx), ctx.params.id!, ctx.state.params.text);
+    ctx.body = await desk.notice(agentOf(ctx), ctx.params.id, ctx.state.params.text);
   });
 
   // Files (multipart, the part named `file`): the chat's service sets what the agent side may send.
   router.post('/chats/:id/files', async (ctx) => {
     const agent = agentOf(ctx);
-    const limits = await desk.fileLimits(agent, ctx.params.id!);
+    const limits = await desk.fileLimits(agent, ctx.params.id);
     if (!limits.enabled) {
       ctx.req.resume();
       throw new FileRefused('disabled', 'File transfer is not enabled for the service of this chat.');
     }
     const upload = await readUpload(ctx, limits.maxFileSize);
-    ctx.body = await desk.uploadFile(agent, ctx.params.id!, upload.file, limits);
+    ctx.body = await desk.uploadFile(agent, ctx.params.id, upload.file, limits);
   });
 
   router.get('/chats/:id/files/:fileId', async (ctx) => {
-    const event = await desk.file(agentOf(ctx), ctx.params.id!, ctx.params.fileId!);
-    await sendFile(ctx, domain, ctx.params.id!, event);
+    const event = await desk.file(agentOf(ctx), ctx.params.id, ctx.params.fileId);
+    await sendFile(ctx, domain, ctx.params.id, event);
   });
 
   router.post('/chats/:id/files/:fileId/delete', async (ctx) => {
-    ctx.body = await desk.deleteFile(agentOf(ctx), ctx.params.id!, ctx.params.fileId!);
+    ctx.body = await desk.deleteFile(agentOf(ctx), ctx.params.id, ctx.params.fileId);
   });
 
   router.post('/chats/:id/leave', async (ctx) => {
-    ctx.body = await desk.leave(agentOf(ctx), ctx.params.id!);
+    ctx.body = await desk.leave(agentOf(ctx), ctx.params.id);
   });
 
   return router;

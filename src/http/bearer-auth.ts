@@ -16,7 +16,7 @@ const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 export function bearerAuth(agents: AgentDirectory): (ctx: Context, next: Next) => Promise<void> {
   return async function authenticateAgent(ctx, next) {
     const match = BEARER.exec(ctx.get('authorization'));
-    const agent = match ? agents.authenticate(match[1]!) : undefined;
+    const agent = match ? agents.authenticate(match[1]) : undefined;
     if (!agent) {
       throw new GatewayError('Unauthorized', match ? 'The agent token is not valid.' : 'Send the agent token as Authorization: Bearer <token>.', {
         headers: { 'WWW-Authenticate': 'Bearer realm="agent"' },

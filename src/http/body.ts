@@ -56,7 +56,7 @@ export function paramsReader({ limitBytes, leaveBody }: BodyOptions): ParamsRead
         merge(params, await readMultipart(ctx, limitBytes));
       } else if (type === '' || TEXT_TYPES.has(type)) {
         if (type === '') ctx.request.headers['content-type'] = 'text/plain';
-        await readText(ctx, async () => undefined);
+        await readText(ctx, () => Promise.resolve());
         merge(params, decode(ctx.request.body, type === 'application/json'));
       } else {
         throw new GatewayError('UnsupportedMediaType', `Content type '${type}' is not supported; send a form, multipart form or JSON.`);
@@ -86,7 +86,7 @@ function flatten(body: unknown): Params {
   const flat: Params = Object.create(null) as Params;
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (value === null || value === undefined) continue;
-    flat[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    flat[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return flat;
 }

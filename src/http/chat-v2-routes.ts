@@ -49,9 +49,9 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
     const p = ctx.state.params;
     const userId = required(p, 'userId');
     const secureKey = required(p, 'secureKey');
-    const chatId = ctx.params.chatId!;
+    const chatId = (ctx.params as Record<string, string>).chatId;
     const found = CHAT_ID.test(chatId) ? await domain.findChat(chatId) : undefined;
-    if (!found || found.session.service !== ctx.params.service || !same(found.chat.secureKey, secureKey) || !same(found.chat.userId, userId)) {
+    if (!found || found.session.service !== (ctx.params as Record<string, string>).service || !same(found.chat.secureKey, secureKey) || !same(found.chat.userId, userId)) {
       throw chatNotFound();
     }
     return { ...found, service: services(found.session.service) };
@@ -70,7 +70,7 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
   };
 
   router.post('/:service', async (ctx) => {
-    const name = ctx.params.service!;
+    const name = ctx.params.service;
     const service = NAME_PATTERN.test(name) ? services(name) : undefined;
     if (!service?.chatApiVersions.includes(2)) throw new GatewayError('ServiceNotFound', `No service named '${name}' answers Chat API v2.`);
     const p = ctx.state.params;
@@ -182,7 +182,7 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
   router.post('/:service/:chatId/file', async (ctx) => {
     // The fields (userId, secureKey) travel in the multipart body, beside the file: the body is read
     // (up to the service's file size) only for a chat that exists and takes files.
-    const found = CHAT_ID.test(ctx.params.chatId!) ? await domain.findChat(ctx.params.chatId!) : undefined;
+    const found = CHAT_ID.test(ctx.params.chatId) ? await domain.findChat(ctx.params.chatId) : undefined;
     const limits = fileLimits(found ? services(found.session.service) : undefined);
     if (!found || !limits.enabled) {
       ctx.req.resume();
@@ -200,7 +200,7 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
     let view: ChatView;
     try {
       view = await domain.customerChange(session.id, session.gmsUser, (current) => {
-        checkUpload(current as Chat, limits, 'CLIENT', { name, size: upload.file.content.length });
+        checkUpload(current, limits, 'CLIENT', { name, size: upload.file.content.length });
         const data = { ...fileEventData({ id: fileId, name, size: upload.file.content.length, type }), ...(description ? { 'file-description': description } : {}) };
         return { fileId, events: [{ type: 'Notice.FileUploaded', text: name, data }] };
       });
@@ -214,7 +214,7 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
 
   const download = async (ctx: Context): Promise<void> => {
     const { chat } = await customerChat(ctx);
-    const event = liveFile(chat, ctx.params.fileId!);
+    const event = liveFile(chat, (ctx.params as Record<string, string>).fileId);
     await sendFile(ctx, domain, chat.chatSessionId, event);
   };
   router.get('/:service/:chatId/file/:fileId/download', download);
@@ -222,9 +222,9 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
 
   router.post('/:service/:chatId/file/:fileId/delete', async (ctx) => {
     const { session } = await customerChat(ctx);
-    const fileId = ctx.params.fileId!;
+    const fileId = ctx.params.fileId;
     const view = await domain.customerChange(session.id, session.gmsUser, (current) => {
-      const event = liveFile(current as Chat, fileId);
+      const event = liveFile(current, fileId);
       if (event.partyType !== 'CLIENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
       // The event and the removal of the content are one change of the chat.
       return { events: [{ type: 'Notice.FileDeleted', text: event.text, data: { 'file-id': fileId } }], deletedFileIds: [fileId] };
@@ -267,7 +267,7 @@ export function userDataOf(params: Params): Record<string, string> {
   };
   for (const [key, value] of Object.entries(params)) {
     const m = USER_DATA_KEY.exec(key);
-    if (m) put(m[2]!, value);
+    if (m) put(m[2], value);
   }
   if (params.userData !== undefined) {
     let parsed: unknown;

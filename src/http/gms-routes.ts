@@ -36,7 +36,7 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
   });
 
   router.post('/:name', async (ctx) => {
-    const name = ctx.params.name!;
+    const name = ctx.params.name;
     const service = NAME_PATTERN.test(name) ? services(name) : undefined;
     if (!service) throw new GatewayError('ServiceNotFound', `No service named '${name}' is loaded.`);
     const params = ctx.state.params;
@@ -53,7 +53,7 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
 
   router.post('/:id/ixn/chat', async (ctx) => {
     const p = ctx.state.params;
-    const view = await domain.startChat(ctx.params.id!, gmsUser(ctx), {
+    const view = await domain.startChat(ctx.params.id, gmsUser(ctx), {
       ...pick(p, ['firstName', 'lastName', 'email', 'subject', 'userDisplayName']),
       ...(p.notify_by !== undefined ? { notifyBy: p.notify_by } : {}),
       userData: withoutKeys(p, [...START_PARAMS]),
@@ -63,28 +63,28 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
   });
 
   router.post('/:id/ixn/chat/send', async (ctx) => {
-    respond(ctx, await domain.send(ctx.params.id!, gmsUser(ctx), ctx.state.params.message));
+    respond(ctx, await domain.send(ctx.params.id, gmsUser(ctx), ctx.state.params.message));
   });
 
   router.post('/:id/ixn/chat/refresh', async (ctx) => {
     const p = ctx.state.params;
-    respond(ctx, await domain.refresh(ctx.params.id!, gmsUser(ctx), parsePosition(p.transcriptPosition), p.message));
+    respond(ctx, await domain.refresh(ctx.params.id, gmsUser(ctx), parsePosition(p.transcriptPosition), p.message));
   });
 
   router.post('/:id/ixn/chat/refreshFromStart', async (ctx) => {
-    respond(ctx, await domain.refresh(ctx.params.id!, gmsUser(ctx), 0));
+    respond(ctx, await domain.refresh(ctx.params.id, gmsUser(ctx), 0));
   });
 
   router.post('/:id/ixn/chat/startTyping', async (ctx) => {
-    respond(ctx, await domain.typing(ctx.params.id!, gmsUser(ctx), true));
+    respond(ctx, await domain.typing(ctx.params.id, gmsUser(ctx), true));
   });
 
   router.post('/:id/ixn/chat/stopTyping', async (ctx) => {
-    respond(ctx, await domain.typing(ctx.params.id!, gmsUser(ctx), false));
+    respond(ctx, await domain.typing(ctx.params.id, gmsUser(ctx), false));
   });
 
   router.post('/:id/ixn/chat/disconnect', async (ctx) => {
-    respond(ctx, await domain.disconnect(ctx.params.id!, gmsUser(ctx), ctx.state.params.message));
+    respond(ctx, await domain.disconnect(ctx.params.id, gmsUser(ctx), ctx.state.params.message));
   });
 
   return router;

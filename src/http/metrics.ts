@@ -128,7 +128,7 @@ export class GatewayMetrics {
   /** Counts and times one answered request (`started`: performance.now() at its arrival); the route is the matched pattern, so labels stay few. */
   observe(ctx: Context, started: number): void {
     const method = METHODS.has(ctx.method) ? ctx.method : 'other';
-    const matched = ctx._matchedRoute;
+    const matched: unknown = ctx._matchedRoute;
     const route = typeof matched === 'string' ? matched : 'unmatched';
     const series = this.seriesOf(method, route, ctx.status);
     series.latency.observe((performance.now() - started) / 1000);

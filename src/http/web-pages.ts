@@ -23,21 +23,21 @@ const TYPES: Record<string, string> = {
 export function webPages(services: ServiceLookup): Router {
   const router = new Router();
   for (const page of PAGES) {
-    router.get(`/${page}`, (ctx, next) => {
+    router.get(`/${page}`, async (ctx, next) => {
       // The router also matches `/page/` here; only the bare name is sent to the folder.
-      if (ctx.path.endsWith('/')) return next();
+      if (ctx.path.endsWith('/')) return void (await next());
       ctx.redirect(`/${page}/`);
     });
     router.get([`/${page}/`, `/${page}/:file`], async (ctx, next) => {
       // From the path, not ctx.params: the router merges the params of every matched route, so /demo/v2/
       // would still carry the `file` that /demo/:file took from it.
       const file = ctx.path.slice(page.length + 2) || 'index.html';
-      if (!FILE_NAME.test(file)) return next();
+      if (!FILE_NAME.test(file)) return void (await next());
       let body: Buffer;
       try {
         body = await fs.readFile(path.join(WEB_DIR, page, file));
       } catch {
-        return next();
+        return void (await next());
       }
       ctx.type = TYPES[path.extname(file)]!;
       ctx.set('X-Content-Type-Options', 'nosniff');
@@ -55,7 +55,7 @@ export function webPages(services: ServiceLookup): Router {
 
   /** The widget counts characters against the service's limit before Send; the limit is no secret (a 400 names it). */
   router.get('/demo/service/:name', (ctx) => {
-    const service = services(ctx.params.name!);
+    const service = services(ctx.params.name);
     if (!service) throw new GatewayError('ServiceNotFound', `No service named '${ctx.params.name}'.`);
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = { service: service.name, enabled: service.enabled, maxMessageLength: service.maxMessageLength };

@@ -73,7 +73,7 @@ export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
     const refuse = (status: number, exception: ExceptionName, message: string, headers: Record<string, string> = {}): void =>
       answer(res, status, { message, exception }, { ...headers, ...(allowed && origin ? corsHeaders(origin) : {}) });
 
-    const pathname = (req.url ?? '').split('?')[0]!;
+    const pathname = (req.url ?? '').split('?')[0];
     if (/\.(?:js|map)$/.test(pathname)) {
       // faye's static server caches an entry for every name asked for, found or not.
       if (STATIC_FILES.has(pathname.slice(pathname.lastIndexOf('/') + 1))) adapter.handle(req, res);

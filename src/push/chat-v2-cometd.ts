@@ -60,7 +60,7 @@ export class ChatV2Cometd {
   readonly chatUpdated = (update: ChatUpdate): void => {
     const clients = this.followers.get(update.chatSessionId);
     if (!clients || update.events.length === 0) return;
-    const first = update.events[0]!.position;
+    const first = update.events[0].position;
     const last = update.events.at(-1)!.position;
     const previous = this.queues.get(update.chatSessionId) ?? Promise.resolve();
     const next = previous
@@ -159,7 +159,7 @@ export class ChatV2Cometd {
 
   private follow(clientId: string, chatId: string, service: string): void {
     let clients = this.followers.get(chatId);
-    if (!clients) this.followers.set(chatId, (clients = new Map()));
+    if (!clients) this.followers.set(chatId, (clients = new Map<string, string>()));
     clients.set(clientId, service);
     let chats = this.following.get(clientId);
     if (!chats) this.following.set(clientId, (chats = new Set()));
@@ -173,7 +173,7 @@ function toParams(data: unknown): Params {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return out;
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype' || value === null || value === undefined) continue;
-    out[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return out;
 }

@@ -114,6 +114,6 @@ export class CustomerPush {
 
   private send(client: CustomerClient, serviceId: string, update: ChatUpdate, events: ChatEvent[]): void {
     if (events.length === 0) return;
-    this.publish(client.channel, chatPush(serviceId, update, events, events[events.length - 1]!.position));
+    this.publish(client.channel, chatPush(serviceId, update, events, events[events.length - 1].position));
   }
 }

@@ -28,7 +28,7 @@ export class FrameMeter {
         i += skip;
         continue;
       }
-      this.header.push(chunk[i++]!);
+      this.header.push(chunk[i++]);
       const frame = parseHeader(this.header);
       if (!frame) continue;
       this.header = [];
@@ -55,15 +55,15 @@ interface FrameHeader {
 /** A frame's header once all its bytes are there, else undefined. */
 function parseHeader(bytes: number[]): FrameHeader | undefined {
   if (bytes.length < 2) return undefined;
-  const short = bytes[1]! & 0x7f;
-  const masked = (bytes[1]! & 0x80) !== 0;
+  const short = bytes[1] & 0x7f;
+  const masked = (bytes[1] & 0x80) !== 0;
   const lengthBytes = short === 126 ? 2 : short === 127 ? 8 : 0;
   if (bytes.length < 2 + lengthBytes + (masked ? 4 : 0)) return undefined;
   let length = short;
   if (lengthBytes > 0) {
     length = 0;
     // 2^53 is far past any limit: a length that large only has to compare as too big.
-    for (let k = 0; k < lengthBytes; k++) length = length * 256 + bytes[2 + k]!;
+    for (let k = 0; k < lengthBytes; k++) length = length * 256 + bytes[2 + k];
   }
-  return { fin: (bytes[0]! & 0x80) !== 0, opcode: bytes[0]! & 0x0f, length };
+  return { fin: (bytes[0] & 0x80) !== 0, opcode: bytes[0] & 0x0f, length };
 }

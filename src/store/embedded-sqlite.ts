@@ -137,7 +137,7 @@ export class EmbeddedSqlite implements Backend {
         else this.statements.deleteIfSame.run(key, value);
       }
       if (rows.length < this.options.pageSize) return;
-      after = rows[rows.length - 1]!.key;
+      after = rows[rows.length - 1].key;
     }
   }
 

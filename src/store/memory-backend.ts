@@ -18,7 +18,7 @@ export class MemoryBackend implements Backend {
     const now = Date.now();
     const texts = ops.map((op) => (op.kind === 'set' ? JSON.stringify({ value: op.value, expires: now + op.ttlMs }) : ''));
     ops.forEach((op, i) => {
-      if (op.kind === 'set') this.rows.set(op.key, texts[i]!);
+      if (op.kind === 'set') this.rows.set(op.key, texts[i]);
       else if (op.kind === 'delete') this.rows.delete(op.key);
       else if (op.kind === 'add') this.set(op.set).set(op.member, op.score);
       else {
@@ -53,7 +53,7 @@ export class MemoryBackend implements Backend {
 
   private set(name: string): Map<string, number> {
     let set = this.sets.get(name);
-    if (!set) this.sets.set(name, (set = new Map()));
+    if (!set) this.sets.set(name, (set = new Map<string, number>()));
     return set;
   }
 }

@@ -70,7 +70,7 @@ export class RedisBackend implements Backend {
       cursor = String(page.cursor);
       if (page.keys.length === 0) continue;
       const texts = await this.redis.timed(this.redis.client.mGet(page.keys));
-      for (const [i, text] of texts.entries()) if (text !== null) yield [page.keys[i]!.slice(skip), (JSON.parse(text) as Row).value];
+      for (const [i, text] of texts.entries()) if (text !== null) yield [page.keys[i].slice(skip), (JSON.parse(text) as Row).value];
     } while (cursor !== '0');
   }
 

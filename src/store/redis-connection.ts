@@ -63,7 +63,8 @@ export class RedisConnection {
       ]);
     } catch (err) {
       await connection.close();
-      throw err === unreachable ? err : new Error(`Redis at ${redactUrl(url)}: ${String(err)}`);
+      if (err === unreachable) throw unreachable;
+      throw new Error(`Redis at ${redactUrl(url)}: ${String(err)}`, { cause: err });
     } finally {
       clearTimeout(timer);
     }
@@ -95,13 +96,14 @@ export class RedisConnection {
     return this.subscriberClient;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const client of [this.subscriberClient, this.client]) {
       // destroy(): nothing is left to flush once the gateway has stopped, and quit() would wait for a Redis that may be down.
       if (client?.isOpen) client.destroy();
     }
+    return Promise.resolve();
   }
 
   private watch(client: RedisClient, role: string): void {

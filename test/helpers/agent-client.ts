@@ -17,7 +17,7 @@ export const tokenOf = (id: string): string => `token-of-${id}-for-tests`;
 export function endpointFile(agentIds: string[], options: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     ...options,
-    agents: agentIds.map((id) => ({ id, nickname: id[0]!.toUpperCase() + id.slice(1), token: hashToken(tokenOf(id)) })),
+    agents: agentIds.map((id) => ({ id, nickname: id[0].toUpperCase() + id.slice(1), token: hashToken(tokenOf(id)) })),
   };
 }
 

@@ -1,7 +1,7 @@
 // A Chat API Version 2 customer app in a few lines: request a chat, then call it with its userId,
 // secureKey and alias, as Genesys Widgets' WebChat and the public mobile and bot clients do.
 
-import type { Body, Reply, TestGateway } from './gateway.ts';
+import type { Reply, TestGateway } from './gateway.ts';
 
 export interface V2Chat {
   chatId: string;
@@ -23,15 +23,15 @@ export async function startV2Chat(
   const start = await gw.post(`/genesys/2/chat/${service}`, { nickname: 'Ann', ...options.form });
   if (start.status !== 200) throw new Error(`request chat failed: ${start.status} ${JSON.stringify(start.body)}`);
   const { chatId, userId, secureKey, alias } = start.body as Record<string, string>;
-  const credentials = (): Record<string, string> => ({ userId: userId!, secureKey: secureKey!, alias: alias! });
+  const credentials = (): Record<string, string> => ({ userId: userId, secureKey: secureKey, alias: alias });
   return {
-    chatId: chatId!,
-    userId: userId!,
-    secureKey: secureKey!,
-    alias: alias!,
+    chatId: chatId,
+    userId: userId,
+    secureKey: secureKey,
+    alias: alias,
     start,
     credentials,
     call: (action: string, body: Record<string, string> = {}): Promise<Reply> =>
-      gw.post(`/genesys/2/chat/${service}/${chatId}/${action}`, { ...credentials(), ...body } as Body),
+      gw.post(`/genesys/2/chat/${service}/${chatId}/${action}`, { ...credentials(), ...body }),
   };
 }

@@ -158,7 +158,7 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
       child.kill('SIGKILL');
       reject(new Error(`node ${name} did not start:\n${log}`));
     }, 15_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       log += chunk.toString();
       pending += chunk.toString();
       let newline: number;
@@ -176,7 +176,7 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
         }
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       log += chunk.toString();
     });
     child.once('exit', (code) => {

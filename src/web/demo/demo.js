@@ -403,7 +403,7 @@
       count();
     }, () => undefined);
 
-  let saved = null;
+  let saved;
   try {
     saved = JSON.parse(stored(CHAT_KEY) || 'null');
   } catch {
