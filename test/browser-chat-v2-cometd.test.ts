@@ -10,8 +10,8 @@ import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const COMETD_DIR = path.resolve('node_modules/cometd');
 
 interface V2Reply {
@@ -62,7 +62,7 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
   let siteUrl: string;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+    requireChromium(this);
     site = appSite();
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;

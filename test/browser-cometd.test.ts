@@ -11,8 +11,8 @@ import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const COMETD_DIR = path.resolve('node_modules/cometd');
 const AGENT = { id: 'a1', nickname: 'Bob' };
 
@@ -58,7 +58,7 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
   let siteUrl: string;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+    requireChromium(this);
     site = appSite();
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;

@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { chromium, type Browser } from 'playwright-core';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the Chat API v2 demo page in a browser', function () {
   this.timeout(60_000);
@@ -15,7 +15,7 @@ describe('the Chat API v2 demo page in a browser', function () {
   let browser: Browser;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+    requireChromium(this);
     gw = await startTestGateway({
       services: { 'request-chat.json': { fileTransfer: { enabled: true, fileTypes: ['txt'] } } },
       endpoints: { 'gms_builtin.json': endpointFile(['alice']) },

@@ -14,8 +14,8 @@ import { chromium, type Browser, type BrowserContext, type BrowserContextOptions
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startV2Chat } from './helpers/chat-v2-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 const LIMITED_SERVICE = { 'request-chat.json': {}, 'short.json': { maxMessageLength: 40 }, 'files.json': { fileTransfer: { enabled: true } } };
 
@@ -39,7 +39,7 @@ describe('agent console and customer widget in a browser', function () {
   let contexts: BrowserContext[];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+    requireChromium(this);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
