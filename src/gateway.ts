@@ -27,6 +27,7 @@ import { adminRoutes } from './http/admin-routes.ts';
 import { adminApiRoutes } from './http/admin-api.ts';
 import { adminOverviewRoutes } from './http/admin-overview.ts';
 import { ConfigEditor } from './admin/config-editor.ts';
+import { ConfigSync } from './admin/config-sync.ts';
 import { paramsReader } from './http/body.ts';
 import { edge } from './http/edge.ts';
 import { chatV2Routes } from './http/chat-v2-routes.ts';
@@ -77,7 +78,22 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
 
   // Read only at scrape time, once the sweeper and the CometD endpoint below exist.
   const metrics = new GatewayMetrics({ chats: () => sweeper.census(), cometdClients: () => attached?.clients() ?? 0 });
+  const node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const services = new Registry<ServiceDefinition>();
+  const endpoints = new Registry<EndpointDefinition>();
+  // Admin API changes made on other nodes (or while this one was down) are written into the folders
+  // before the watchers read them; the watchers exist by the time the sync follows changes.
+  const configSync = new ConfigSync({
+    store,
+    node,
+    log,
+    folders: {
+      service: { dir: settings.servicesDir, reload: (file) => serviceWatcher.reload(file) },
+      endpoint: { dir: settings.endpointsDir, reload: (file) => endpointWatcher.reload(file) },
+    },
+    loaded: () => JSON.stringify([services.list().map((e) => [e.name, e.value]), endpoints.list().map((e) => [e.name, e.value])]),
+  });
+  await configSync.start();
   const serviceWatcher = new ConfigWatcher({
     dir: settings.servicesDir,
     kind: 'service',
@@ -91,7 +107,6 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   await serviceWatcher.start();
   const lookup: ServiceLookup = (name) => services.get(name);
 
-  const endpoints = new Registry<EndpointDefinition>();
   // Attached once the HTTP server exists; the endpoint watcher's first load happens before.
   let attached: CometdEndpoint | undefined;
   const endpointWatcher = new ConfigWatcher({
@@ -109,6 +124,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     },
   });
   await endpointWatcher.start();
+  configSync.follow();
   const agents = new EndpointDirectory(endpoints);
   const access = new AdminAccess(settings.adminTokens);
   warnOfOpenDoors(access, endpoints, log);
@@ -150,6 +166,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     registry: services,
     reload: (file) => serviceWatcher.reload(file),
     log,
+    catchUp: () => configSync.catchUp(),
+    commit: (change) => configSync.record(change),
   });
   const endpointEditor = new ConfigEditor({
     kind: 'endpoint',
@@ -158,6 +176,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     registry: endpoints,
     reload: (file) => endpointWatcher.reload(file),
     log,
+    catchUp: () => configSync.catchUp(),
+    commit: (change) => configSync.record(change),
     redact: redactAgentTokens,
   });
   const adminApi = adminApiRoutes(
@@ -183,7 +203,13 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     endpointAdmin,
     adminApi,
     adminOverviewRoutes(
-      { endpoints, census: () => sweeper.census(), agentsConnected: () => cometd.agentsConnected(), node: () => node },
+      {
+        endpoints,
+        census: () => sweeper.census(),
+        agentsConnected: () => cometd.agentsConnected(),
+        node: () => node,
+        nodes: () => configSync.nodes(),
+      },
       access,
     ),
     // The demo widget speaks the GMS API, so it reads the services that answer it.
@@ -243,7 +269,6 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 
   // One node at a time sweeps (a lease in the store); its census feeds every node's /metrics.
-  const node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   // A store outage would otherwise log a failed sweep every interval.
   const sweepOutage = new OutageLog(log, { down: 'could not end expired chats', back: 'expired chats are ended again' });
   const sweeper = new ExpirySweeper({
@@ -300,6 +325,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
         await serviceWatcher.close();
         await endpointWatcher.close();
         await bridge?.close();
+        await configSync.close();
         await store.close();
         await redis?.close();
       })();

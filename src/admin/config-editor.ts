@@ -68,6 +68,10 @@ export interface EditorOptions<T> {
   log: Logger;
   /** The content with its secrets hidden (agent token hashes): for audit lines and read-only callers. */
   redact?: (source: Record<string, unknown>) => Record<string, unknown>;
+  /** Brings the folder up to date with the changes other nodes made (ConfigSync), before a change is checked. */
+  catchUp?: () => Promise<void>;
+  /** Records a change for every node and applies it here (ConfigSync); without it the file is written here only. */
+  commit?: (change: { kind: string; name: string; file: string; text: string | null; by: string }) => Promise<unknown>;
 }
 
 const EXTENSIONS = ['.json', '.yaml', '.yml'];
@@ -126,6 +130,7 @@ export class ConfigEditor<T> {
   private async apply(request: ChangeRequest): Promise<ChangeOutcome> {
     const { kind } = this.opts;
     const { action, name } = request;
+    await this.opts.catchUp?.();
     const current = await this.read(name);
     checkPreconditions(kind, request, current);
 
@@ -165,9 +170,13 @@ export class ConfigEditor<T> {
     if (request.dryRun) return outcome;
 
     const target = path.join(this.opts.dir, file);
-    if (text === undefined) await removeFile(target, kind);
-    else await writeAtomically(target, text, kind);
-    await this.opts.reload(target);
+    if (this.opts.commit) {
+      await this.opts.commit({ kind, name, file, text: text ?? null, by: request.who.name });
+    } else {
+      if (text === undefined) await removeFile(target, kind);
+      else await writeAtomically(target, text, kind);
+      await this.opts.reload(target);
+    }
     this.opts.log.info(
       {
         audit: {
@@ -256,7 +265,7 @@ function format(file: string, options: Record<string, unknown>): string {
  * The new content in a temporary file of the same folder (a dotfile, which the watcher ignores), flushed,
  * then renamed over the file: readers see the old file or the new one, never a part of it.
  */
-async function writeAtomically(target: string, text: string, kind: string): Promise<void> {
+export async function writeAtomically(target: string, text: string, kind: string): Promise<void> {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await fs.open(temp, 'wx', 0o644);
@@ -273,7 +282,7 @@ async function writeAtomically(target: string, text: string, kind: string): Prom
   }
 }
 
-async function removeFile(target: string, kind: string): Promise<void> {
+export async function removeFile(target: string, kind: string): Promise<void> {
   try {
     await fs.unlink(target);
   } catch (err) {

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs/promises';
 import Router from '@koa/router';
+import type { NodeConfig } from '../admin/config-sync.ts';
 import type { ChatCensus } from '../chat/expiry.ts';
 import type { Registry } from '../config/registry.ts';
 import { SCHEMAS_DIR } from '../config/schemas.ts';
@@ -19,6 +20,8 @@ export interface OverviewSources {
   agentsConnected: () => Record<string, number>;
   /** This node's id. */
   node: () => string;
+  /** Every node's configuration version (ConfigSync). */
+  nodes: () => Promise<NodeConfig[]>;
 }
 
 const SCHEMAS: Record<string, string> = { service: 'request-chat', endpoint: 'endpoint' };
@@ -51,6 +54,15 @@ export function adminOverviewRoutes(sources: OverviewSources, access: AdminAcces
       agents: [...agents.values()]
         .sort((a, b) => a.id.localeCompare(b.id))
         .map((a) => ({ ...a, chats: census?.agents?.[a.id] ?? 0, listening: listening[a.id] ?? 0 })),
+    };
+  });
+
+  /** Drift is visible: nodes with the same version have applied the same API changes and loaded the same options. */
+  router.get('/nodes', access.require('read'), async (ctx) => {
+    const nodes = await sources.nodes();
+    ctx.body = {
+      node: sources.node(),
+      nodes: nodes.map((n) => ({ ...n, version: `r${n.revision}-${n.digest}`, seenAt: new Date(n.seenAt).toISOString() })),
     };
   });
 

@@ -157,7 +157,7 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`node ${name} did not start:\n${log}`));
-    }, 15_000);
+    }, 45_000);
     child.stdout.on('data', (chunk: Buffer) => {
       log += chunk.toString();
       pending += chunk.toString();
