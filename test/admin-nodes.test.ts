@@ -51,7 +51,7 @@ describe('admin changes on several nodes', function () {
     Object.fromEntries(((await n.get('/genesys/1/admin/nodes')).body.nodes as Array<{ node: string; version: string }>).map((v) => [v.node, v.version]));
 
   it('a change on one node is in force on every node within a second, and survives a restart of them all', async () => {
-    const [a, b, c] = await Promise.all([node('A'), node('B'), node('C')]);
+    const [a, b, c] = [await node('A'), await node('B'), await node('C')];
     const { etag } = (await a.get('/genesys/1/admin/services/billing')).body;
     expect((await change(a, 'PATCH', '/services/billing', { ttl: 60 }, etag)).status).to.equal(200);
     await eventually(async () => (await ttlOn(b)) === 60 && (await ttlOn(c)) === 60, 5000, 'the new ttl on B and C');
@@ -79,7 +79,7 @@ describe('admin changes on several nodes', function () {
 
     await Promise.all(nodes.map((n) => n.stop()));
     nodes = [];
-    const again = await Promise.all([node('A'), node('B'), node('C')]);
+    const again = [await node('A'), await node('B'), await node('C')];
     for (const n of again) {
       expect(await ttlOn(n), n.name).to.equal(60);
       expect(await ttlOn(n, 'promo'), n.name).to.equal(30);
@@ -91,7 +91,7 @@ describe('admin changes on several nodes', function () {
   });
 
   it('between a file and the API the newest change wins, on that node, and the drift is visible', async () => {
-    const [a, b] = await Promise.all([node('E'), node('F')]);
+    const [a, b] = [await node('E'), await node('F')];
     expect((await change(a, 'PATCH', '/services/billing', { ttl: 70 })).status).to.equal(200);
     await eventually(async () => (await ttlOn(b)) === 70, 1000, 'the API change on F');
     // Someone edits F's file by hand afterwards: F serves it, and its version differs from E's.
@@ -104,7 +104,7 @@ describe('admin changes on several nodes', function () {
     // A restart does not undo the newer hand edit: only API changes F has not applied yet are written.
     await Promise.all(nodes.map((n) => n.stop()));
     nodes = [];
-    const [e2, f2] = await Promise.all([node('E'), node('F')]);
+    const [e2, f2] = [await node('E'), await node('F')];
     expect(await ttlOn(f2)).to.equal(999);
     expect(await ttlOn(e2)).to.equal(70);
     // The next API change of that service is newer again: it wins on every node.
