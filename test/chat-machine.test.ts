@@ -54,6 +54,10 @@ const COMMANDS: Record<string, Command> = {
   'a1 sends a file': { kind: 'agentFile', agentId: 'a1', file, limits: FILES },
   'a1 leaves': { kind: 'leave', agentId: 'a1' },
   expiry: { kind: 'expire' },
+  'customer polls': { kind: 'seen' },
+  "customer's last CometD client goes": { kind: 'customerGone' },
+  "a customer's CometD client comes back": { kind: 'customerBack' },
+  'idle check (no customerIdle rule)': { kind: 'idle' },
 };
 
 /** What each command does in each state: the state after and the events added, or the refusal. */
@@ -72,6 +76,11 @@ const EXPECTED: Record<string, Record<string, string>> = {
   'a1 sends a file': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.FileUploaded', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
   'a1 leaves': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'ended: Notice.Left', 'ended, agent still in': 'ended: -', ended: 'ChatEnded' },
   expiry: { 'not started': 'removed: -', waiting: 'removed: Notice.Left', connected: 'removed: Notice.Left', 'ended, agent still in': 'removed: -', ended: 'removed: -' },
+  // A poll records that the customer is there (customer-idle.ts); these chats poll, so CometD presence leaves them as they are.
+  'customer polls': { 'not started': 'ChatNotStarted', waiting: 'waiting: -', connected: 'connected: -', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
+  "customer's last CometD client goes": { 'not started': 'not started: unchanged', waiting: 'waiting: unchanged', connected: 'connected: unchanged', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
+  "a customer's CometD client comes back": { 'not started': 'ChatNotStarted', waiting: 'waiting: -', connected: 'connected: -', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
+  'idle check (no customerIdle rule)': { 'not started': 'not started: unchanged', waiting: 'waiting: unchanged', connected: 'connected: unchanged', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
 };
 
 function outcomeOf(session: ServiceSession, command: Command): string {
@@ -140,5 +149,68 @@ describe('the chat state machine, its rules', () => {
     expect(out.session.chat!.fileIds).to.deep.equal([]);
     expect(out.effects).to.deep.include({ kind: 'deleteFiles', fileIds: ['F1'] });
     expect(() => apply(out.session, { kind: 'agentDeleteFile', agentId: 'a1', fileId: 'F1' }, NOW, RULES)).to.throw(GatewayError);
+  });
+});
+
+describe('the chat state machine, a customer gone (customerIdleWarning 2 s, customerIdleEnd 3 s)', () => {
+  const IDLE: Rules = { ...RULES, customerIdle: { warningSeconds: 2, endSeconds: 3 } };
+  const at = (session: ServiceSession, command: Command, ms: number) => apply(freeze(session), command, T0 + ms, IDLE);
+  const kinds = (out: { events: { type: string; nickname: string; partyType: string }[] }) => out.events.map((e) => [e.type, e.nickname, e.partyType]);
+  const waiting = STATES.waiting;
+
+  it('warns everyone once the customer has been gone the warning time, then ends the chat the end time later', () => {
+    expect(at(waiting, { kind: 'idle' }, 1999).session).to.equal(waiting);
+    const warned = at(waiting, { kind: 'idle' }, 2000);
+    expect(kinds(warned)).to.deep.equal([['Notice.Custom', 'system', 'EXTERNAL']]);
+    expect(warned.events[0].text).to.equal('The customer seems to have gone; the chat ends in 3 s unless they come back.');
+    expect(warned.session.chat).to.include({ state: 'waiting', idleWarnedAt: T0 + 2000 });
+    expect(at(warned.session, { kind: 'idle' }, 4999).session).to.equal(warned.session);
+    const ended = at(warned.session, { kind: 'idle' }, 5000);
+    expect(kinds(ended)).to.deep.equal([['Notice.Left', 'Ann', 'CLIENT']]);
+    expect(ended.session.chat).to.include({ state: 'ended', endedAt: T0 + 5000 });
+    expect(ended.effects).to.deep.equal([{ kind: 'publish', agentIds: [] }]);
+    expect(at(ended.session, { kind: 'idle' }, 60_000).session).to.equal(ended.session);
+  });
+
+  it('a call of the customer takes the warning back: the next one needs a whole new absence', () => {
+    const warned = at(waiting, { kind: 'idle' }, 2000).session;
+    const back = at(warned, { kind: 'seen' }, 2500).session;
+    expect(back.chat!.idleWarnedAt).to.equal(undefined);
+    expect(back.chat!.customerSeenAt).to.equal(T0 + 2500);
+    expect(at(back, { kind: 'idle' }, 4499).session).to.equal(back);
+    expect(kinds(at(back, { kind: 'idle' }, 4500))).to.deep.equal([['Notice.Custom', 'system', 'EXTERNAL']]);
+  });
+
+  it('a poll soon after the last one recorded changes nothing (no write): a quarter of the warning time, at most a second', () => {
+    const seen = at(waiting, { kind: 'seen' }, 400);
+    expect(seen.session).to.equal(waiting);
+    expect(at(waiting, { kind: 'seen' }, 500).session.chat!.customerSeenAt).to.equal(T0 + 500);
+  });
+
+  it('a CometD customer is there until their last client goes, and again once one comes back', () => {
+    const comet = after({ ...start, notifyBy: 'comet', gmsUser: 'ann' });
+    expect(at(comet, { kind: 'idle' }, 100_000).session).to.equal(comet);
+    const gone = at(comet, { kind: 'customerGone' }, 10_000).session;
+    expect(gone.chat!.customerGoneAt).to.equal(T0 + 10_000);
+    expect(at(gone, { kind: 'customerGone' }, 11_000).session).to.equal(gone);
+    expect(at(gone, { kind: 'idle' }, 11_999).session).to.equal(gone);
+    expect(kinds(at(gone, { kind: 'idle' }, 12_000))).to.deep.equal([['Notice.Custom', 'system', 'EXTERNAL']]);
+    const back = at(gone, { kind: 'customerBack' }, 11_000).session;
+    expect(back.chat!.customerGoneAt).to.equal(undefined);
+    expect(at(back, { kind: 'idle' }, 100_000).session).to.equal(back);
+  });
+
+  it('a party leaving stops their typing first: the customer (gone, leaving, expiring) and an agent', () => {
+    const typing = at(STATES.connected, { kind: 'typing', started: true }, 0).session;
+    const warned = at(typing, { kind: 'idle' }, 2000).session;
+    expect(kinds(at(warned, { kind: 'idle' }, 5000))).to.deep.equal([['Notice.TypingStopped', 'Ann', 'CLIENT'], ['Notice.Left', 'Ann', 'CLIENT']]);
+    expect(kinds(at(typing, { kind: 'disconnect' }, 10))).to.deep.equal([['Notice.TypingStopped', 'Ann', 'CLIENT'], ['Notice.Left', 'Ann', 'CLIENT']]);
+    expect(kinds(at(typing, { kind: 'expire' }, 10))).to.deep.equal([['Notice.TypingStopped', 'Ann', 'CLIENT'], ['Notice.Left', 'Ann', 'CLIENT']]);
+    const stopped = at(typing, { kind: 'typing', started: false }, 10).session;
+    expect(kinds(at(stopped, { kind: 'disconnect' }, 20))).to.deep.equal([['Notice.Left', 'Ann', 'CLIENT']]);
+    const agentTyping = at(STATES.connected, { kind: 'agentTyping', agentId: 'a1', started: true }, 0).session;
+    expect(kinds(at(agentTyping, { kind: 'leave', agentId: 'a1' }, 10))).to.deep.equal([['Notice.TypingStopped', 'Bob', 'AGENT'], ['Notice.Left', 'Bob', 'AGENT']]);
+    // The customer typing is not the agent's to stop.
+    expect(kinds(at(typing, { kind: 'leave', agentId: 'a1' }, 10))).to.deep.equal([['Notice.Left', 'Bob', 'AGENT']]);
   });
 });

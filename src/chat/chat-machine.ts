@@ -4,14 +4,15 @@
 // here, tested with none of them (test/chat-machine.test.ts).
 //
 //   not started --start--> waiting --accept--> connected --the last agent leaves--> ended
-//   waiting / connected --the customer leaves, or the session expires--> ended
+//   waiting / connected --the customer leaves, is gone too long (idle), or the session expires--> ended
 //
 // The session handed in is a stored snapshot and is never changed: the result is a new session that
 // shares what it did not change (copy-on-write), or the same one when the command changed nothing.
 
 import { GatewayError } from '../errors.ts';
 import { checkUpload, fileEventData, liveFile, type FileFacts, type FileLimits } from './file-rules.ts';
-import type { Chat, ChatAgent, ChatEvent, EventType, PartyType, ServiceSession } from './types.ts';
+import { IDLE_WARNING_TEXT, idleStep, seenSlackMs } from './customer-idle.ts';
+import type { Chat, ChatAgent, ChatEvent, CustomerIdleRule, EventType, PartyType, ServiceSession } from './types.ts';
 
 export const NOTICE_TEXT = {
   joined: 'has joined the session',
@@ -60,13 +61,28 @@ export type Command =
   | { kind: 'agentFile'; agentId: string; file: FileFacts; limits: FileLimits }
   | { kind: 'agentDeleteFile'; agentId: string; fileId: string }
   | { kind: 'leave'; agentId: string }
-  | { kind: 'expire' };
+  | { kind: 'expire' }
+  /** A customer's call that changes nothing else (a poll): they are there. */
+  | { kind: 'seen' }
+  /** The last CometD client of a comet chat's customer went; `customerBack` when one is there again. */
+  | { kind: 'customerGone' }
+  | { kind: 'customerBack' }
+  /** The sweep's check of a customer's absence (rules.customerIdle, customer-idle.ts): warns, then ends the chat, when due. */
+  | { kind: 'idle' };
+
+/** The customer's own commands: each one says they are there. */
+const CUSTOMER_COMMANDS: ReadonlySet<Command['kind']> = new Set(['start', 'send', 'typing', 'disconnect', 'customerChange', 'seen', 'customerBack']);
+
+/** What a system notice (the idle warning) is signed with; v1 shows it as an EXTERNAL party, as GMS does. */
+export const SYSTEM_NICKNAME = 'system';
 
 export interface Rules {
   /** Most events one chat may hold; more are refused, never dropped (leaving is always possible). */
   maxTranscriptEvents: number;
   /** Longest customer message, in characters. */
   maxMessageLength: number;
+  /** The service's customerIdleWarning / customerIdleEnd, if it times customers out. */
+  customerIdle?: CustomerIdleRule;
 }
 
 /** What else a command calls for, besides storing the session. */
@@ -103,6 +119,22 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
     const agent = agentInChat(chat, agentId);
     add(chat, type, agent.nickname, text, 'AGENT', agent.id, data);
     return agent;
+  };
+
+  /** A party leaving stops their typing: a TypingStarted not followed by their TypingStopped gets one (room allowing). */
+  const stopTyping = (chat: Chat, party: PartyType, nickname: string, agentId?: string): void => {
+    for (let i = chat.events.length - 1; i >= 0; i--) {
+      const e = chat.events[i];
+      if (e.type !== 'Notice.TypingStarted' && e.type !== 'Notice.TypingStopped') continue;
+      if (e.partyType !== party || e.agentId !== agentId) continue;
+      if (e.type === 'Notice.TypingStarted' && chat.events.length < rules.maxTranscriptEvents) add(chat, 'Notice.TypingStopped', nickname, NOTICE_TEXT.typingStopped, party, agentId);
+      return;
+    }
+  };
+  const customerLeaves = (chat: Chat): void => {
+    stopTyping(chat, 'CLIENT', chat.customer.nickname);
+    add(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT');
+    end(chat, now);
   };
 
   switch (command.kind) {
@@ -147,8 +179,7 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       // Leaving an ended chat again is harmless (a retried request).
       if (chat.state === 'ended') break;
       if (command.text !== undefined && command.text !== '') add(chat, 'Message.Text', chat.customer.nickname, checkMessage(command.text, rules), 'CLIENT');
-      add(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT');
-      end(chat, now);
+      customerLeaves(chat);
       break;
     }
     case 'customerChange': {
@@ -213,6 +244,8 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
         chat.agents = chat.agents.filter((a) => a.id !== agentId);
         break;
       }
+      const agent = agentInChat(chat, agentId);
+      stopTyping(chat, 'AGENT', agent.nickname, agentId);
       byAgent(chat, agentId, 'Notice.Left', NOTICE_TEXT.left);
       chat.agents = chat.agents.filter((a) => a.id !== agentId);
       left.push(agentId);
@@ -222,15 +255,41 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
     case 'expire': {
       const chat = session.chat;
       // The chat ends for the agents, as if the customer had left; the session goes.
-      if (chat && chat.state !== 'ended') {
-        add(chat, 'Notice.Left', chat.customer.nickname, NOTICE_TEXT.left, 'CLIENT');
-        end(chat, now);
-      }
+      if (chat && chat.state !== 'ended') customerLeaves(chat);
       effects.push({ kind: 'remove' });
+      break;
+    }
+    case 'seen':
+      startedChat(session);
+      break;
+    case 'customerGone': {
+      const chat = session.chat;
+      if (chat?.notifyBy === 'comet' && chat.state !== 'ended' && chat.customerGoneAt === undefined) chat.customerGoneAt = now;
+      break;
+    }
+    case 'customerBack': {
+      const chat = startedChat(session);
+      if (chat.customerGoneAt !== undefined) chat.customerGoneAt = undefined;
+      break;
+    }
+    case 'idle': {
+      const chat = session.chat;
+      if (!chat) break;
+      const due = idleStep(chat, rules.customerIdle, now);
+      if (due === 'warn') {
+        add(chat, 'Notice.Custom', SYSTEM_NICKNAME, IDLE_WARNING_TEXT(rules.customerIdle!.endSeconds), 'EXTERNAL');
+        chat.idleWarnedAt = now;
+      } else if (due === 'end') customerLeaves(chat);
       break;
     }
   }
   const chat = session.chat;
+  // The customer's own call says they are there (recorded at most once a second, or a quarter of the
+  // warning time, so that most polls stay free of writes), and takes back a warning of their absence.
+  if (chat && chat.state !== 'ended' && CUSTOMER_COMMANDS.has(command.kind) && (chat.idleWarnedAt !== undefined || now - (chat.customerSeenAt ?? chat.startedAt) >= seenSlackMs(rules.customerIdle))) {
+    chat.customerSeenAt = now;
+    chat.idleWarnedAt = undefined;
+  }
   // A comet chat's new events are pushed as they commit: they count as given to the customer, unless its
   // app is in the background, where the away mark holds its place (README "Background and return").
   if (chat?.notifyBy === 'comet' && chat.awayPosition === undefined && events.length > 0) chat.clientPosition = chat.events.length;

@@ -171,7 +171,7 @@ export class ChatDomain {
       if (chat.state === 'ended' && this.options(session).disconnectedStatus === 400) {
         throw new GatewayError('ChatEnded', 'The chat has ended.');
       }
-      const command: Command | undefined = message !== undefined && message !== '' ? { kind: 'send', text: message } : undefined;
+      const command: Command = message !== undefined && message !== '' ? { kind: 'send', text: message } : { kind: 'seen' };
       return { command, from: position, pollOnly: true };
     });
   }
@@ -223,11 +223,24 @@ export class ChatDomain {
   /** Events the customer missed while away, for its new CometD session (spec §4); clears the away mark. */
   async comeBack(id: string): Promise<ChatView | undefined> {
     const session = await this.store.get<ServiceSession>(sessionKey(id));
-    if (!session?.chat || session.chat.awayPosition === undefined) return undefined;
+    if (!session?.chat || (session.chat.awayPosition === undefined && session.chat.customerGoneAt === undefined)) return undefined;
     return this.customer(id, session.gmsUser, (s) => {
       const chat = startedChat(s);
-      return { from: chat.awayPosition ?? chat.clientPosition, comeBack: true };
+      return { command: { kind: 'customerBack' }, from: chat.awayPosition ?? chat.clientPosition, comeBack: true };
     });
+  }
+
+  /** The last CometD client of the customer of this comet chat went (customer-idle.ts: their absence counts from now). */
+  customerGone(id: string): Promise<void> {
+    return this.quiet(id, () => ({ kind: 'customerGone' }));
+  }
+
+  /**
+   * The sweep found this chat's customer gone long enough by the service's customerIdleWarning /
+   * customerIdleEnd: the machine warns, or ends the chat, if that is still due under the lock.
+   */
+  idle(id: string): Promise<void> {
+    return this.quiet(id, () => ({ kind: 'idle' }));
   }
 
   /** The service ids of a customer's comet-mode chats whose sessions are alive (ended chats included). */
@@ -324,7 +337,8 @@ export class ChatDomain {
   }
 
   private rules(session: ServiceSession): Rules {
-    return { maxTranscriptEvents: this.limits.maxTranscriptEvents, maxMessageLength: this.options(session).maxMessageLength };
+    const options = this.options(session);
+    return { maxTranscriptEvents: this.limits.maxTranscriptEvents, maxMessageLength: options.maxMessageLength, ...(options.customerIdle ? { customerIdle: options.customerIdle } : {}) };
   }
 
   private storeTtl(ttlSeconds: number): number {
@@ -355,6 +369,13 @@ export class ChatDomain {
     });
   }
 
+  /** A change no party made (presence, the sweep): nothing is written when the command changes nothing; gone sessions are skipped. */
+  private async quiet(id: string, command: () => Command): Promise<void> {
+    await this.change(sessionKey(id), () => ({ command: command(), quiet: true, view: () => undefined })).catch((err: unknown) => {
+      if (!(err instanceof GatewayError && err.exception === 'SessionNotFound')) throw err;
+    });
+  }
+
   /** An agent's change of a chat, found by its id. */
   private async agent(chatSessionId: string, command: Command): Promise<Chat> {
     const serviceId = await this.store.get<string>(chatKey(chatSessionId));
@@ -377,6 +398,7 @@ export class ChatDomain {
       const stored = await this.records.assemble(record);
       const step = await decide(stored, now);
       const outcome = step.command ? apply(stored, step.command, now, this.rules(stored)) : { session: stored, events: [], effects: [] };
+      if (step.quiet && outcome.session === stored) return { result: step.view(stored) };
       // What the shell itself changes (positions, time to live) goes on a copy, never on `stored`.
       const session = outcome.session !== stored ? outcome.session : stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
       const view = step.view(session);
@@ -446,6 +468,8 @@ interface Step<V> {
   view: (session: ServiceSession) => V;
   /** A poll: nothing changes but the customer's position and the session's expiry. */
   pollOnly?: boolean;
+  /** Not a party's call: a command that changes nothing writes nothing (nor extends the session). */
+  quiet?: boolean;
 }
 
 interface CustomerStep {

@@ -1,10 +1,12 @@
 // The expiry sweep (spec §3) and the chat census: one pass over the session store ends the sessions
-// whose time ran out and counts the chats under way. With several nodes on one store, a lease key lets
-// one node at a time do it; the census it takes is kept in the store for every node's /metrics.
+// whose time ran out, warns or ends the chats whose customer is gone, and counts the chats under way.
+// With several nodes on one store, a lease key lets one node at a time do it; the census it takes is
+// kept in the store for every node's /metrics.
 
 import type { Store } from '../store/store.ts';
 import { queueSet } from './session-records.ts';
-import type { Clock, ServiceSession } from './types.ts';
+import { idleStep } from './customer-idle.ts';
+import type { Clock, CustomerIdleRule, ServiceSession } from './types.ts';
 
 /** Chats under way, as the last sweep found them. */
 export interface ChatCensus {
@@ -33,6 +35,8 @@ export interface SessionExpirer {
   expire(sessionId: string): Promise<boolean>;
   /** Puts a chat in, or takes it out of, an endpoint's queue as its session says now. */
   requeue(endpoint: string, chatSessionId: string): Promise<void>;
+  /** Warns, or ends, a chat whose customer is gone too long, if that is still due under its lock. */
+  idle(sessionId: string): Promise<void>;
 }
 
 export interface ExpirySweeperOptions {
@@ -43,6 +47,8 @@ export interface ExpirySweeperOptions {
   node: string;
   /** How often the lease holder sweeps, in milliseconds. */
   intervalMs: number;
+  /** A service's customerIdleWarning / customerIdleEnd; undefined: its customers are never timed out. */
+  idleRule?: (service: string) => CustomerIdleRule | undefined;
   /** The endpoints whose queues are checked against the sessions (besides those with chats waiting). */
   endpoints?: () => string[];
   /** This node took the lease (true) or gave it up or lost it (false). */
@@ -117,7 +123,8 @@ export class ExpirySweeper {
   }
 
   /**
-   * One pass: ends and removes every session whose time to live has run out, counts the chats still
+   * One pass: ends and removes every session whose time to live has run out, warns or ends the chats
+   * whose customer is gone (the service's customerIdleWarning / customerIdleEnd), counts the chats still
    * under way, checks each queue holds exactly the chats waiting in it, and stores that census for
    * every node to report.
    */
@@ -131,6 +138,8 @@ export class ExpirySweeper {
     // The scan covers every key so that the store also drops entries whose own time to live ran out
     // while no gateway was running (the backends delete those as they meet them).
     const due: string[] = [];
+    /** Chats whose customer has been gone long enough for a warning or the end (customer-idle.ts). */
+    const idle: string[] = [];
     let seen = 0;
     for await (const [key, value] of this.store.entries<unknown>('')) {
       const at = key.indexOf(SESSION_PREFIX);
@@ -139,6 +148,7 @@ export class ExpirySweeper {
         const chat = session.chat;
         if (session.expiresAt <= now) due.push(key.slice(at + SESSION_PREFIX.length));
         else if (chat?.state === 'waiting' || chat?.state === 'connected') {
+          if (idleStep(chat, this.options.idleRule?.(session.service), now)) idle.push(session.id);
           const counts = (services[session.service] ??= { waiting: 0, connected: 0 });
           if (chat.state === 'waiting') {
             waiting.set(chat.endpoint, (waiting.get(chat.endpoint) ?? new Set()).add(chat.chatSessionId));
@@ -155,6 +165,7 @@ export class ExpirySweeper {
     }
     let expired = 0;
     for (const id of due) if (await this.sessions.expire(id)) expired++;
+    for (const id of idle) await this.sessions.idle(id);
     for (const endpoint of new Set([...(this.options.endpoints?.() ?? []), ...waiting.keys()])) {
       await this.repairQueue(endpoint, waiting.get(endpoint) ?? new Set());
     }

@@ -80,6 +80,12 @@ export interface Chat {
   chunks?: string[];
   /** Until when the store keeps those chunks (ms since the epoch). */
   chunksExpireAt?: number;
+  /** The customer's last call (ms since the epoch); absent: the chat's start (customer-idle.ts). */
+  customerSeenAt?: number;
+  /** Set while no CometD client of a comet chat's customer is there: since when (ms since the epoch). */
+  customerGoneAt?: number;
+  /** When the customer was warned that the chat ends for their absence; cleared when they come back. */
+  idleWarnedAt?: number;
   /** The ids of the files stored with this chat (chat-files.ts), removed with it. */
   fileIds?: string[];
 }
@@ -109,6 +115,14 @@ export interface ServiceOptions {
   maxChats?: number;
   /** What files may be sent in its chats; undefined: none. */
   fileTransfer?: FileLimits;
+  /** When a chat whose customer is gone is warned, then ended (customer-idle.ts); undefined: never. */
+  customerIdle?: CustomerIdleRule;
+}
+
+/** The service options customerIdleWarning / customerIdleEnd. */
+export interface CustomerIdleRule {
+  warningSeconds: number;
+  endSeconds: number;
 }
 
 export type ServiceLookup = (name: string) => ServiceOptions | undefined;

@@ -25,8 +25,8 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
   if (!checked.ok) return checked;
   const { name, options } = checked;
   const ignored = applyGmsNames(options, properties);
-  const { type, ttl, endpoint: written, enabled, maxMessageLength, disconnectedStatus, maxChats, description, chatApiVersions, fileTransfer } =
-    options as unknown as ServiceDefinition;
+  const { type, ttl, endpoint: written, enabled, maxMessageLength, disconnectedStatus, maxChats, description, chatApiVersions, fileTransfer, customerIdleWarning, customerIdleEnd } =
+    options as unknown as ServiceDefinition & { customerIdleWarning?: number; customerIdleEnd: number };
   // GMS writes endpoints as <tenant>:<name>; the gateway is one tenant, so the name alone routes.
   const [tenant, endpoint] = written.includes(':') ? written.split(':') : [undefined, written];
   return {
@@ -42,6 +42,7 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
       maxMessageLength,
       disconnectedStatus,
       ...(maxChats !== undefined ? { maxChats } : {}),
+      ...(customerIdleWarning !== undefined ? { customerIdle: { warningSeconds: customerIdleWarning, endSeconds: customerIdleEnd } } : {}),
       ...(description ? { description } : {}),
       ...(ignored.length > 0 ? { ignored } : {}),
       chatApiVersions,

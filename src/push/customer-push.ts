@@ -20,6 +20,8 @@ export interface CometChats {
   cometChatsOf(gmsUser: string): Promise<string[]>;
   markAway(serviceId: string, position: number): Promise<void>;
   comeBack(serviceId: string): Promise<ChatView | undefined>;
+  /** No CometD client of the customer is left (the service's customerIdleWarning counts from now). */
+  customerGone(serviceId: string): Promise<void>;
 }
 
 export function chatPush(
@@ -104,7 +106,19 @@ export class CustomerPush {
     this.clients.delete(clientId);
     const ids = this.byUser.get(client.gmsUser);
     ids?.delete(clientId);
-    if (ids?.size === 0) this.byUser.delete(client.gmsUser);
+    if (ids?.size !== 0) return;
+    this.byUser.delete(client.gmsUser);
+    this.lastGone(client.gmsUser).catch((err: unknown) =>
+      this.log.warn({ err: String(err) }, "could not note that a customer's last CometD client went; their chat is not timed out for it"),
+    );
+  }
+
+  private async lastGone(gmsUser: string): Promise<void> {
+    for (const serviceId of await this.chats.cometChatsOf(gmsUser)) {
+      // A client of the same customer that came meanwhile is there: they are not gone.
+      if (this.byUser.has(gmsUser)) return;
+      await this.chats.customerGone(serviceId);
+    }
   }
 
   /** The customer's app went to the background having seen events up to `position`. */
