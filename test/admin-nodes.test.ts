@@ -61,7 +61,7 @@ describe('admin changes on several nodes', function () {
     const changedAt = at(a, "admin 'local' patched service 'billing'");
     for (const n of [b, c]) expect(at(n, 'billing.json written') - changedAt, n.name).to.be.below(1000);
     // The other nodes' files now hold what the API wrote on A.
-    expect(JSON.parse(await fs.readFile(path.join(folders.C!, 'services.d', 'billing.json'), 'utf8'))).to.deep.equal({ ttl: 60 });
+    expect(JSON.parse(await fs.readFile(path.join(folders.C, 'services.d', 'billing.json'), 'utf8'))).to.deep.equal({ ttl: 60 });
 
     // Created on B: customers can start it on A and C at once after.
     expect((await change(b, 'POST', '/services', { name: 'promo', ttl: 300 })).status).to.equal(201);
@@ -95,7 +95,7 @@ describe('admin changes on several nodes', function () {
     expect((await change(a, 'PATCH', '/services/billing', { ttl: 70 })).status).to.equal(200);
     await eventually(async () => (await ttlOn(b)) === 70, 1000, 'the API change on F');
     // Someone edits F's file by hand afterwards: F serves it, and its version differs from E's.
-    await fs.writeFile(path.join(folders.F!, 'services.d', 'billing.json'), '{"ttl": 999}');
+    await fs.writeFile(path.join(folders.F, 'services.d', 'billing.json'), '{"ttl": 999}');
     await eventually(async () => (await ttlOn(b)) === 999, 3000, 'the hand edit on F');
     await eventually(async () => {
       const seen = await versions(a);

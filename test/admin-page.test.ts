@@ -10,16 +10,15 @@ import { startCustomerChat } from './helpers/chat-client.ts';
 import { endpointFile } from './helpers/agent-client.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { hashToken } from '../src/endpoints/token-hash.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
 
 describe('admin page in a browser', function () {
   this.timeout(60_000);
   let gw: TestGateway;
   let browser: Browser;
 
-  before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+  before(async function () {
+    requireChromium(this);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
