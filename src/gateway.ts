@@ -279,6 +279,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     intervalMs: settings.sweepIntervalMs,
     endpoints: () => endpoints.list().map((entry) => entry.name),
     idleRule: (service) => services.get(service)?.customerIdle,
+    services: () => services.list().map((entry) => entry.name),
+    scanIntervalMs: settings.sweepScanIntervalMs,
     onLeadChange: (leading) =>
       log.info({ node }, leading ? 'this node now ends expired chats for the cluster' : 'this node no longer ends expired chats'),
     onSweep: (result) => metrics.sweepDone(result),

@@ -23,6 +23,8 @@ export interface Settings {
   bodyLimitBytes: number;
   /** How often expired chats are looked for and ended, in milliseconds. */
   sweepIntervalMs: number;
+  /** How often the sweeping node also scans the whole store (queue repair, agents' chat counts), in milliseconds. */
+  sweepScanIntervalMs: number;
   /** Milliseconds the watcher waits for a file to stop changing before reading it. */
   reloadSettleMs: number;
   /** Most events one chat's transcript may hold; more are refused with an error, never dropped. */
@@ -171,6 +173,7 @@ function readEach(env: Env): Settings {
     corsOrigins: (env.CORS_ORIGINS || '*').split(',').map((o) => o.trim()).filter(Boolean),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1),
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 5000, 10),
+    sweepScanIntervalMs: integer(env, 'SWEEP_SCAN_INTERVAL_MS', 300_000, 10),
     reloadSettleMs: integer(env, 'RELOAD_SETTLE_MS', 100, 0),
     maxTranscriptEvents: integer(env, 'MAX_TRANSCRIPT_EVENTS', 10_000, 1),
     rateLimit: {

@@ -1,14 +1,15 @@
 // The queue invariant, on every backend: after any interleaving of customers starting and leaving chats,
 // agents accepting and leaving them, and sessions expiring, a chat is in its endpoint's queue exactly
 // while it is waiting, the queue counts exactly the waiting chats, and each agent's list holds exactly
-// the chats the agent is in. Random runs (fast-check) of concurrent calls on the real chat domain and
+// the chats the agent is in; the expiry index holds every stored session exactly once, at its expiresAt,
+// and the census sets hold exactly the chats in their state. Random runs (fast-check) of concurrent calls on the real chat domain and
 // real stores: memory, an SQLite file, Redis. No sweep runs: nothing repairs the sets behind the test.
 
 import path from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ChatDomain } from '../src/chat/chat-service.ts';
-import { agentSet, queueSet } from '../src/chat/session-records.ts';
+import { agentSet, CONNECTED_SET, EXPIRY_SET, queueSet, serviceConnectedSet, serviceWaitingSet } from '../src/chat/session-records.ts';
 import type { ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { createLogger } from '../src/log.ts';
@@ -75,6 +76,16 @@ async function check(store: Store, batches: Command[][]): Promise<void> {
   for (const agent of AGENTS) {
     const inChats = sessions.filter((s) => s.chat?.agents.some((a) => a.id === agent)).map((s) => s.chat!.chatSessionId);
     expect([...(await store.members(agentSet(agent)))].sort(), agent).to.deep.equal(inChats.sort());
+  }
+  const connected = sessions.filter((s) => s.chat?.state === 'connected').map((s) => s.chat!.chatSessionId);
+  expect([...(await store.members(CONNECTED_SET))].sort(), 'connected').to.deep.equal([...connected].sort());
+  expect([...(await store.members(serviceConnectedSet(service.name)))].sort(), 'service connected').to.deep.equal([...connected].sort());
+  expect([...(await store.members(serviceWaitingSet(service.name)))].sort(), 'service waiting').to.deep.equal([...waiting].sort());
+  // The expiry index: each stored session once (a set has no duplicates), scored by its own expiresAt.
+  expect([...(await store.members(EXPIRY_SET))].sort(), 'expiry index').to.deep.equal(sessions.map((s) => s.id).sort());
+  for (const session of sessions) {
+    expect(await store.upTo(EXPIRY_SET, session.expiresAt, 1000), 'due at its expiresAt').to.include(session.id);
+    expect(await store.upTo(EXPIRY_SET, session.expiresAt - 1, 1000), 'not due before').not.to.include(session.id);
   }
 }
 

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { ChatDomain } from '../src/chat/chat-service.ts';
 import { ExpirySweeper } from '../src/chat/expiry.ts';
-import { queueSet } from '../src/chat/session-records.ts';
+import { queueSet, serviceWaitingSet } from '../src/chat/session-records.ts';
 import type { ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { createLogger } from '../src/log.ts';
@@ -82,6 +82,8 @@ describe('queues after a crash or a lost session', function () {
       expect(await store.count(queueSet('gms_builtin'))).to.equal(2);
       await sweeper.sweep();
       expect([...(await store.members(queueSet('gms_builtin')))].sort()).to.deep.equal([kept.chatSessionId, missing.chatSessionId].sort());
+      // The census's set of the service's waiting chats is repaired the same way.
+      expect([...(await store.members(serviceWaitingSet('support')))].sort()).to.deep.equal([kept.chatSessionId, missing.chatSessionId].sort());
     } finally {
       await store.close();
     }

@@ -6,9 +6,9 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
-import { queueSet } from '../src/chat/session-records.ts';
+import { EXPIRY_SET, queueSet } from '../src/chat/session-records.ts';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
-import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 describe('a store written by the previous version', () => {
   let gw: TestGateway | undefined;
@@ -72,5 +72,28 @@ describe('a store written by the previous version', () => {
     const left = old.prepare<[], { key: string }>("SELECT key FROM keyv WHERE key LIKE 'gms:queue:%' OR key LIKE 'gms:agent-chats:%' OR key LIKE 'gms:comet:%'").all();
     old.close();
     expect(left).to.deep.equal([]);
+  });
+
+  it('written with sets but no expiry index (layout 2): its sessions are indexed at start, and the due ones end', async () => {
+    const file = path.join(await makeTempDir('gms-upgrade-'), 'sessions.sqlite');
+    const now = Date.now();
+    const session = (id: string, expiresAt: number) => ({ id, service: 'request-chat', createdAt: now - 60_000, lastActivity: now - 60_000, ttl: 600, expiresAt, data: {} });
+    const rows: Record<string, unknown> = {
+      'session:LIVE': session('LIVE', now + 600_000),
+      // Its time ran out while no gateway ran; its row is still kept (the store's grace).
+      'session:DUE': session('DUE', now - 1000),
+      'store-layout': 2,
+    };
+    const db = new Database(file);
+    db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
+    const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
+    for (const [key, value] of Object.entries(rows)) insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
+    db.close();
+
+    // The full scan (which ended due sessions in earlier versions) is kept out of the way.
+    gw = await startTestGateway({ env: { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50', SWEEP_SCAN_INTERVAL_MS: '600000' } });
+    expect(await gw.store.upTo(EXPIRY_SET, now + 600_000, 10)).to.include('LIVE');
+    await eventually(async () => (await gw!.store.get('session:DUE')) === undefined, 3000, 'the due session ended');
+    expect(await gw.store.members(EXPIRY_SET)).to.deep.equal(['LIVE']);
   });
 });

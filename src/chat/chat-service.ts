@@ -22,7 +22,7 @@ import { ChatFiles } from './chat-files.ts';
 import { apply, startedChat, type Command, type CustomerChange, type Effect, type Rules, type StartParams } from './chat-machine.ts';
 import { ChatQuota, type Place } from './chat-quota.ts';
 import { ClientCaps, type ClientLimits } from './client-caps.ts';
-import { chatKey, cometSet, indexOps, queueSet, recordEventCount, sessionKey, SessionRecords } from './session-records.ts';
+import { chatKey, cometSet, EXPIRY_SET, indexOps, membership, recordEventCount, sessionKey, SessionRecords } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
 export { NOTICE_TEXT, type CustomerChange, type StartParams } from './chat-machine.ts';
@@ -133,7 +133,7 @@ export class ChatDomain {
       data,
       ...(gmsUser ? { gmsUser } : {}),
     };
-    await this.store.set(sessionKey(session.id), session, this.storeTtl(service.ttl));
+    await this.store.write([{ kind: 'set', key: sessionKey(session.id), value: session, ttlMs: this.storeTtl(service.ttl) }, ...indexOps(undefined, session)]);
     return session;
   }
 
@@ -289,7 +289,11 @@ export class ChatDomain {
   expire(id: string): Promise<boolean> {
     return this.store.update<ServiceSession, boolean>(sessionKey(id), async (record) => {
       const now = this.clock.now();
-      if (!record || record.expiresAt > now) return { result: false };
+      // Whatever the expiry index said, it now says what the store holds: a session gone (its store TTL
+      // ran out with no node sweeping) leaves it; one extended by a write that lost the index (never by
+      // this version) is put back at its time.
+      if (!record) return { result: false, also: [{ kind: 'remove', set: EXPIRY_SET, member: id }] };
+      if (record.expiresAt > now) return { result: false, also: [{ kind: 'add', set: EXPIRY_SET, member: id, score: record.expiresAt }] };
       // A transcript whose chunks are lost still ends: its last event is then numbered from what is left.
       const stored = await this.records.assemble(record).catch(() => record);
       const outcome = apply(stored, { kind: 'expire' }, now, this.rules(stored));
@@ -301,17 +305,14 @@ export class ChatDomain {
 
   // ---- keeping the sets derived from the sessions (the sweeper, and a store written by an earlier version) ----
 
-  /** Puts a chat in, or takes it out of, an endpoint's queue as its session says, under the session's lock. */
-  async requeue(endpoint: string, chatSessionId: string): Promise<void> {
-    const set = queueSet(endpoint);
+  /** Puts a chat in, or takes it out of, one of the sets derived from its session (a queue, a census set), as its session says, under its lock. */
+  async repairMember(set: string, chatSessionId: string): Promise<void> {
     const serviceId = await this.store.get<string>(chatKey(chatSessionId));
     // The index is written with the chat's first membership and removed with its last: without it the chat is gone.
     if (!serviceId) return this.store.write([{ kind: 'remove', set, member: chatSessionId }]);
     await this.store.update<ServiceSession, void>(sessionKey(serviceId), (current) => {
-      const chat = current?.chat;
-      const waiting = chat?.chatSessionId === chatSessionId && chat.state === 'waiting' && chat.endpoint === endpoint;
-      const place: Op = waiting ? { kind: 'add', set, member: chatSessionId, score: chat.startedAt } : { kind: 'remove', set, member: chatSessionId };
-      return { result: undefined, also: [place] };
+      const place = current?.chat?.chatSessionId === chatSessionId ? membership(current, set, chatSessionId) : undefined;
+      return { result: undefined, also: [place ? { kind: 'add', set, member: chatSessionId, score: place.score } : { kind: 'remove', set, member: chatSessionId }] };
     });
   }
 

@@ -1,10 +1,14 @@
-// The expiry sweep (spec §3) and the chat census: one pass over the session store ends the sessions
-// whose time ran out, warns or ends the chats whose customer is gone, and counts the chats under way.
-// With several nodes on one store, a lease key lets one node at a time do it; the census it takes is
-// kept in the store for every node's /metrics.
+// The expiry sweep (spec §3) and the chat census. Each pass reads only the due part of the expiry index
+// (sessions by expiresAt, written with every session change) and ends those sessions, and takes the
+// census from set sizes: its cost does not grow with the number of chats. A full scan of the store,
+// far less often (`scanIntervalMs`), repairs queues behind a session lost with no node sweeping and
+// counts the chats each agent is in (the one figure no set gives). Chats whose customer is gone
+// (customerIdleWarning / customerIdleEnd) are still found by reading every session: while any service
+// has that rule, each pass scans (its cost then grows with the chats). With several nodes on one store,
+// a lease key lets one node at a time do it; the census is kept in the store for every node's /metrics.
 
 import type { Store } from '../store/store.ts';
-import { queueSet } from './session-records.ts';
+import { CONNECTED_SET, EXPIRY_SET, queueSet, serviceConnectedSet, serviceWaitingSet } from './session-records.ts';
 import { idleStep } from './customer-idle.ts';
 import type { Clock, CustomerIdleRule, ServiceSession } from './types.ts';
 
@@ -16,8 +20,10 @@ export interface ChatCensus {
   connected: number;
   /** Chats under way by service: waiting for an agent, and with one (admin page). */
   services?: Record<string, { waiting: number; connected: number }>;
-  /** Chats each agent is in now (admin page: an agent's load). */
+  /** Chats each agent is in (admin page: an agent's load), as of the last full scan (`scannedAt`). */
   agents?: Record<string, number>;
+  /** When the last full scan was taken (the agents' figures). */
+  scannedAt?: number;
   /** When the census was taken (ms since the epoch). */
   at: number;
   /** The node that took it. */
@@ -29,12 +35,12 @@ export interface SweepResult {
   census: ChatCensus;
 }
 
-/** What the sweep needs of the chat domain: end and remove one session whose time ran out; repair a queue. */
+/** What the sweep needs of the chat domain: end and remove one session whose time ran out; repair a set. */
 export interface SessionExpirer {
   /** False when the session was gone or had new activity. */
   expire(sessionId: string): Promise<boolean>;
-  /** Puts a chat in, or takes it out of, an endpoint's queue as its session says now. */
-  requeue(endpoint: string, chatSessionId: string): Promise<void>;
+  /** Puts a chat in, or takes it out of, a set derived from its session (a queue, a census set), as its session says now. */
+  repairMember(set: string, chatSessionId: string): Promise<void>;
   /** Warns, or ends, a chat whose customer is gone too long, if that is still due under its lock. */
   idle(sessionId: string): Promise<void>;
 }
@@ -49,8 +55,12 @@ export interface ExpirySweeperOptions {
   intervalMs: number;
   /** A service's customerIdleWarning / customerIdleEnd; undefined: its customers are never timed out. */
   idleRule?: (service: string) => CustomerIdleRule | undefined;
-  /** The endpoints whose queues are checked against the sessions (besides those with chats waiting). */
+  /** The endpoints whose queues are counted and checked (besides those the last full scan met). */
   endpoints?: () => string[];
+  /** The services whose chats are counted (besides those the last full scan met). */
+  services?: () => string[];
+  /** How often the lease holder also scans the whole store (queue repair, agents' figures); 60 intervals by default. */
+  scanIntervalMs?: number;
   /** This node took the lease (true) or gave it up or lost it (false). */
   onLeadChange?: (leading: boolean) => void;
   onSweep?: (result: SweepResult) => void;
@@ -68,6 +78,18 @@ export const SWEEP_LEASE_KEY = 'sweep-lease';
 export const CENSUS_KEY = 'chat-census';
 /** Session keys are `session:<id>` (chat-service.ts); backends may put their namespace in front. */
 const SESSION_PREFIX = 'session:';
+/** Due sessions read from the expiry index at a time. */
+const DUE_PAGE = 100;
+
+/** What a full scan of the store found. */
+interface Scan {
+  at: number;
+  /** Chats whose customer has been gone long enough for a warning or the end (customer-idle.ts). */
+  idle: string[];
+  endpoints: Set<string>;
+  services: Set<string>;
+  agents: Record<string, number>;
+}
 
 export class ExpirySweeper {
   private readonly store: Store;
@@ -80,6 +102,8 @@ export class ExpirySweeper {
    * out (by the store's own expiry, so nodes' clocks need not agree) about one interval later.
    */
   private readonly leaseMs: number;
+  private readonly scanIntervalMs: number;
+  private lastScan: Scan | undefined;
   private leading = false;
   private sweeping = false;
   private stopped = false;
@@ -93,6 +117,7 @@ export class ExpirySweeper {
     this.sessions = options.sessions;
     this.node = options.node;
     this.intervalMs = options.intervalMs;
+    this.scanIntervalMs = options.scanIntervalMs ?? 60 * options.intervalMs;
     this.leaseMs = options.intervalMs + Math.max(1000, Math.ceil(options.intervalMs / 2));
   }
 
@@ -123,22 +148,70 @@ export class ExpirySweeper {
   }
 
   /**
-   * One pass: ends and removes every session whose time to live has run out, warns or ends the chats
-   * whose customer is gone (the service's customerIdleWarning / customerIdleEnd), counts the chats still
-   * under way, checks each queue holds exactly the chats waiting in it, and stores that census for
-   * every node to report.
+   * One pass: ends and removes every session whose time to live has run out (the due part of the
+   * expiry index, a page at a time), counts the chats still under way from the sets' sizes, and stores
+   * that census for every node to report. Every `scanIntervalMs` (and on the first pass) it also scans
+   * the whole store: see `scan`.
    */
   async sweep(): Promise<SweepResult> {
     const now = this.clock.now();
-    const waiting = new Map<string, Set<string>>();
-    let connected = 0;
+    const expired = await this.expireDue(now);
+    const full = !this.lastScan || now - this.lastScan.at >= this.scanIntervalMs;
+    // No index of absent customers yet: while a service times them out, every pass reads the sessions.
+    const idleRules = [...new Set([...(this.options.services?.() ?? []), ...(this.lastScan?.services ?? [])])].some((s) => this.options.idleRule?.(s));
+    if (full || idleRules || !this.options.services) {
+      const scan = await this.scan(now, full);
+      for (const id of scan.idle) await this.sessions.idle(id);
+      if (full) this.lastScan = scan;
+    }
+    const scan = this.lastScan!;
+    const waiting = Object.create(null) as Record<string, number>;
+    for (const endpoint of new Set([...(this.options.endpoints?.() ?? []), ...scan.endpoints])) {
+      const n = await this.store.count(queueSet(endpoint));
+      if (n > 0) waiting[endpoint] = n;
+    }
     const services = Object.create(null) as Record<string, { waiting: number; connected: number }>;
+    for (const service of new Set([...(this.options.services?.() ?? []), ...scan.services])) {
+      const counts = { waiting: await this.store.count(serviceWaitingSet(service)), connected: await this.store.count(serviceConnectedSet(service)) };
+      if (counts.waiting > 0 || counts.connected > 0) services[service] = counts;
+    }
+    const connected = await this.store.count(CONNECTED_SET);
+    const census: ChatCensus = { waiting, connected, services: { ...services }, agents: { ...scan.agents }, scannedAt: scan.at, at: now, node: this.node };
+    // Kept for a few leases: when no node sweeps any more, the figure disappears rather than lie.
+    await this.store.set(CENSUS_KEY, census, 3 * this.leaseMs);
+    return { expired, census };
+  }
+
+  /** Ends the sessions the expiry index says are due, each under its lock in one write that also takes it out of the index. */
+  private async expireDue(now: number): Promise<number> {
+    let expired = 0;
+    // Each one ended, or found gone or extended, leaves the due range: a page met again means no progress.
+    const met = new Set<string>();
+    for (;;) {
+      const page = (await this.store.upTo(EXPIRY_SET, now, DUE_PAGE)).filter((id) => !met.has(id));
+      if (page.length === 0) return expired;
+      for (const id of page) {
+        met.add(id);
+        if (await this.sessions.expire(id)) expired++;
+      }
+      // Many due at once: let requests in between pages, so that polls keep their latency.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * The full scan, rare: it finds the endpoints and services that have chats (their queues and counts
+   * are then read every pass), counts the chats each agent is in, repairs the queues (see `repairQueue`),
+   * and lets the store drop entries whose own time to live ran out while no gateway was running (the
+   * backends delete those as they meet them).
+   */
+  private async scan(now: number, repair: boolean): Promise<Scan> {
+    // The chats each set derived from the sessions should hold, as the scan finds them.
+    const expected = new Map<string, Set<string>>([[CONNECTED_SET, new Set()]]);
+    const expect = (set: string, chatSessionId: string): void => void (expected.get(set) ?? expected.set(set, new Set()).get(set)!).add(chatSessionId);
+    const endpoints = new Set(this.options.endpoints?.() ?? []);
+    const services = new Set(this.options.services?.() ?? []);
     const agents = Object.create(null) as Record<string, number>;
-    // Due keys are gathered first and removed after: deleting during a paged scan would skip entries.
-    // The scan covers every key so that the store also drops entries whose own time to live ran out
-    // while no gateway was running (the backends delete those as they meet them).
-    const due: string[] = [];
-    /** Chats whose customer has been gone long enough for a warning or the end (customer-idle.ts). */
     const idle: string[] = [];
     let seen = 0;
     for await (const [key, value] of this.store.entries<unknown>('')) {
@@ -146,16 +219,16 @@ export class ExpirySweeper {
       if (at >= 0) {
         const session = value as ServiceSession;
         const chat = session.chat;
-        if (session.expiresAt <= now) due.push(key.slice(at + SESSION_PREFIX.length));
-        else if (chat?.state === 'waiting' || chat?.state === 'connected') {
+        if (session.expiresAt > now && (chat?.state === 'waiting' || chat?.state === 'connected')) {
+          services.add(session.service);
           if (idleStep(chat, this.options.idleRule?.(session.service), now)) idle.push(session.id);
-          const counts = (services[session.service] ??= { waiting: 0, connected: 0 });
           if (chat.state === 'waiting') {
-            waiting.set(chat.endpoint, (waiting.get(chat.endpoint) ?? new Set()).add(chat.chatSessionId));
-            counts.waiting++;
+            endpoints.add(chat.endpoint);
+            expect(queueSet(chat.endpoint), chat.chatSessionId);
+            expect(serviceWaitingSet(session.service), chat.chatSessionId);
           } else {
-            connected++;
-            counts.connected++;
+            expect(CONNECTED_SET, chat.chatSessionId);
+            expect(serviceConnectedSet(session.service), chat.chatSessionId);
             for (const agent of chat.agents) agents[agent.id] = (agents[agent.id] ?? 0) + 1;
           }
         }
@@ -163,29 +236,22 @@ export class ExpirySweeper {
       // Thousands of sessions are read in one pass: let requests in between, so that polls keep their latency.
       if (++seen % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    let expired = 0;
-    for (const id of due) if (await this.sessions.expire(id)) expired++;
-    for (const id of idle) await this.sessions.idle(id);
-    for (const endpoint of new Set([...(this.options.endpoints?.() ?? []), ...waiting.keys()])) {
-      await this.repairQueue(endpoint, waiting.get(endpoint) ?? new Set());
-    }
-    const counts = Object.fromEntries([...waiting].map(([endpoint, ids]) => [endpoint, ids.size]));
-    const census: ChatCensus = { waiting: counts, connected, services: { ...services }, agents: { ...agents }, at: now, node: this.node };
-    // Kept for a few leases: when no node sweeps any more, the figure disappears rather than lie.
-    await this.store.set(CENSUS_KEY, census, 3 * this.leaseMs);
-    return { expired, census };
+    const sets = new Set([...expected.keys(), ...[...endpoints].map(queueSet)]);
+    for (const service of services) sets.add(serviceWaitingSet(service)).add(serviceConnectedSet(service));
+    if (repair) for (const set of sets) await this.repairSet(set, expected.get(set) ?? new Set());
+    return { at: now, idle, endpoints, services, agents };
   }
 
   /**
-   * A queue holds exactly its endpoint's waiting chats, as every change writes both together; what a
-   * session left when its store TTL ran out with no node sweeping (or a store written by an earlier
-   * version) is repaired here. Chats that changed since the scan read them are checked again under
-   * their lock, so a chat started or taken meanwhile stays as it is.
+   * A queue (or census set) holds exactly the chats its sessions say, as every change writes both
+   * together; what a session left when its store TTL ran out with no node sweeping (or a store written
+   * by an earlier version) is repaired here. Chats that changed since the scan read them are checked
+   * again under their lock, so a chat started or taken meanwhile stays as it is.
    */
-  private async repairQueue(endpoint: string, scanned: Set<string>): Promise<void> {
-    const members = new Set(await this.store.members(queueSet(endpoint)));
-    for (const id of members) if (!scanned.has(id)) await this.sessions.requeue(endpoint, id);
-    for (const id of scanned) if (!members.has(id)) await this.sessions.requeue(endpoint, id);
+  private async repairSet(set: string, scanned: Set<string>): Promise<void> {
+    const members = new Set(await this.store.members(set));
+    for (const id of members) if (!scanned.has(id)) await this.sessions.repairMember(set, id);
+    for (const id of scanned) if (!members.has(id)) await this.sessions.repairMember(set, id);
   }
 
   private tick(): void {

@@ -5,7 +5,9 @@
 // - `chat:<chat id>` → the session id: the agents' way in;
 // - sets derived from the record, never written on their own: `queue:<endpoint>` holds the chats
 //   waiting in it (by start time), `agent:<agent id>` the chats an agent is in, `comet:<gms_user>` a
-//   customer's comet-mode sessions.
+//   customer's comet-mode sessions; `expiry` holds every session by its expiresAt (the sweep reads only
+//   its due part); the census's sets: `connected` the chats with an agent, `service-waiting:<service>`
+//   and `service-connected:<service>` a service's chats in each state (counted, never listed).
 // The domain sees whole sessions: `assemble` puts the sealed events back in front of the record's, and
 // `writeOps` turns a change from one whole session to the next into the ops of its atomic write.
 
@@ -23,6 +25,12 @@ const chunkKey = (sessionId: string, chunkId: string): string => `transcript:${s
 export const queueSet = (endpoint: string): string => `queue:${endpoint}`;
 export const agentSet = (agentId: string): string => `agent:${agentId}`;
 export const cometSet = (gmsUser: string): string => `comet:${gmsUser}`;
+/** Every stored session, scored by when it expires. */
+export const EXPIRY_SET = 'expiry';
+/** Every chat with an agent in it. */
+export const CONNECTED_SET = 'connected';
+export const serviceWaitingSet = (service: string): string => `service-waiting:${service}`;
+export const serviceConnectedSet = (service: string): string => `service-connected:${service}`;
 
 /** The number of events in a chat given as its stored record (its sealed ones included). */
 export function recordEventCount(chat: Chat): number {
@@ -102,7 +110,7 @@ export class SessionRecords {
   /** Everything to delete with a session's record: its chunks, its chat index, its places in sets. */
   removal(record: ServiceSession): Op[] {
     const chat = record.chat;
-    if (!chat) return [];
+    if (!chat) return indexOps(record, undefined);
     return [
       ...indexOps(record, undefined),
       { kind: 'delete', key: chatKey(chat.chatSessionId) },
@@ -114,13 +122,26 @@ export class SessionRecords {
 /** The set members a session stands for: each derived from the record alone. */
 function memberships(session: ServiceSession | undefined): Map<string, { set: string; member: string; score: number }> {
   const places = new Map<string, { set: string; member: string; score: number }>();
-  const chat = session?.chat;
-  if (!session || !chat) return places;
+  if (!session) return places;
   const add = (set: string, member: string, score: number): void => void places.set(`${set}\n${member}`, { set, member, score });
-  if (chat.state === 'waiting') add(queueSet(chat.endpoint), chat.chatSessionId, chat.startedAt);
+  add(EXPIRY_SET, session.id, session.expiresAt);
+  const chat = session.chat;
+  if (!chat) return places;
+  if (chat.state === 'waiting') {
+    add(queueSet(chat.endpoint), chat.chatSessionId, chat.startedAt);
+    add(serviceWaitingSet(session.service), chat.chatSessionId, chat.startedAt);
+  } else if (chat.state === 'connected') {
+    add(CONNECTED_SET, chat.chatSessionId, chat.startedAt);
+    add(serviceConnectedSet(session.service), chat.chatSessionId, chat.startedAt);
+  }
   for (const agent of chat.agents) add(agentSet(agent.id), chat.chatSessionId, agent.joinedAt);
   if (chat.notifyBy === 'comet' && session.gmsUser) add(cometSet(session.gmsUser), session.id, chat.startedAt);
   return places;
+}
+
+/** The place a session stands for in one set, if it has one there. */
+export function membership(session: ServiceSession | undefined, set: string, member: string): { score: number } | undefined {
+  return memberships(session).get(`${set}\n${member}`);
 }
 
 /** The set ops that take the indices from what `before` stood for to what `after` stands for. */
@@ -129,6 +150,7 @@ export function indexOps(before: ServiceSession | undefined, after: ServiceSessi
   const is = memberships(after);
   const ops: Op[] = [];
   for (const [id, place] of was) if (!is.has(id)) ops.push({ kind: 'remove', set: place.set, member: place.member });
-  for (const [id, place] of is) if (!was.has(id)) ops.push({ kind: 'add', ...place });
+  // A member whose score changed (the expiry index, on every write that extends a session) is added again.
+  for (const [id, place] of is) if (was.get(id)?.score !== place.score) ops.push({ kind: 'add', ...place });
   return ops;
 }

@@ -125,6 +125,10 @@ export class EmbeddedSqlite implements Backend {
     return this.statements.count.get(this.name(set))!.n;
   }
 
+  async upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
+    return this.statements.upTo.all(this.name(set), maxScore, limit).map((row) => row.member);
+  }
+
   async *scan(prefix: string): AsyncIterable<[string, unknown]> {
     const from = this.name(prefix);
     const skip = this.name('').length;
@@ -196,6 +200,7 @@ function prepare(db: Database.Database) {
     remove: db.prepare<[string, string]>(`DELETE FROM sets WHERE name = ? AND member = ?`),
     members: db.prepare<[string], { member: string }>(`SELECT member FROM sets WHERE name = ? ORDER BY score, member`),
     count: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM sets WHERE name = ?`),
+    upTo: db.prepare<[string, number, number], { member: string }>(`SELECT member FROM sets WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`),
   };
 }
 

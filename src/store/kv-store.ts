@@ -84,6 +84,10 @@ export class KvStore implements Store {
     return guard(() => this.backend.count(set));
   }
 
+  upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
+    return guard(() => this.backend.upTo(set, maxScore, limit));
+  }
+
   async *entries<T>(prefix: string): AsyncIterable<[string, T]> {
     for await (const [key, value] of this.backend.scan(prefix)) yield [key, value as T];
   }

@@ -37,6 +37,13 @@ export class MemoryBackend implements Backend {
     return this.sets.get(set)?.size ?? 0;
   }
 
+  // A pass over the set's members (no sorted structure here): cheap next to reading rows, but it grows
+  // with the set; the memory backend is for tests and small single nodes.
+  async upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
+    const due = [...(this.sets.get(set) ?? [])].filter(([, score]) => score <= maxScore);
+    return due.sort((a, b) => a[1] - b[1]).slice(0, limit).map(([member]) => member);
+  }
+
   async *scan(prefix: string): AsyncIterable<[string, unknown]> {
     for (const [key, text] of [...this.rows]) {
       if (!key.startsWith(prefix)) continue;

@@ -61,6 +61,10 @@ export class RedisBackend implements Backend {
     return this.redis.timed(this.redis.client.zCard(this.setKey(set)));
   }
 
+  upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
+    return this.redis.timed(this.redis.client.zRange(this.setKey(set), '-inf', maxScore, { BY: 'SCORE', LIMIT: { offset: 0, count: limit } }));
+  }
+
   async *scan(prefix: string): AsyncIterable<[string, unknown]> {
     const skip = this.key('').length;
     const match = `${this.key(prefix).replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;

@@ -49,6 +49,8 @@ export interface Store {
   members(set: string): Promise<string[]>;
   /** How many members a set has, at the cost of one read whatever its size. */
   count(set: string): Promise<number>;
+  /** Up to `limit` members scored `maxScore` or less, lowest score first (the due part of an index). */
+  upTo(set: string, maxScore: number, limit: number): Promise<string[]>;
   /** Every live key under a prefix, with its value. */
   entries<T>(prefix: string): AsyncIterable<[string, T]>;
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export interface Backend {
   commit(ops: Op[], fence?: Fence): Promise<void>;
   members(set: string): Promise<string[]>;
   count(set: string): Promise<number>;
+  upTo(set: string, maxScore: number, limit: number): Promise<string[]>;
   /** Live values under a prefix; expired rows met on the way are removed (unless rewritten meanwhile). */
   scan(prefix: string): AsyncIterable<[string, unknown]>;
   close(): Promise<void>;
