@@ -276,6 +276,8 @@ for (const kind of STORES) describe(`chat domain (${kind.name})`, () => {
         connected: 1,
         services: { [service.name]: { waiting: 1, connected: 1 } },
         agents: { alice: 1 },
+        // The agents' figures come from the full scan, which the first pass takes.
+        scannedAt: now,
         node: 'node-a',
         at: now,
       });
