@@ -42,8 +42,10 @@ try {
   console.log(`\nidle gateway, ${process.env.BENCH_STORE_URL ? 'BENCH_STORE_URL' : 'SQLite file'}, ${WINDOW_MS / 1000} s windows, SWEEP_INTERVAL_MS 5000`);
   console.log('live chats   CPU ms/s   RSS MB');
   for (const row of rows) console.log(`${String(row.chats).padStart(10)}   ${row.cpuMsPerS.toFixed(2).padStart(8)}   ${row.rssMb.toFixed(0).padStart(6)}`);
-  const ratio = rows[1]!.cpuMsPerS / rows[0]!.cpuMsPerS;
-  console.log(`idle CPU with ${COUNTS[1]} chats: ${ratio.toFixed(2)} x that with ${COUNTS[0]} (target ≤ 1.2)`);
+  const [small, large] = rows;
+  if (small && large) {
+    console.log(`idle CPU with ${large.chats} chats: ${(large.cpuMsPerS / small.cpuMsPerS).toFixed(2)} x that with ${small.chats} (target ≤ 1.2)`);
+  }
 } finally {
   await gateway.close();
 }

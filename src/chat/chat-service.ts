@@ -6,7 +6,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import type { Op, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import type {
   Chat,
   ChatEvent,
