@@ -257,6 +257,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     hub,
     agents,
     waitingChat: (chatSessionId) => desk.waitingChat(chatSessionId),
+    isReady: (agentId) => desk.isReady(agentId),
     publish: (agent, message) => void cometd.publishToAgent(agent.id, endpointOf(message), message),
     log,
   });

@@ -3,9 +3,11 @@
 // accepts racing for the last place take it once.
 
 import { expect } from 'chai';
-import { agentClient, endpointFile, type AgentClient } from './helpers/agent-client.ts';
+import faye from 'faye';
+import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import { agentClient, endpointFile, tokenOf, type AgentClient } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
-import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
 import { loadEndpointFile } from '../src/endpoints/endpoint-file.ts';
 
@@ -49,6 +51,32 @@ describe('agent readiness and capacity', () => {
     expect(bad.status).to.equal(400);
     expect(bad.body.exception).to.equal('InvalidParameter');
     await bob.post(`/chats/${chat.id}/leave`);
+  });
+
+  it('an agent set as not ready is told of no new waiting chat over CometD until ready again', async () => {
+    const client = new faye.Client(`${gw.url}/genesys/cometd`, { timeout: 5 });
+    client.addExtension({
+      outgoing(message, callback) {
+        if (message.channel === '/meta/handshake') message.ext = { ...message.ext, token: tokenOf('bob') };
+        callback(message);
+      },
+    });
+    const heard: AgentPushMessage[] = [];
+    try {
+      await client.subscribe('/agent/bob', (data) => heard.push(data as AgentPushMessage));
+      await bob.post('/status', { ready: 'false' });
+      const first = await newChat();
+      await bob.post('/status', { ready: 'true' });
+      const second = await newChat();
+      const waitingIds = () => heard.flatMap((m) => (m.type === 'waiting' ? [m.chat.chatSessionId] : []));
+      // Pushes on one channel arrive in order: once the second is heard, the first was never sent.
+      await eventually(() => waitingIds().includes(second.id), 3000, 'bob to hear of the second chat');
+      expect(waitingIds()).not.to.include(first.id);
+      await first.leave();
+      await second.leave();
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('an agent at its cap is refused the next chat; an ended chat holds its place until the agent closes it', async () => {

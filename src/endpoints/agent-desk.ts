@@ -222,7 +222,8 @@ export class AgentDesk {
     return chatView(session, await this.domain.agentCommand(session.chat!.chatSessionId, command));
   }
 
-  private async isReady(agentId: string): Promise<boolean> {
+  /** Whether the agent takes chats now (an agent never set is ready). */
+  async isReady(agentId: string): Promise<boolean> {
     return (await this.store.get<boolean>(readyKey(agentId))) !== false;
   }
 

@@ -24,6 +24,8 @@ export interface AgentPushOptions {
   /** A waiting chat's summary, read once the chat is stored; undefined if it is no longer waiting. */
   waitingChat(chatSessionId: string): Promise<WaitingChat | undefined>;
   publish: PublishToAgent;
+  /** Whether an agent takes chats now: one who is not ready is told of no new waiting chat. */
+  isReady?: (agentId: string) => Promise<boolean>;
   log: Logger;
 }
 
@@ -34,7 +36,12 @@ export function pushToAgents(options: AgentPushOptions): () => void {
   const announce = async (update: ChatUpdate): Promise<void> => {
     const chat = await options.waitingChat(update.chatSessionId);
     if (!chat) return;
-    for (const agent of agents.agentsOf(update.endpoint)) publish(agent, { type: 'waiting', chat });
+    const all = agents.agentsOf(update.endpoint);
+    const isReady = options.isReady ?? (() => Promise.resolve(true));
+    const ready = await Promise.all(all.map((agent) => isReady(agent.id)));
+    all.forEach((agent, i) => {
+      if (ready[i]) publish(agent, { type: 'waiting', chat });
+    });
   };
 
   return options.hub.subscribe((update) => {
