@@ -20,7 +20,10 @@ export default tseslint.config(
       // Stores implement async interfaces with synchronous code (SQLite, memory): `async` keeps their throws
       // rejections, as the interface promises, where a rule asking for an `await` would have them removed.
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {

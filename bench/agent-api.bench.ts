@@ -26,7 +26,11 @@ try {
   }
   await inBatches(WAITING, 25, () => startChat(gateway.url));
 
-  const queue = await load(`GET waiting queue (${WAITING} chats)`, { url: `${gateway.url}/agent/v1/chats?state=waiting`, headers: AUTH }, gateway);
+  const queue = await load(
+    `GET waiting queue (${WAITING} chats)`,
+    { url: `${gateway.url}/agent/v1/chats?state=waiting`, headers: AUTH },
+    gateway,
+  );
   const sendRequests: Request[] = [
     {
       method: 'POST',

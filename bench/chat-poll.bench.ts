@@ -11,7 +11,6 @@ import { load, printTable, type Figures } from './lib/load.ts';
 
 const LIVE_CHATS = 1000;
 
-
 const koa = await startHelloKoa();
 const bare = await load('bare Koa "hello" (GET)', { url: koa.url }, koa);
 await koa.stop();
@@ -44,7 +43,11 @@ try {
     method: 'POST',
     setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/disconnect` }),
   };
-  const startLeave = await load('chat start + leave (3 requests)', { url: gateway.url, requests: [...startRequests, leaveRequest] }, gateway);
+  const startLeave = await load(
+    'chat start + leave (3 requests)',
+    { url: gateway.url, requests: [...startRequests, leaveRequest] },
+    gateway,
+  );
   const starts = await load('chat start (create + start, 2 requests)', { url: gateway.url, requests: startRequests }, gateway);
 
   const live = (await inBatches(LIVE_CHATS, 50, () => startChat(gateway.url))).map((chat) => chat.id);
@@ -54,7 +57,11 @@ try {
       headers: FORM,
       setupRequest: (req, context) => {
         (context as ChatContext).id = live[Math.floor(Math.random() * live.length)];
-        return { ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/send`, body: 'message=Hello%2C%20is%20anyone%20there%3F' };
+        return {
+          ...req,
+          path: `/genesys/1/service/${chatOf(context)}/ixn/chat/send`,
+          body: 'message=Hello%2C%20is%20anyone%20there%3F',
+        };
       },
     },
     {
@@ -65,7 +72,9 @@ try {
   const poll = await load(`send + refresh, ${LIVE_CHATS} live chats`, { url: gateway.url, requests: pollRequests }, gateway);
 
   printTable(bare, [startLeave, starts, poll], process.env.BENCH_STORE_URL ?? 'SQLite file');
-  console.log(`chat starts/s: ${(starts.requestsPerSec / 2).toFixed(0)} (queue growing), ${(startLeave.requestsPerSec / 3).toFixed(0)} (queue kept short)`);
+  console.log(
+    `chat starts/s: ${(starts.requestsPerSec / 2).toFixed(0)} (queue growing), ${(startLeave.requestsPerSec / 3).toFixed(0)} (queue kept short)`,
+  );
   const target = (row: Figures): string => (row.requestsPerSec >= bare.requestsPerSec / 2 && row.p99 < 20 ? 'met' : 'MISSED');
   console.log(`target (>= 0.5 x bare Koa, p99 < 20 ms): chat start ${target(starts)}, send+refresh ${target(poll)}`);
 } finally {

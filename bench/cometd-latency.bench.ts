@@ -74,7 +74,10 @@ async function main(): Promise<void> {
               received.add(text);
             }
           })
-          .then(() => resolve(), (err) => reject(new Error(String(err?.message))));
+          .then(
+            () => resolve(),
+            (err) => reject(new Error(String(err?.message))),
+          );
       });
       const headers = { ...FORM, gms_user: gmsUser };
       const { id } = await startChat(gateway.url, 'notify_by=comet&firstName=Ann', headers);
@@ -89,7 +92,11 @@ async function main(): Promise<void> {
         const text = measured ? `m${i}` : `warm-up ${i}`;
         const t = performance.now();
         if (measured) sentAt.set(text, t);
-        const res = await fetch(`${gateway.url}/genesys/1/service/${customer.id}/ixn/chat/send`, { method: 'POST', headers: customer.headers, body: `message=${text}` });
+        const res = await fetch(`${gateway.url}/genesys/1/service/${customer.id}/ixn/chat/send`, {
+          method: 'POST',
+          headers: customer.headers,
+          body: `message=${text}`,
+        });
         await res.text();
         if (measured) sendLatency.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`send failed: ${res.status}`);
@@ -103,7 +110,9 @@ async function main(): Promise<void> {
     const koaSorted = sorted(koaLatency);
     const send = sorted(sendLatency);
     const f = (x: number): string => x.toFixed(1);
-    console.log(`${CUSTOMERS} CometD customers on long-polling (faye client), ${events} messages at ${RATE}/s, on ${os.cpus().length} CPU(s), store: SQLite file`);
+    console.log(
+      `${CUSTOMERS} CometD customers on long-polling (faye client), ${events} messages at ${RATE}/s, on ${os.cpus().length} CPU(s), store: SQLite file`,
+    );
     console.log(`setup (handshake + subscribe + chat start for every customer): ${setupSeconds.toFixed(1)} s`);
     console.log('| measure | p50 ms | p99 ms | max ms | p50 × bare Koa | p99 × bare Koa |');
     console.log('|---|---|---|---|---|---|');

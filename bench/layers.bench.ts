@@ -10,7 +10,6 @@ import { load, printTable } from './lib/load.ts';
 
 const LIVE_CHATS = 1000;
 
-
 const koa = await startHelloKoa();
 const bare = await load('bare Koa "hello" (GET)', { url: koa.url }, koa);
 await koa.stop();
@@ -33,24 +32,28 @@ try {
   };
   const idle = await load('refresh, nothing new', { url: gateway.url, requests: [refresh] }, gateway);
 
-  const poll = await load(`send + refresh, ${LIVE_CHATS} live chats`, {
-    url: gateway.url,
-    requests: [
-      {
-        method: 'POST',
-        headers: FORM,
-        setupRequest: (req, context) => ({
-          ...req,
-          path: `/genesys/1/service/${pick(context)}/ixn/chat/send`,
-          body: 'message=Hello%2C%20is%20anyone%20there%3F',
-        }),
-      },
-      {
-        method: 'POST',
-        setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
-      },
-    ],
-  }, gateway);
+  const poll = await load(
+    `send + refresh, ${LIVE_CHATS} live chats`,
+    {
+      url: gateway.url,
+      requests: [
+        {
+          method: 'POST',
+          headers: FORM,
+          setupRequest: (req, context) => ({
+            ...req,
+            path: `/genesys/1/service/${pick(context)}/ixn/chat/send`,
+            body: 'message=Hello%2C%20is%20anyone%20there%3F',
+          }),
+        },
+        {
+          method: 'POST',
+          setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
+        },
+      ],
+    },
+    gateway,
+  );
   printTable(bare, [router, healthz, idle, poll], process.env.BENCH_STORE_URL ?? 'SQLite file');
 } finally {
   await gateway.close();

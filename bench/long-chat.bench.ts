@@ -37,12 +37,20 @@ try {
     const missing = Math.max(0, size - events);
     await inBatches(CHATS, 50, async (i) => {
       for (let n = 0; n < missing; n++) {
-        const reply = await fetch(`${gateway.url}/genesys/1/service/${chats[i]}/ixn/chat/send`, { method: 'POST', headers: FORM, body: 'message=filling' });
+        const reply = await fetch(`${gateway.url}/genesys/1/service/${chats[i]}/ixn/chat/send`, {
+          method: 'POST',
+          headers: FORM,
+          body: 'message=filling',
+        });
         if (reply.status !== 200) throw new Error(`send failed: ${reply.status}`);
         await reply.arrayBuffer();
       }
     });
-    const row = await load(`send into chats of ~${size} events`, { url: gateway.url, requests: [send], amount: SENDS_PER_CHAT * CHATS }, gateway);
+    const row = await load(
+      `send into chats of ~${size} events`,
+      { url: gateway.url, requests: [send], amount: SENDS_PER_CHAT * CHATS },
+      gateway,
+    );
     rows.push(row);
     events = size + SENDS_PER_CHAT + 40;
   }

@@ -16,9 +16,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 /** Requests of one row, built for a server (each has its own live chats). */
 type Row = { name: string; target: number; requests: (server: Served) => Request[]; path?: string };
-interface Served { child: Child; live: string[] }
+interface Served {
+  child: Child;
+  live: string[];
+}
 
-const pick = (live: string[], context: object): string => ((context as ChatContext).id = live[Math.floor(Math.random() * live.length)]!);
+const pick = (live: string[], context: object): string =>
+  ((context as ChatContext).id = live[Math.floor(Math.random() * live.length)]!);
 const rows: Row[] = [
   {
     name: 'chat start (create + start)',
@@ -33,13 +37,26 @@ const rows: Row[] = [
           if (status === 200) (context as ChatContext).id = (JSON.parse(body) as { _id: string })._id;
         },
       },
-      { method: 'POST', headers: FORM, setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat`, body: 'firstName=Ann' }) },
+      {
+        method: 'POST',
+        headers: FORM,
+        setupRequest: (req, context) => ({
+          ...req,
+          path: `/genesys/1/service/${chatOf(context)}/ixn/chat`,
+          body: 'firstName=Ann',
+        }),
+      },
     ],
   },
   {
     name: 'refresh, nothing new',
     target: 1.3,
-    requests: ({ live }) => [{ method: 'POST', setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${pick(live, context)}/ixn/chat/refresh` }) }],
+    requests: ({ live }) => [
+      {
+        method: 'POST',
+        setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${pick(live, context)}/ixn/chat/refresh` }),
+      },
+    ],
   },
   {
     name: `send + refresh, ${LIVE_CHATS} live chats`,
@@ -48,9 +65,16 @@ const rows: Row[] = [
       {
         method: 'POST',
         headers: FORM,
-        setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${pick(live, context)}/ixn/chat/send`, body: 'message=Hello%2C%20is%20anyone%20there%3F' }),
+        setupRequest: (req, context) => ({
+          ...req,
+          path: `/genesys/1/service/${pick(live, context)}/ixn/chat/send`,
+          body: 'message=Hello%2C%20is%20anyone%20there%3F',
+        }),
       },
-      { method: 'POST', setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }) },
+      {
+        method: 'POST',
+        setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
+      },
     ],
   },
 ];
@@ -61,7 +85,8 @@ async function serve(start: () => Promise<BenchGateway>): Promise<Served & { clo
   return { child, live, close: () => child.close() };
 }
 
-const best = (runs: Figures[]): Figures => runs.reduce((a, b) => ((a.serverCpuUs ?? Infinity) <= (b.serverCpuUs ?? Infinity) ? a : b));
+const best = (runs: Figures[]): Figures =>
+  runs.reduce((a, b) => ((a.serverCpuUs ?? Infinity) <= (b.serverCpuUs ?? Infinity) ? a : b));
 const results: { row: string; target: number; reference: Figures; gateway: Figures }[] = [];
 
 const koa = await startHelloKoa();
@@ -78,8 +103,13 @@ try {
   for (const row of rows) {
     const runs: { reference: Figures[]; gateway: Figures[] } = { reference: [], gateway: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [side, served] of [['reference', reference], ['gateway', gateway]] as const) {
-        runs[side].push(await load(`${side}: ${row.name}`, { url: served.child.url, requests: row.requests(served) }, served.child));
+      for (const [side, served] of [
+        ['reference', reference],
+        ['gateway', gateway],
+      ] as const) {
+        runs[side].push(
+          await load(`${side}: ${row.name}`, { url: served.child.url, requests: row.requests(served) }, served.child),
+        );
       }
     }
     results.push({ row: row.name, target: row.target, reference: best(runs.reference), gateway: best(runs.gateway) });
@@ -91,7 +121,9 @@ try {
 }
 
 console.log(`best of ${ROUNDS} interleaved rounds each; CPU is the server's, all threads, per request`);
-console.log('| row | reference req/s | gateway req/s | reference CPU µs/req | gateway CPU µs/req | CPU × reference | target | gateway p50/p99 ms | non-2xx/errors (ref/gw) | met |');
+console.log(
+  '| row | reference req/s | gateway req/s | reference CPU µs/req | gateway CPU µs/req | CPU × reference | target | gateway p50/p99 ms | non-2xx/errors (ref/gw) | met |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const { row, target, reference: ref, gateway: gw } of results) {
   const ratio = gw.serverCpuUs !== undefined && ref.serverCpuUs !== undefined ? gw.serverCpuUs / ref.serverCpuUs : NaN;

@@ -18,7 +18,12 @@ const WINDOW_MS = 30_000;
 const gateway = await startBenchGateway({
   ...(process.env.BENCH_STORE_URL ? { storeUrl: process.env.BENCH_STORE_URL } : {}),
   // One address starts every chat here: its caps are off.
-  env: { RATE_LIMIT_IP_PER_SEC: '0', MAX_SESSIONS_PER_ADDRESS: '0', MAX_WAITING_PER_ADDRESS: '0', SWEEP_SCAN_INTERVAL_MS: '600000' },
+  env: {
+    RATE_LIMIT_IP_PER_SEC: '0',
+    MAX_SESSIONS_PER_ADDRESS: '0',
+    MAX_WAITING_PER_ADDRESS: '0',
+    SWEEP_SCAN_INTERVAL_MS: '600000',
+  },
 });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 try {
@@ -39,12 +44,19 @@ try {
     const rss = Number(fs.readFileSync(`/proc/${gateway.process.pid}/statm`, 'utf8').split(' ')[1]) * 4096;
     rows.push({ chats: count, cpuMsPerS: ((after - before) * 1000) / ((Date.now() - at) / 1000), rssMb: rss / 1e6 });
   }
-  console.log(`\nidle gateway, ${process.env.BENCH_STORE_URL ? 'BENCH_STORE_URL' : 'SQLite file'}, ${WINDOW_MS / 1000} s windows, SWEEP_INTERVAL_MS 5000`);
+  console.log(
+    `\nidle gateway, ${process.env.BENCH_STORE_URL ? 'BENCH_STORE_URL' : 'SQLite file'}, ${WINDOW_MS / 1000} s windows, SWEEP_INTERVAL_MS 5000`,
+  );
   console.log('live chats   CPU ms/s   RSS MB');
-  for (const row of rows) console.log(`${String(row.chats).padStart(10)}   ${row.cpuMsPerS.toFixed(2).padStart(8)}   ${row.rssMb.toFixed(0).padStart(6)}`);
+  for (const row of rows)
+    console.log(
+      `${String(row.chats).padStart(10)}   ${row.cpuMsPerS.toFixed(2).padStart(8)}   ${row.rssMb.toFixed(0).padStart(6)}`,
+    );
   const [small, large] = rows;
   if (small && large) {
-    console.log(`idle CPU with ${large.chats} chats: ${(large.cpuMsPerS / small.cpuMsPerS).toFixed(2)} x that with ${small.chats} (target ≤ 1.2)`);
+    console.log(
+      `idle CPU with ${large.chats} chats: ${(large.cpuMsPerS / small.cpuMsPerS).toFixed(2)} x that with ${small.chats} (target ≤ 1.2)`,
+    );
   }
 } finally {
   await gateway.close();

@@ -44,15 +44,21 @@ function timeToListening(args: string[]): Promise<number> {
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-if (spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+if (spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' }).status !== 0)
+  process.exit(1);
 const rows = [
   { name: 'node dist/main.js (npm start)', args: ['dist/main.js'], ms: [] as number[] },
   { name: 'tsx src/main.ts (npm run dev)', args: ['--import', 'tsx', 'src/main.ts'], ms: [] as number[] },
 ];
 for (let run = 0; run < RUNS; run++) for (const row of rows) row.ms.push(await timeToListening(row.args));
 
-console.log(`start to "listening", ${RUNS} runs each, SQLite store, on ${os.cpus().length} CPU(s), load ${os.loadavg()[0].toFixed(2)}`);
+console.log(
+  `start to "listening", ${RUNS} runs each, SQLite store, on ${os.cpus().length} CPU(s), load ${os.loadavg()[0].toFixed(2)}`,
+);
 console.log('| process | median ms | min ms | max ms |');
 console.log('|---|---|---|---|');
-for (const row of rows) console.log(`| ${row.name} | ${median(row.ms).toFixed(0)} | ${Math.min(...row.ms).toFixed(0)} | ${Math.max(...row.ms).toFixed(0)} |`);
+for (const row of rows)
+  console.log(
+    `| ${row.name} | ${median(row.ms).toFixed(0)} | ${Math.min(...row.ms).toFixed(0)} | ${Math.max(...row.ms).toFixed(0)} |`,
+  );
 console.log(`dist / tsx: ${(median(rows[0].ms) / median(rows[1].ms)).toFixed(2)}`);

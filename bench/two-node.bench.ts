@@ -27,7 +27,14 @@ function post(base: string, pathname: string, body = ''): Promise<{ status: numb
   const url = new URL(pathname, base);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -59,7 +66,9 @@ async function startKoaHello(): Promise<{ url: string; child: ChildProcess }> {
   const code = `import Koa from 'koa'; const app = new Koa(); app.use((ctx) => { ctx.body = { hello: 'world' }; });
     const server = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ url: 'http://127.0.0.1:' + server.address().port })));`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)));
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)),
+  );
   return { url, child };
 }
 
@@ -81,7 +90,8 @@ function throughput(nodes: GatewayNode[], ids: string[]): Promise<number> {
     const refreshOn = nodes[(c + round + 1) % nodes.length];
     const sent = await post(sendOn.url, `/genesys/1/service/${id}/ixn/chat/send`, `message=m${round}`);
     const refreshed = await post(refreshOn.url, `/genesys/1/service/${id}/ixn/chat/refresh`);
-    if (sent.status !== 200 || refreshed.status !== 200) throw new Error(`bench call failed: ${sent.status} ${refreshed.status} ${sent.text}`);
+    if (sent.status !== 200 || refreshed.status !== 200)
+      throw new Error(`bench call failed: ${sent.status} ${refreshed.status} ${sent.text}`);
   });
 }
 
@@ -164,7 +174,9 @@ try {
   console.log(`send+refresh pairs/s, ${CUSTOMERS} customers, ${SECONDS}s each, same Redis (machine: ${os.cpus().length} CPUs)`);
   console.log(`  bare Koa hello (2 requests)  ${fmt(koaRate)}  = 1.00`);
   console.log(`  one gateway node             ${fmt(one)}  = ${(one / koaRate).toFixed(2)} of Koa`);
-  console.log(`  two gateway nodes            ${fmt(two)}  = ${(two / koaRate).toFixed(2)} of Koa, ${(two / one).toFixed(2)}x one node`);
+  console.log(
+    `  two gateway nodes            ${fmt(two)}  = ${(two / koaRate).toFixed(2)} of Koa, ${(two / one).toFixed(2)}x one node`,
+  );
   console.log(`cross-node push (send on B → node A's chat hub), ${PUSHES} sequential sends`);
   console.log(`  p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms`);
 } finally {

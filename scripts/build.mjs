@@ -54,7 +54,9 @@ function build() {
   try {
     tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   } catch {
-    console.error('dist/ is missing or older than src/, and TypeScript is not installed to build it: run `npm install`, then `npm run build`');
+    console.error(
+      'dist/ is missing or older than src/, and TypeScript is not installed to build it: run `npm install`, then `npm run build`',
+    );
     process.exit(1);
   }
   fs.rmSync(DIST, { recursive: true, force: true });

@@ -26,7 +26,11 @@ const WARM_UP_SHARE = 0.3;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function post(base: URL, pathname: string, form: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+function post(
+  base: URL,
+  pathname: string,
+  form: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const body = new URLSearchParams(form).toString();
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -42,7 +46,9 @@ function post(base: URL, pathname: string, form: Record<string, string> = {}): P
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }),
+        );
       },
     );
     req.on('error', reject);
@@ -104,7 +110,9 @@ async function main(): Promise<void> {
         const until = Date.now() + 10_000 + Math.random() * 20_000;
         for (let i = 0; Date.now() < until && !stopping; i++) {
           await sleep(THINK_MS);
-          const reply = await post(base, `/genesys/1/service/${id}/ixn/chat/${i % 2 === 0 ? 'send' : 'refresh'}`, { message: `message ${i} `.repeat(8) });
+          const reply = await post(base, `/genesys/1/service/${id}/ixn/chat/${i % 2 === 0 ? 'send' : 'refresh'}`, {
+            message: `message ${i} `.repeat(8),
+          });
           requests++;
           if (reply.status !== 200) failed(`${reply.status} ${String(reply.body.exception)}`);
         }
@@ -135,7 +143,9 @@ async function main(): Promise<void> {
   };
 
   const line = (label: string, m: { heap: number; rss: number; keys: number; live: number }, extra = ''): void =>
-    console.log(`  ${label.padStart(8)}  heap ${mb(m.heap).padStart(6)} MB  rss ${mb(m.rss).padStart(6)} MB  store keys ${String(m.keys).padStart(6)}  live chats ${String(m.live).padStart(5)}${extra}`);
+    console.log(
+      `  ${label.padStart(8)}  heap ${mb(m.heap).padStart(6)} MB  rss ${mb(m.rss).padStart(6)} MB  store keys ${String(m.keys).padStart(6)}  live chats ${String(m.live).padStart(5)}${extra}`,
+    );
 
   const baseline = await measure();
   line('before', baseline);
@@ -162,7 +172,12 @@ async function main(): Promise<void> {
   const n = steady.length;
   const mt = steady.reduce((a, s) => a + s.t, 0) / n;
   const mh = steady.reduce((a, s) => a + s.heap, 0) / n;
-  const slope = steady.reduce((a, s) => a + (s.t - mt) * (s.heap - mh), 0) / Math.max(1, steady.reduce((a, s) => a + (s.t - mt) ** 2, 0));
+  const slope =
+    steady.reduce((a, s) => a + (s.t - mt) * (s.heap - mh), 0) /
+    Math.max(
+      1,
+      steady.reduce((a, s) => a + (s.t - mt) ** 2, 0),
+    );
 
   // Drain: every chat left is abandoned now; after the ttl and a sweep, all must be gone.
   const drainStart = Date.now();
@@ -175,19 +190,27 @@ async function main(): Promise<void> {
   line('drained', after);
 
   const why = [...failures].map(([what, n]) => `${n}× ${what}`).join(', ');
-  console.log(`requests ${requests} (${errors} errors${why ? `: ${why}` : ''}), chats ended by the customer ${ended}, left to expire ${abandoned}`);
+  console.log(
+    `requests ${requests} (${errors} errors${why ? `: ${why}` : ''}), chats ended by the customer ${ended}, left to expire ${abandoned}`,
+  );
   console.log(
     `heap under steady load: ${mb(first.heap)} MB at t=${first.t} s → ${mb(last.heap)} MB at t=${last.t} s ` +
-      `(${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, trend ${(slope * 60 / 1024 / 1024).toFixed(2)} MB/min)`,
+      `(${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, trend ${((slope * 60) / 1024 / 1024).toFixed(2)} MB/min)`,
   );
-  console.log(`after the drain: ${after.live} live chats, ${after.keys} store keys, heap ${mb(after.heap)} MB (before the soak ${mb(baseline.heap)} MB)`);
+  console.log(
+    `after the drain: ${after.live} live chats, ${after.keys} store keys, heap ${mb(after.heap)} MB (before the soak ${mb(baseline.heap)} MB)`,
+  );
 
   await gw.close();
   agent.destroy();
   await fs.rm(dir, { recursive: true, force: true });
 
   const ok = growth < MAX_GROWTH_PCT && after.live === 0 && errors < requests / 1000;
-  console.log(ok ? 'soak: PASS' : `soak: FAIL (heap growth must stay under ${MAX_GROWTH_PCT} %, every chat must expire, errors under 0.1 %)`);
+  console.log(
+    ok
+      ? 'soak: PASS'
+      : `soak: FAIL (heap growth must stay under ${MAX_GROWTH_PCT} %, every chat must expire, errors under 0.1 %)`,
+  );
   process.exit(ok ? 0 : 1);
 }
 

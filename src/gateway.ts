@@ -235,7 +235,12 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   server.keepAliveTimeout = settings.timeouts.keepAliveMs;
   answerClientErrors(server);
   // Chat API v2's CometD mode answers through the endpoint it is attached to.
-  const chatV2Push = new ChatV2Cometd(domain, (name) => services.get(name), (clientId, service, data) => cometd.deliverChatV2(clientId, service, data), log);
+  const chatV2Push = new ChatV2Cometd(
+    domain,
+    (name) => services.get(name),
+    (clientId, service, data) => cometd.deliverChatV2(clientId, service, data),
+    log,
+  );
   const stopChatV2Push = hub.subscribe(chatV2Push.chatUpdated);
   const cometd = attachCometd({
     server,
@@ -252,7 +257,8 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     addressOf: (req) => clientAddress(req, settings.proxy),
   });
   attached = cometd;
-  const endpointOf = (message: AgentPushMessage): string => (message.type === 'waiting' ? message.chat.endpoint : message.endpoint);
+  const endpointOf = (message: AgentPushMessage): string =>
+    message.type === 'waiting' ? message.chat.endpoint : message.endpoint;
   const stopAgentPush = pushToAgents({
     hub,
     agents,

@@ -33,10 +33,12 @@ process.on('unhandledRejection', (reason: unknown) => {
 process.once('uncaughtException', (err: Error) => {
   log.fatal({ err: describeError(err) }, 'an unexpected error: the gateway stops and must be restarted');
   setTimeout(() => process.exit(1), CRASH_CLOSE_MS).unref();
-  void (gateway?.close() ?? Promise.resolve()).then(
-    () => log.info('stopped after the unexpected error'),
-    (closeErr: unknown) => log.error({ err: describeError(closeErr) }, 'could not stop cleanly'),
-  ).finally(() => process.exit(1));
+  void (gateway?.close() ?? Promise.resolve())
+    .then(
+      () => log.info('stopped after the unexpected error'),
+      (closeErr: unknown) => log.error({ err: describeError(closeErr) }, 'could not stop cleanly'),
+    )
+    .finally(() => process.exit(1));
 });
 
 function describeError(err: unknown): string {

@@ -112,8 +112,10 @@ function storeUrl(env: Env, name: string, fallback: string): string {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const scheme = /^([a-z]+):\/\//.exec(raw)?.[1];
-  if (!scheme || !STORE_SCHEMES.includes(scheme)) return invalid(env, name, 'must be sqlite://<file>, memory:// or redis://host:port', fallback);
-  if (scheme === 'sqlite' && raw.length === 'sqlite://'.length) return invalid(env, name, 'names no file (sqlite://<file>)', fallback);
+  if (!scheme || !STORE_SCHEMES.includes(scheme))
+    return invalid(env, name, 'must be sqlite://<file>, memory:// or redis://host:port', fallback);
+  if (scheme === 'sqlite' && raw.length === 'sqlite://'.length)
+    return invalid(env, name, 'names no file (sqlite://<file>)', fallback);
   return raw;
 }
 
@@ -139,7 +141,9 @@ function adminTokens(env: Env, cwd: string): AdminToken[] {
     try {
       fromFile = fs.readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`setting ADMIN_TOKENS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+      throw new Error(`setting ADMIN_TOKENS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, {
+        cause: err,
+      });
     }
   }
   return parseAdminTokens([inline, fromFile].join('\n'), file ? 'ADMIN_TOKENS / ADMIN_TOKENS_FILE' : 'ADMIN_TOKENS');
@@ -170,7 +174,10 @@ function readEach(env: Env): Settings {
     storeUrl: storeUrl(env, 'STORE_URL', `sqlite://${path.resolve(cwd, 'data', 'sessions.sqlite')}`),
     storePrefix: env.STORE_PREFIX || 'gms',
     logLevel: logLevel(env, 'LOG_LEVEL', 'info'),
-    corsOrigins: (env.CORS_ORIGINS || '*').split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins: (env.CORS_ORIGINS || '*')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1),
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 5000, 10),
     sweepScanIntervalMs: integer(env, 'SWEEP_SCAN_INTERVAL_MS', 300_000, 10),
@@ -182,7 +189,10 @@ function readEach(env: Env): Settings {
         perSecond: integer(env, 'RATE_LIMIT_SESSION_PER_SEC', 20, 0),
         burst: integer(env, 'RATE_LIMIT_SESSION_BURST', 40, 1),
       },
-      exempt: (env.RATE_LIMIT_EXEMPT ?? '127.0.0.1,::1,::ffff:127.0.0.1').split(',').map((a) => a.trim()).filter(Boolean),
+      exempt: (env.RATE_LIMIT_EXEMPT ?? '127.0.0.1,::1,::ffff:127.0.0.1')
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
     },
     perAddress: {
       sessions: integer(env, 'MAX_SESSIONS_PER_ADDRESS', 30, 0),

@@ -25,10 +25,19 @@ describe('admin doors: tokens, roles and no CORS', () => {
 
   it('with ADMIN_TOKENS set, the admin listings and /metrics need a valid token; /healthz stays open', async () => {
     gw = await startTestGateway({ env: { ADMIN_TOKENS } });
-    for (const door of ['/genesys/1/admin/services', '/genesys/1/admin/endpoints', '/metrics', '/METRICS', '/Genesys/1/Admin/Services']) {
+    for (const door of [
+      '/genesys/1/admin/services',
+      '/genesys/1/admin/endpoints',
+      '/metrics',
+      '/METRICS',
+      '/Genesys/1/Admin/Services',
+    ]) {
       const none = await gw.get(door);
       expect(none.status, door).to.equal(401);
-      expect(none.body).to.deep.equal({ message: 'Send an admin token as Authorization: Bearer <token>.', exception: 'Unauthorized' });
+      expect(none.body).to.deep.equal({
+        message: 'Send an admin token as Authorization: Bearer <token>.',
+        exception: 'Unauthorized',
+      });
       expect(none.headers.get('www-authenticate')).to.equal('Bearer realm="admin"');
       const wrong = await gw.get(door, bearer('not-a-token'));
       expect(wrong.status, door).to.equal(401);
@@ -49,7 +58,11 @@ describe('admin doors: tokens, roles and no CORS', () => {
     for (const door of ['/genesys/1/admin/services', '/genesys/1/admin/endpoints', '/metrics', '/admin/']) {
       const read = await gw.get(door, { ...evil, ...bearer(GRAFANA) });
       expect(read.headers.get('access-control-allow-origin'), door).to.equal(null);
-      const preflight = await request(gw.url, 'OPTIONS', door, undefined, { ...evil, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' });
+      const preflight = await request(gw.url, 'OPTIONS', door, undefined, {
+        ...evil,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      });
       expect(preflight.headers.get('access-control-allow-origin'), door).to.equal(null);
       expect(preflight.headers.get('access-control-allow-headers'), door).to.equal(null);
     }
@@ -63,7 +76,9 @@ describe('admin doors: tokens, roles and no CORS', () => {
     expect((await gw.get('/metrics')).status).to.equal(200);
     // A proxy on the same machine connects from loopback on behalf of others: its headers give it away.
     for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
-      const proxied = await gw.get('/genesys/1/admin/services', { [header]: header === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9' });
+      const proxied = await gw.get('/genesys/1/admin/services', {
+        [header]: header === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9',
+      });
       expect(proxied.status, header).to.equal(401);
       expect(proxied.body.message).to.include('ADMIN_TOKENS');
     }
@@ -106,11 +121,19 @@ describe('start-up warnings for open doors', () => {
     const lines: Array<{ level: number; msg: string }> = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });
+        for (const line of chunk.toString().split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as { level: number; msg: string });
         done();
       },
     });
-    const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', STORE_URL: 'memory://', SERVICES_DIR: path.join(dir, 'services.d'), ENDPOINTS_DIR: path.join(dir, 'endpoints.d'), ...env });
+    const settings = readSettings({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      STORE_URL: 'memory://',
+      SERVICES_DIR: path.join(dir, 'services.d'),
+      ENDPOINTS_DIR: path.join(dir, 'endpoints.d'),
+      ...env,
+    });
     const gateway = await startGateway(settings, pino({ level: 'info' }, sink));
     await gateway.close();
     return lines.filter((l) => l.level === 40).map((l) => l.msg);

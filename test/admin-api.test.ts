@@ -34,7 +34,13 @@ describe('admin API: services and endpoints', function () {
   afterEach(() => gw.close());
 
   /** A call of the admin API as `token` (ops by default) with a JSON body. */
-  function admin(method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}, token = OPS): Promise<Reply> {
+  function admin(
+    method: string,
+    pathname: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+    token = OPS,
+  ): Promise<Reply> {
     return request(gw.url, method, `/genesys/1/admin${pathname}`, body === undefined ? undefined : JSON.stringify(body), {
       authorization: `Bearer ${token}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -46,10 +52,15 @@ describe('admin API: services and endpoints', function () {
   it('GET one service: the file as written, its ETag, the effective options with defaults', async () => {
     const res = await admin('GET', '/services/billing');
     expect(res.status).to.equal(200);
-    expect(res.headers.get('etag')).to.equal(res.body.etag).and.match(/^"[\w-]+"$/);
+    expect(res.headers.get('etag'))
+      .to.equal(res.body.etag)
+      .and.match(/^"[\w-]+"$/);
     expect(res.body).to.deep.include({ name: 'billing', file: 'billing.json', source: { ttl: 600, description: 'Bills' } });
     expect(res.body.options).to.include({ ttl: 600, endpoint: 'gms_builtin', enabled: true, maxMessageLength: 4096 });
-    expect((await admin('GET', '/services/nope')).body).to.deep.equal({ message: "There is no service 'nope'.", exception: 'NotFound' });
+    expect((await admin('GET', '/services/nope')).body).to.deep.equal({
+      message: "There is no service 'nope'.",
+      exception: 'NotFound',
+    });
     expect((await admin('GET', '/services/..%2Fetc')).status).to.be.oneOf([400, 404]);
   });
 
@@ -57,7 +68,14 @@ describe('admin API: services and endpoints', function () {
     const created = await admin('POST', '/services', { name: 'sales', ttl: 120, description: 'Sales desk' });
     expect(created.status).to.equal(201);
     expect(created.headers.get('location')).to.equal('/genesys/1/admin/services/sales');
-    expect(created.body).to.deep.include({ action: 'create', name: 'sales', file: 'sales.json', dryRun: false, before: null, after: { ttl: 120, description: 'Sales desk' } });
+    expect(created.body).to.deep.include({
+      action: 'create',
+      name: 'sales',
+      file: 'sales.json',
+      dryRun: false,
+      before: null,
+      after: { ttl: 120, description: 'Sales desk' },
+    });
     expect(created.body.options).to.include({ ttl: 120, endpoint: 'gms_builtin' });
     // No waiting for the watcher: the very next call reaches the new service.
     expect((await gw.post('/genesys/1/service/sales')).status).to.equal(200);
@@ -68,7 +86,11 @@ describe('admin API: services and endpoints', function () {
     expect(validate([path.join(gw.servicesDir, 'sales.json')], (l) => out.push(l))).to.equal(true);
     expect(out[0]).to.match(/^ok .*sales\.json: service 'sales' \(ttl 120s, endpoint gms_builtin\)$/);
     // No temporary file is left behind (the dotfile is the last API change this node applied).
-    expect((await fs.readdir(gw.servicesDir)).filter((f) => f !== '.gms-applied-revision').sort()).to.deep.equal(['billing.json', 'request-chat.json', 'sales.json']);
+    expect((await fs.readdir(gw.servicesDir)).filter((f) => f !== '.gms-applied-revision').sort()).to.deep.equal([
+      'billing.json',
+      'request-chat.json',
+      'sales.json',
+    ]);
 
     const again = await admin('POST', '/services', { name: 'sales' });
     expect(again.status).to.equal(409);
@@ -106,7 +128,9 @@ describe('admin API: services and endpoints', function () {
 
   it('of two admins writing with the same ETag at once, exactly one wins and the other gets 412', async () => {
     const { etag } = (await admin('GET', '/services/billing')).body;
-    const replies = await Promise.all([10, 20, 30, 40].map((ttl) => admin('PATCH', '/services/billing', { ttl }, { 'if-match': etag })));
+    const replies = await Promise.all(
+      [10, 20, 30, 40].map((ttl) => admin('PATCH', '/services/billing', { ttl }, { 'if-match': etag })),
+    );
     expect(replies.map((r) => r.status).sort()).to.deep.equal([200, 412, 412, 412]);
     const winner = replies.find((r) => r.status === 200)!;
     expect(JSON.parse(await fileText('billing.json')).ttl).to.equal(winner.body.after.ttl);
@@ -114,7 +138,12 @@ describe('admin API: services and endpoints', function () {
 
   it('PATCH applies a JSON merge patch to the file: null removes an option', async () => {
     const { etag } = (await admin('GET', '/services/billing')).body;
-    const patched = await admin('PATCH', '/services/billing', { maxChats: 5, description: null }, { 'if-match': etag, 'content-type': 'application/merge-patch+json' });
+    const patched = await admin(
+      'PATCH',
+      '/services/billing',
+      { maxChats: 5, description: null },
+      { 'if-match': etag, 'content-type': 'application/merge-patch+json' },
+    );
     expect(patched.status).to.equal(200);
     expect(patched.body.after).to.deep.equal({ ttl: 600, maxChats: 5 });
     expect(JSON.parse(await fileText('billing.json'))).to.deep.equal({ ttl: 600, maxChats: 5 });
@@ -129,7 +158,9 @@ describe('admin API: services and endpoints', function () {
     expect(deleted.status).to.equal(200);
     expect(deleted.body).to.deep.include({ action: 'delete', before: { ttl: 600, description: 'Bills' }, after: null });
     expect((await gw.post('/genesys/1/service/billing')).status).to.equal(404);
-    expect((await fs.readdir(gw.servicesDir)).filter((f) => f !== '.gms-applied-revision').sort()).to.deep.equal(['request-chat.json']);
+    expect((await fs.readdir(gw.servicesDir)).filter((f) => f !== '.gms-applied-revision').sort()).to.deep.equal([
+      'request-chat.json',
+    ]);
     expect((await admin('DELETE', '/services/billing', undefined, { 'if-match': '*' })).status).to.equal(404);
   });
 
@@ -152,20 +183,41 @@ describe('admin API: services and endpoints', function () {
     for (const p of bad.body.problems) expect(out.join('\n')).to.include(`billing.json: ${p.field}: ${p.reason}`);
 
     expect(await fileText('billing.json')).to.equal(before);
-    expect((await admin('PATCH', '/services/billing', { ttl: 0 }, { 'if-match': etag })).body.problems).to.deep.equal([{ field: 'ttl', reason: 'must be >= 1' }]);
+    expect((await admin('PATCH', '/services/billing', { ttl: 0 }, { 'if-match': etag })).body.problems).to.deep.equal([
+      { field: 'ttl', reason: 'must be >= 1' },
+    ]);
     const polluted = await request(gw.url, 'PUT', '/genesys/1/admin/services/billing', '{"__proto__": {"ttl": 5}}', {
-      authorization: `Bearer ${OPS}`, 'content-type': 'application/json', 'if-match': '*',
+      authorization: `Bearer ${OPS}`,
+      'content-type': 'application/json',
+      'if-match': '*',
     });
     expect(polluted.body.problems).to.deep.equal([{ field: '__proto__', reason: 'unknown option (check its spelling)' }]);
     expect(({} as Record<string, unknown>).ttl).to.equal(undefined);
     // Bodies that are not a JSON object of options.
-    for (const [body, type] of [['[1]', 'application/json'], ['ttl=5', 'application/x-www-form-urlencoded'], ['{"ttl":', 'application/json'], ['', 'application/json']] as const) {
-      const res = await request(gw.url, 'PUT', '/genesys/1/admin/services/billing', body, { authorization: `Bearer ${OPS}`, 'content-type': type, 'if-match': '*' });
+    for (const [body, type] of [
+      ['[1]', 'application/json'],
+      ['ttl=5', 'application/x-www-form-urlencoded'],
+      ['{"ttl":', 'application/json'],
+      ['', 'application/json'],
+    ] as const) {
+      const res = await request(gw.url, 'PUT', '/genesys/1/admin/services/billing', body, {
+        authorization: `Bearer ${OPS}`,
+        'content-type': type,
+        'if-match': '*',
+      });
       expect(res.status, body).to.be.oneOf([400, 415]);
       expect(res.body.exception, body).to.be.oneOf(['InvalidParameter', 'UnsupportedMediaType']);
     }
     const deep = '{"description":' + '['.repeat(40) + ']'.repeat(40) + '}';
-    expect((await request(gw.url, 'PUT', '/genesys/1/admin/services/billing', deep, { authorization: `Bearer ${OPS}`, 'content-type': 'application/json', 'if-match': '*' })).status).to.equal(400);
+    expect(
+      (
+        await request(gw.url, 'PUT', '/genesys/1/admin/services/billing', deep, {
+          authorization: `Bearer ${OPS}`,
+          'content-type': 'application/json',
+          'if-match': '*',
+        })
+      ).status,
+    ).to.equal(400);
     expect(await fileText('billing.json')).to.equal(before);
   });
 
@@ -174,7 +226,12 @@ describe('admin API: services and endpoints', function () {
     const { etag } = (await admin('GET', '/services/billing')).body;
     const dry = await admin('PATCH', '/services/billing?dryRun=true', { ttl: 60 }, { 'if-match': etag });
     expect(dry.status).to.equal(200);
-    expect(dry.body).to.deep.include({ dryRun: true, action: 'patch', changes: [{ option: 'ttl', before: 600, after: 60 }], options: null });
+    expect(dry.body).to.deep.include({
+      dryRun: true,
+      action: 'patch',
+      changes: [{ option: 'ttl', before: 600, after: 60 }],
+      options: null,
+    });
     expect(await fileText('billing.json')).to.equal(before);
     expect(gw.services.get('billing')!.ttl).to.equal(600);
     // The dry run checks everything a write would: validation, preconditions.
@@ -193,29 +250,56 @@ describe('admin API: services and endpoints', function () {
   it('a read-only token reads but cannot write (403), no token is 401, and nothing changes', async () => {
     const before = await fileText('billing.json');
     expect((await admin('GET', '/services/billing', undefined, {}, VIEWER)).status).to.equal(200);
-    for (const [method, p, body] of [['POST', '/services', { name: 'x' }], ['PUT', '/services/billing', { ttl: 1 }], ['PATCH', '/services/billing', { ttl: 1 }], ['DELETE', '/services/billing', undefined]] as const) {
+    for (const [method, p, body] of [
+      ['POST', '/services', { name: 'x' }],
+      ['PUT', '/services/billing', { ttl: 1 }],
+      ['PATCH', '/services/billing', { ttl: 1 }],
+      ['DELETE', '/services/billing', undefined],
+    ] as const) {
       const viewer = await admin(method, p, body, { 'if-match': '*' }, VIEWER);
       expect(viewer.status, method).to.equal(403);
       expect(viewer.body).to.deep.equal({ message: "The admin token 'viewer' is read-only.", exception: 'Forbidden' });
       expect((await admin(method, p, body, { 'if-match': '*' }, 'nobody')).status, method).to.equal(401);
     }
     expect(await fileText('billing.json')).to.equal(before);
-    expect((await fs.readdir(gw.servicesDir)).filter((f) => f !== '.gms-applied-revision').sort()).to.deep.equal(['billing.json', 'request-chat.json']);
+    expect((await fs.readdir(gw.servicesDir)).filter((f) => f !== '.gms-applied-revision').sort()).to.deep.equal([
+      'billing.json',
+      'request-chat.json',
+    ]);
   });
 
   it('a change sent by a page of another site is refused, and a form body is not accepted', async () => {
-    const evil = await admin('PATCH', '/services/billing', { enabled: false }, { 'if-match': '*', origin: 'https://evil.example' });
+    const evil = await admin(
+      'PATCH',
+      '/services/billing',
+      { enabled: false },
+      { 'if-match': '*', origin: 'https://evil.example' },
+    );
     expect(evil.status).to.equal(403);
-    expect((await admin('PATCH', '/services/billing', { enabled: false }, { 'if-match': '*', 'sec-fetch-site': 'cross-site' })).status).to.equal(403);
-    const form = await request(gw.url, 'PATCH', '/genesys/1/admin/services/billing', 'enabled=false', { authorization: `Bearer ${OPS}`, 'if-match': '*', 'content-type': 'application/x-www-form-urlencoded' });
+    expect(
+      (await admin('PATCH', '/services/billing', { enabled: false }, { 'if-match': '*', 'sec-fetch-site': 'cross-site' })).status,
+    ).to.equal(403);
+    const form = await request(gw.url, 'PATCH', '/genesys/1/admin/services/billing', 'enabled=false', {
+      authorization: `Bearer ${OPS}`,
+      'if-match': '*',
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(form.status).to.equal(415);
     expect(gw.services.get('billing')!.enabled).to.equal(true);
-    const same = await admin('PATCH', '/services/billing', { enabled: false }, { 'if-match': '*', origin: gw.url, 'sec-fetch-site': 'same-origin' });
+    const same = await admin(
+      'PATCH',
+      '/services/billing',
+      { enabled: false },
+      { 'if-match': '*', origin: gw.url, 'sec-fetch-site': 'same-origin' },
+    );
     expect(same.status).to.equal(200);
   });
 
   it('every change is one audit line: who, what, before and after, agent token hashes hidden', async () => {
-    const created = await admin('POST', '/endpoints', { name: 'vip', agents: [{ id: 'vera', nickname: 'Vera', token: hashToken(tokenOf('vera')) }] });
+    const created = await admin('POST', '/endpoints', {
+      name: 'vip',
+      agents: [{ id: 'vera', nickname: 'Vera', token: hashToken(tokenOf('vera')) }],
+    });
     expect(created.status).to.equal(201);
     // The new endpoint's agent signs in at once.
     expect((await agentClient(gw, 'vera').get('/me')).body).to.deep.include({ id: 'vera', endpoints: ['vip'] });
@@ -223,9 +307,24 @@ describe('admin API: services and endpoints', function () {
     await admin('PATCH', '/services/billing', { ttl: 60 }, { 'if-match': etag });
 
     const lines = audit();
-    expect(lines.map((l) => l.msg)).to.deep.equal(["admin 'ops' created endpoint 'vip' (vip.json)", "admin 'ops' patched service 'billing' (billing.json)"]);
-    expect(lines[0].audit).to.deep.include({ who: 'ops', action: 'create', kind: 'endpoint', name: 'vip', before: null, after: { agents: [{ id: 'vera', nickname: 'Vera', token: 'sha256:(hidden)' }] } });
-    expect(lines[1].audit).to.deep.include({ who: 'ops', action: 'patch', before: { ttl: 600, description: 'Bills' }, after: { ttl: 60, description: 'Bills' } });
+    expect(lines.map((l) => l.msg)).to.deep.equal([
+      "admin 'ops' created endpoint 'vip' (vip.json)",
+      "admin 'ops' patched service 'billing' (billing.json)",
+    ]);
+    expect(lines[0].audit).to.deep.include({
+      who: 'ops',
+      action: 'create',
+      kind: 'endpoint',
+      name: 'vip',
+      before: null,
+      after: { agents: [{ id: 'vera', nickname: 'Vera', token: 'sha256:(hidden)' }] },
+    });
+    expect(lines[1].audit).to.deep.include({
+      who: 'ops',
+      action: 'patch',
+      before: { ttl: 600, description: 'Bills' },
+      after: { ttl: 60, description: 'Bills' },
+    });
     expect(logText()).not.to.include(hashToken(tokenOf('vera')).slice(7));
     expect(logText()).not.to.include(OPS);
 
@@ -239,7 +338,10 @@ describe('admin API: services and endpoints', function () {
     await fs.writeFile(path.join(gw.servicesDir, 'chat.yaml'), 'ttl: 100\n');
     await gw.writeService('broken.json', '{"ttl": ');
     await eventually(async () => (await admin('GET', '/services/broken')).status === 200);
-    const chat = await eventually(async () => { const r = await admin('GET', '/services/chat'); return r.body.options ? r : undefined; });
+    const chat = await eventually(async () => {
+      const r = await admin('GET', '/services/chat');
+      return r.body.options ? r : undefined;
+    });
     const patched = await admin('PATCH', '/services/chat', { ttl: 200 }, { 'if-match': chat.body.etag });
     expect(patched.body.file).to.equal('chat.yaml');
     expect(await fileText('chat.yaml')).to.equal('ttl: 200\n');

@@ -44,11 +44,19 @@ describe('admin changes on several nodes', function () {
   }
 
   const ttlOn = async (n: GatewayNode, service = 'billing'): Promise<number | undefined> =>
-    ((await n.get(`/genesys/1/admin/services/${service}`)).body?.options?.ttl as number | undefined);
+    (await n.get(`/genesys/1/admin/services/${service}`)).body?.options?.ttl as number | undefined;
   const change = (n: GatewayNode, method: string, p: string, body: unknown, etag = '*'): Promise<Reply> =>
-    request(n.url, method, `/genesys/1/admin${p}`, JSON.stringify(body), { 'content-type': 'application/json', ...(method === 'POST' ? {} : { 'if-match': etag }) });
+    request(n.url, method, `/genesys/1/admin${p}`, JSON.stringify(body), {
+      'content-type': 'application/json',
+      ...(method === 'POST' ? {} : { 'if-match': etag }),
+    });
   const versions = async (n: GatewayNode): Promise<Record<string, string>> =>
-    Object.fromEntries(((await n.get('/genesys/1/admin/nodes')).body.nodes as Array<{ node: string; version: string }>).map((v) => [v.node, v.version]));
+    Object.fromEntries(
+      ((await n.get('/genesys/1/admin/nodes')).body.nodes as Array<{ node: string; version: string }>).map((v) => [
+        v.node,
+        v.version,
+      ]),
+    );
 
   it('a change on one node is in force on every node within a second, and survives a restart of them all', async () => {
     const [a, b, c] = [await node('A'), await node('B'), await node('C')];
@@ -65,17 +73,26 @@ describe('admin changes on several nodes', function () {
 
     // Created on B: customers can start it on A and C at once after.
     expect((await change(b, 'POST', '/services', { name: 'promo', ttl: 300 })).status).to.equal(201);
-    await eventually(async () => (await a.post('/genesys/1/service/promo')).status === 200 && (await c.post('/genesys/1/service/promo')).status === 200, 1000, 'promo on A and C');
+    await eventually(
+      async () =>
+        (await a.post('/genesys/1/service/promo')).status === 200 && (await c.post('/genesys/1/service/promo')).status === 200,
+      1000,
+      'promo on A and C',
+    );
     // An ETag read on A before B's change no longer matches anywhere.
     const stale = (await a.get('/genesys/1/admin/services/promo')).body.etag;
     expect((await change(c, 'PATCH', '/services/promo', { ttl: 30 }, stale)).status).to.equal(200);
     expect((await change(a, 'PATCH', '/services/promo', { ttl: 31 }, stale)).status).to.equal(412);
 
     // Every node shows every node's version, and they agree.
-    await eventually(async () => {
-      const seen = await versions(b);
-      return Object.keys(seen).length === 3 && new Set(Object.values(seen)).size === 1;
-    }, 3000, 'three nodes with one version');
+    await eventually(
+      async () => {
+        const seen = await versions(b);
+        return Object.keys(seen).length === 3 && new Set(Object.values(seen)).size === 1;
+      },
+      3000,
+      'three nodes with one version',
+    );
 
     await Promise.all(nodes.map((n) => n.stop()));
     nodes = [];
@@ -97,10 +114,14 @@ describe('admin changes on several nodes', function () {
     // Someone edits F's file by hand afterwards: F serves it, and its version differs from E's.
     await fs.writeFile(path.join(folders.F, 'services.d', 'billing.json'), '{"ttl": 999}');
     await eventually(async () => (await ttlOn(b)) === 999, 3000, 'the hand edit on F');
-    await eventually(async () => {
-      const seen = await versions(a);
-      return Object.keys(seen).length === 2 && new Set(Object.values(seen)).size === 2;
-    }, 5000, 'the drift shown');
+    await eventually(
+      async () => {
+        const seen = await versions(a);
+        return Object.keys(seen).length === 2 && new Set(Object.values(seen)).size === 2;
+      },
+      5000,
+      'the drift shown',
+    );
     // A restart does not undo the newer hand edit: only API changes F has not applied yet are written.
     await Promise.all(nodes.map((n) => n.stop()));
     nodes = [];

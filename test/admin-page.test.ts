@@ -22,7 +22,14 @@ describe('admin page in a browser', function () {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
   after(async () => {
@@ -38,7 +45,11 @@ describe('admin page in a browser', function () {
 
   it('creates a service that customers can call at once, edits its ttl, and refuses a bad value inline', async () => {
     gw = await startTestGateway({
-      services: { 'request-chat.json': { description: 'The default chat' }, 'billing.json': { ttl: 600, endpoint: 'gms_builtin' }, 'broken.json': '{"ttl": "soon"}' },
+      services: {
+        'request-chat.json': { description: 'The default chat' },
+        'billing.json': { ttl: 600, endpoint: 'gms_builtin' },
+        'broken.json': '{"ttl": "soon"}',
+      },
       endpoints: { 'gms_builtin.json': endpointFile(['alice', 'bob'], { maxWaiting: 50, description: 'The built-in queue' }) },
       env: { SWEEP_INTERVAL_MS: '100' },
     });
@@ -77,7 +88,10 @@ describe('admin page in a browser', function () {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('is saved and in force').waitFor();
     expect(gw.services.get('promo')!.ttl).to.equal(120);
-    expect(JSON.parse(fs.readFileSync(path.join(gw.servicesDir, 'promo.json'), 'utf8'))).to.deep.equal({ ttl: 120, description: 'Spring promotion' });
+    expect(JSON.parse(fs.readFileSync(path.join(gw.servicesDir, 'promo.json'), 'utf8'))).to.deep.equal({
+      ttl: 120,
+      description: 'Spring promotion',
+    });
 
     const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
     await phone.goto(`${gw.url}/admin/`);

@@ -38,16 +38,22 @@ describe('agent API', () => {
     expect(Date.parse(entry.waitingSince)).to.be.closeTo(Date.now(), 10_000);
 
     expect((await alice.post(`/chats/${chatId}/accept`)).status).to.equal(200);
-    expect((await alice.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).not.to.include(chatId);
+    expect(
+      (await alice.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId),
+    ).not.to.include(chatId);
     const mine = await alice.get('/chats?state=mine');
     expect(mine.body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).to.deep.equal([chatId]);
 
     // JSON and form bodies both work for every agent action.
     expect((await alice.post(`/chats/${chatId}/typing`, JSON.stringify({ typing: true }), JSON_TYPE)).status).to.equal(200);
-    expect((await alice.post(`/chats/${chatId}/send`, JSON.stringify({ message: 'Hello Ann, how can I help?' }), JSON_TYPE)).status).to.equal(200);
+    expect(
+      (await alice.post(`/chats/${chatId}/send`, JSON.stringify({ message: 'Hello Ann, how can I help?' }), JSON_TYPE)).status,
+    ).to.equal(200);
     expect((await alice.post(`/chats/${chatId}/typing`, { typing: 'false' })).status).to.equal(200);
     expect((await alice.post(`/chats/${chatId}/push-url`, { url: 'https://example.com/billing' })).status).to.equal(200);
-    expect((await alice.post(`/chats/${chatId}/notice`, JSON.stringify({ text: 'Transferring your file' }), JSON_TYPE)).status).to.equal(200);
+    expect(
+      (await alice.post(`/chats/${chatId}/notice`, JSON.stringify({ text: 'Transferring your file' }), JSON_TYPE)).status,
+    ).to.equal(200);
     expect((await customer.call('send', { message: 'My bill is wrong' })).status).to.equal(200);
 
     const seen = await customer.call('refresh', { transcriptPosition: '1' });
@@ -74,7 +80,9 @@ describe('agent API', () => {
     expect(left.body.state).to.equal('ended');
     const end = await customer.call('refresh');
     expect(end.body.chatIxnState).to.equal('DISCONNECTED');
-    expect(end.body.transcriptToShow).to.deep.equal([['Notice.Left', 'Alice', 'has left the session', end.body.transcriptToShow[0][3], 'AGENT']]);
+    expect(end.body.transcriptToShow).to.deep.equal([
+      ['Notice.Left', 'Alice', 'has left the session', end.body.transcriptToShow[0][3], 'AGENT'],
+    ]);
     expect((await alice.get('/chats?state=mine')).body.chats).to.deep.equal([]);
     expect((await customer.call('send', { message: 'still there?' })).body.exception).to.equal('ChatEnded');
   });
@@ -92,12 +100,20 @@ describe('agent API', () => {
       push_notification_debug: 'true',
     });
     const chatId = started.body.chatSessionId as string;
-    const entry = (await alice.get('/chats?state=waiting')).body.chats.find((c: { chatSessionId: string }) => c.chatSessionId === chatId);
+    const entry = (await alice.get('/chats?state=waiting')).body.chats.find(
+      (c: { chatSessionId: string }) => c.chatSessionId === chatId,
+    );
     expect(entry.userData).to.deep.equal({ topic: 'billing', orderId: '42', lang: 'en' });
     const view = await alice.get(`/chats/${chatId}`);
     expect(view.body.userData).to.deep.equal({ topic: 'billing', orderId: '42', lang: 'en' });
     expect(view.body.events[0]).to.have.all.keys('position', 'type', 'nickname', 'text', 'at', 'partyType');
-    expect(view.body.events[0]).to.include({ position: 1, type: 'Notice.Joined', nickname: 'Dora', text: 'has joined the session', partyType: 'CLIENT' });
+    expect(view.body.events[0]).to.include({
+      position: 1,
+      type: 'Notice.Joined',
+      nickname: 'Dora',
+      text: 'has joined the session',
+      partyType: 'CLIENT',
+    });
     await gw.post(`/genesys/1/service/${created.body._id}/ixn/chat/disconnect`);
   });
 
@@ -138,15 +154,19 @@ describe('agent API', () => {
     expect(basic.status).to.equal(401);
   });
 
-  it("an agent cannot see or touch the chats of an endpoint they do not serve (403)", async () => {
+  it('an agent cannot see or touch the chats of an endpoint they do not serve (403)', async () => {
     const customer = await startCustomerChat(gw, { service: 'vip' });
     const chatId = customer.start.body.chatSessionId as string;
-    expect((await alice.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).not.to.include(chatId);
+    expect(
+      (await alice.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId),
+    ).not.to.include(chatId);
     for (const reply of [await alice.get(`/chats/${chatId}`), await alice.post(`/chats/${chatId}/accept`)]) {
       expect(reply.status).to.equal(403);
       expect(reply.body.exception).to.equal('Forbidden');
     }
-    expect((await victor.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).to.deep.equal([chatId]);
+    expect(
+      (await victor.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId),
+    ).to.deep.equal([chatId]);
     expect((await victor.post(`/chats/${chatId}/accept`)).status).to.equal(200);
     // An agent of the endpoint who is not in the chat cannot speak in it either.
     const other = await startCustomerChat(gw);
@@ -189,7 +209,9 @@ describe('agent API', () => {
     const mine = (await alice.get('/chats?state=mine')).body.chats;
     expect(mine.find((c: { chatSessionId: string }) => c.chatSessionId === chatId).state).to.equal('ended');
     expect((await alice.post(`/chats/${chatId}/leave`)).status).to.equal(200);
-    expect((await alice.get('/chats?state=mine')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).not.to.include(chatId);
+    expect(
+      (await alice.get('/chats?state=mine')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId),
+    ).not.to.include(chatId);
   });
 
   it('tells an agent who they are', async () => {

@@ -41,8 +41,13 @@ describe('agent readiness and capacity', () => {
     const chat = await newChat();
     const refused = await bob.post(`/chats/${chat.id}/accept`);
     expect(refused.status).to.equal(409);
-    expect(refused.body).to.deep.equal({ exception: 'Conflict', message: 'You are set as not ready: set yourself ready to accept chats.' });
-    expect((await bob.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).to.include(chat.id);
+    expect(refused.body).to.deep.equal({
+      exception: 'Conflict',
+      message: 'You are set as not ready: set yourself ready to accept chats.',
+    });
+    expect((await bob.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).to.include(
+      chat.id,
+    );
 
     expect((await bob.post('/status', { ready: 'true' })).body.ready).to.equal(true);
     expect((await bob.post(`/chats/${chat.id}/accept`)).status).to.equal(200);
@@ -87,7 +92,9 @@ describe('agent readiness and capacity', () => {
     expect(full.status).to.equal(409);
     expect(full.body.message).to.equal('You already hold 2 chats, the most you may hold at once: leave or close one first.');
     // The chat still waits for someone else.
-    expect((await bob.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).to.include(three.id);
+    expect((await bob.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).to.include(
+      three.id,
+    );
 
     await one.leave(); // the customer leaves: the chat ends, and Alice still holds it
     expect((await alice.get('/status')).body.chats).to.equal(2);

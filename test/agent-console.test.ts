@@ -55,7 +55,10 @@ describe('an agent console listing the queue when told of a new chat', function 
               }),
             );
           })
-          .then(() => resolve(), (err: { message?: string }) => reject(new Error(err.message)));
+          .then(
+            () => resolve(),
+            (err: { message?: string }) => reject(new Error(err.message)),
+          );
       });
       await Promise.all(Array.from({ length: CHATS }, () => startCustomerChat(gw)));
       await eventually(() => listed.length === CHATS, 10_000, 'every chat to be announced');

@@ -34,10 +34,14 @@ describe('endpoint files', () => {
     expect((await createSession(gw)).status).to.equal(200);
     await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { open: false }));
     let closed: Reply | undefined;
-    await eventually(async () => {
-      closed = await createSession(gw);
-      return closed.status === 503;
-    }, 3000, 'the endpoint to close');
+    await eventually(
+      async () => {
+        closed = await createSession(gw);
+        return closed.status === 503;
+      },
+      3000,
+      'the endpoint to close',
+    );
     expect(closed!.body.message).to.include('closed');
     // The agents of a closed endpoint still work its chats.
     expect((await agentClient(gw, 'alice').get('/chats?state=waiting')).status).to.equal(200);
@@ -57,7 +61,10 @@ describe('endpoint files', () => {
   });
 
   it('an invalid file keeps the last good version serving, and its agents keep signing in', async () => {
-    await gw.writeEndpoint('gms_builtin.json', { open: 'yes', agents: [{ id: 'alice', nickname: 'Alice', token: 'plain-text-token' }] });
+    await gw.writeEndpoint('gms_builtin.json', {
+      open: 'yes',
+      agents: [{ id: 'alice', nickname: 'Alice', token: 'plain-text-token' }],
+    });
     await eventually(() => gw.endpoints.rejected().length === 1, 3000, 'the bad file to be refused');
     const problems = gw.endpoints.rejected()[0].problems.map((p) => `${p.field}: ${p.reason}`);
     expect(problems).to.include('open: must be boolean');
@@ -68,7 +75,14 @@ describe('endpoint files', () => {
     await startCustomerChat(gw);
     const admin = await gw.get('/genesys/1/admin/endpoints');
     expect(admin.body.endpoints).to.deep.equal([
-      { name: 'gms_builtin', file: 'gms_builtin.json', loadedAt: admin.body.endpoints[0].loadedAt, open: true, waiting: 1, agents: [{ id: 'alice', nickname: 'Alice' }] },
+      {
+        name: 'gms_builtin',
+        file: 'gms_builtin.json',
+        loadedAt: admin.body.endpoints[0].loadedAt,
+        open: true,
+        waiting: 1,
+        agents: [{ id: 'alice', nickname: 'Alice' }],
+      },
     ]);
     expect(admin.body.rejected[0]).to.include({ file: 'gms_builtin.json', lastGoodServing: true });
     expect(JSON.stringify(admin.body)).not.to.include(hashToken(tokenOf('alice')).slice('sha256:'.length));
@@ -100,7 +114,11 @@ describe('endpoint files', () => {
   it('ships a working gms_builtin whose demo agent signs in with the documented token', async () => {
     const shipped = path.resolve('endpoints.d/gms_builtin.json');
     await fs.copyFile(shipped, path.join(gw.endpointsDir, 'gms_builtin.json'));
-    await eventually(async () => (await agentClient(gw, 'alice', 'demo-agent-token-change-me').get('/me')).status === 200, 3000, 'the shipped file');
+    await eventually(
+      async () => (await agentClient(gw, 'alice', 'demo-agent-token-change-me').get('/me')).status === 200,
+      3000,
+      'the shipped file',
+    );
     const readme = await fs.readFile('README.md', 'utf8');
     expect(readme).to.include('demo-agent-token-change-me');
   });
@@ -124,7 +142,12 @@ describe('one agent id declared with different tokens in two endpoint files', ()
       hub: gw.hub,
       agents: gw.agents,
       waitingChat: () => Promise.resolve(undefined),
-      publish: (agent, message) => pushed.push({ id: agent.id, serves: agent.endpoints, endpoint: message.type === 'waiting' ? message.chat.endpoint : message.endpoint }),
+      publish: (agent, message) =>
+        pushed.push({
+          id: agent.id,
+          serves: agent.endpoints,
+          endpoint: message.type === 'waiting' ? message.chat.endpoint : message.endpoint,
+        }),
       log: gw.log,
     });
   });
@@ -140,7 +163,8 @@ describe('one agent id declared with different tokens in two endpoint files', ()
     expect((await aliceA.get('/me')).body).to.deep.equal({ id: 'alice', nickname: 'Alice', endpoints: ['desk_a'] });
     expect((await aliceB.get('/me')).body).to.deep.equal({ id: 'alice', nickname: 'Alice of B', endpoints: ['desk_b'] });
 
-    const inA = (await startCustomerChat(gw, { service: 'a', start: { orderId: 'secret-of-a' } })).start.body.chatSessionId as string;
+    const inA = (await startCustomerChat(gw, { service: 'a', start: { orderId: 'secret-of-a' } })).start.body
+      .chatSessionId as string;
     const inB = (await startCustomerChat(gw, { service: 'b' })).start.body.chatSessionId as string;
     const ids = (r: Reply): string[] => r.body.chats.map((c: { chatSessionId: string }) => c.chatSessionId);
     expect(ids(await aliceA.get('/chats?state=waiting'))).to.deep.equal([inA]);
@@ -149,7 +173,11 @@ describe('one agent id declared with different tokens in two endpoint files', ()
     expect((await aliceA.post(`/chats/${inA}/accept`)).status).to.equal(200);
     expect((await aliceA.post(`/chats/${inA}/send`, { message: 'hello from A' })).status).to.equal(200);
     expect(ids(await aliceB.get('/chats?state=mine'))).to.deep.equal([]);
-    for (const call of [aliceB.get(`/chats/${inA}`), aliceB.post(`/chats/${inA}/send`, { message: 'x' }), aliceB.post(`/chats/${inA}/leave`)]) {
+    for (const call of [
+      aliceB.get(`/chats/${inA}`),
+      aliceB.post(`/chats/${inA}/send`, { message: 'x' }),
+      aliceB.post(`/chats/${inA}/leave`),
+    ]) {
       expect((await call).status).to.equal(403);
     }
 

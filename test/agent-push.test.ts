@@ -14,7 +14,12 @@ interface Listener {
 }
 
 /** A Bayeux client subscribed to `channel`, proving who it is with `token` on the handshake or the subscribe. */
-async function listen(gw: TestGateway, channel: string, token: string, on: 'handshake' | 'subscribe' = 'handshake'): Promise<Listener> {
+async function listen(
+  gw: TestGateway,
+  channel: string,
+  token: string,
+  on: 'handshake' | 'subscribe' = 'handshake',
+): Promise<Listener> {
   const client = new faye.Client(`${gw.url}/genesys/cometd`, { timeout: 5 });
   client.addExtension({
     outgoing(message, callback) {
@@ -25,7 +30,12 @@ async function listen(gw: TestGateway, channel: string, token: string, on: 'hand
   const received: AgentPushMessage[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
-      client.subscribe(channel, (data) => received.push(data as AgentPushMessage)).then(() => resolve(), (err) => reject(new Error(err.message)));
+      client
+        .subscribe(channel, (data) => received.push(data as AgentPushMessage))
+        .then(
+          () => resolve(),
+          (err) => reject(new Error(err.message)),
+        );
     });
   } catch (err) {
     client.disconnect();
@@ -39,7 +49,9 @@ async function handshake(gw: TestGateway, token: string): Promise<{ successful: 
   const res = await fetch(`${gw.url}/genesys/cometd`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { token } }]),
+    body: JSON.stringify([
+      { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { token } },
+    ]),
   });
   const [reply] = (await res.json()) as { successful: boolean; error?: string }[];
   return reply;
@@ -79,7 +91,12 @@ describe('agent push over CometD', () => {
     for (const agent of [alice, bob]) {
       const waiting = await eventually(() => ofChat(agent, chatId)[0], 3000, 'the waiting chat');
       expect(waiting.type).to.equal('waiting');
-      expect(waiting.type === 'waiting' && waiting.chat).to.include({ chatSessionId: chatId, nickname: 'Ann', subject: 'Refund', endpoint: 'gms_builtin' });
+      expect(waiting.type === 'waiting' && waiting.chat).to.include({
+        chatSessionId: chatId,
+        nickname: 'Ann',
+        subject: 'Refund',
+        endpoint: 'gms_builtin',
+      });
     }
 
     await agentClient(gw, 'alice').post(`/chats/${chatId}/accept`);
@@ -110,10 +127,18 @@ describe('agent push over CometD', () => {
     client.setHeader('gms_user', 'ann-push');
     const pushes: { message: { chatIxnState: string; transcriptToShow: string[][] } }[] = [];
     await new Promise<void>((resolve, reject) => {
-      client.subscribe('/_genesys', (data) => pushes.push(data as (typeof pushes)[number])).then(() => resolve(), (err) => reject(new Error(err.message)));
+      client
+        .subscribe('/_genesys', (data) => pushes.push(data as (typeof pushes)[number]))
+        .then(
+          () => resolve(),
+          (err) => reject(new Error(err.message)),
+        );
     });
     try {
-      const customer = await startCustomerChat(gw, { headers: { gms_user: 'ann-push' }, start: { notify_by: 'comet', userDisplayName: 'Ann' } });
+      const customer = await startCustomerChat(gw, {
+        headers: { gms_user: 'ann-push' },
+        start: { notify_by: 'comet', userDisplayName: 'Ann' },
+      });
       const chatId = customer.start.body.chatSessionId as string;
       const alice = agentClient(gw, 'alice');
       await alice.post(`/chats/${chatId}/accept`);
@@ -145,7 +170,9 @@ describe('agent push over CometD', () => {
     const chatId = customer.start.body.chatSessionId as string;
     await agentClient(gw, 'alice').post(`/chats/${chatId}/accept`);
     const ended = () =>
-      ofChat(alice, chatId).find((m): m is Extract<AgentPushMessage, { type: 'events' }> => m.type === 'events' && m.state === 'ended');
+      ofChat(alice, chatId).find(
+        (m): m is Extract<AgentPushMessage, { type: 'events' }> => m.type === 'events' && m.state === 'ended',
+      );
     await eventually(ended, 4000, 'the chat to expire');
     expect(ended()!.events.map((e) => [e.type, e.nickname, e.partyType])).to.deep.equal([['Notice.Left', 'Ann Lee', 'CLIENT']]);
   });

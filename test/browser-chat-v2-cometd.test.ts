@@ -30,7 +30,8 @@ function appSite(): http.Server {
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://site');
     const file = url.pathname.startsWith('/cometd/') ? path.join(COMETD_DIR, path.basename(url.pathname)) : undefined;
-    if (file && file.endsWith('.js') && fs.existsSync(file)) res.writeHead(200, { 'content-type': 'text/javascript' }).end(fs.readFileSync(file));
+    if (file && file.endsWith('.js') && fs.existsSync(file))
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(fs.readFileSync(file));
     else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>shop</title>');
   });
 }
@@ -51,7 +52,9 @@ async function startApp(page: Page, gateway: string): Promise<void> {
 }
 
 const publish = (page: Page, data: Record<string, unknown>): Promise<unknown> =>
-  page.evaluate(`new Promise((resolve) => window.app.cometd.publish('/service/chatV2/request-chat', ${JSON.stringify(data)}, (r) => resolve(r.successful)))`);
+  page.evaluate(
+    `new Promise((resolve) => window.app.cometd.publish('/service/chatV2/request-chat', ${JSON.stringify(data)}, (r) => resolve(r.successful)))`,
+  );
 const got = (page: Page): Promise<V2Reply[]> => page.evaluate<V2Reply[]>('window.app.got');
 
 describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', function () {
@@ -70,7 +73,14 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
   after(async () => {
@@ -87,20 +97,34 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
     await other.goto(`${siteUrl}/`);
     await startApp(other, gw.url);
 
-    expect(await publish(page, { operation: 'requestChat', nickname: 'Ann', subject: 'Order', userData: { source: 'cometd' } })).to.equal(true);
-    const started = (await eventually(async () => (await got(page)).find((r) => r.operation === 'requestChat'), 10_000, 'the requestChat answer'))!;
+    expect(
+      await publish(page, { operation: 'requestChat', nickname: 'Ann', subject: 'Order', userData: { source: 'cometd' } }),
+    ).to.equal(true);
+    const started = (await eventually(
+      async () => (await got(page)).find((r) => r.operation === 'requestChat'),
+      10_000,
+      'the requestChat answer',
+    ))!;
     expect(started).to.include({ statusCode: 0, nextPosition: 2, chatEnded: false });
     expect(started.messages!.map((m) => m.type)).to.deep.equal(['ParticipantJoined']);
     const { chatId, secureKey, userId } = started as Required<V2Reply>;
 
     const alice = agentClient(gw, 'alice');
-    const waiting = (await alice.get('/chats?state=waiting')).body.chats.find((c: { chatSessionId: string }) => c.chatSessionId === chatId);
+    const waiting = (await alice.get('/chats?state=waiting')).body.chats.find(
+      (c: { chatSessionId: string }) => c.chatSessionId === chatId,
+    );
     expect(waiting).to.include({ nickname: 'Ann', subject: 'Order' });
     expect(waiting.userData).to.deep.equal({ source: 'cometd' });
     await alice.post(`/chats/${chatId}/accept`);
     await alice.post(`/chats/${chatId}/send`, { message: 'Hello from Alice' });
-    await eventually(async () => (await got(page)).some((r) => r.messages?.some((m) => m.text === 'Hello from Alice')), 10_000, 'the pushed message');
-    const pushed = (await got(page)).filter((r) => r.operation === undefined).flatMap((r) => r.messages!.map((m) => [m.index, m.type, m.from.type]));
+    await eventually(
+      async () => (await got(page)).some((r) => r.messages?.some((m) => m.text === 'Hello from Alice')),
+      10_000,
+      'the pushed message',
+    );
+    const pushed = (await got(page))
+      .filter((r) => r.operation === undefined)
+      .flatMap((r) => r.messages!.map((m) => [m.index, m.type, m.from.type]));
     // The customer's own join came in the requestChat answer; pushes bring what follows, once each.
     expect(pushed).to.deep.equal([
       [2, 'ParticipantJoined', 'Agent'],
@@ -108,13 +132,25 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
     ]);
 
     await publish(page, { operation: 'sendMessage', chatId, secureKey, userId, message: 'Hi Alice' });
-    await eventually(async () => (await alice.get(`/chats/${chatId}`)).body.events.some((e: { text: string }) => e.text === 'Hi Alice'), 10_000, 'the sent message');
+    await eventually(
+      async () => (await alice.get(`/chats/${chatId}`)).body.events.some((e: { text: string }) => e.text === 'Hi Alice'),
+      10_000,
+      'the sent message',
+    );
     const before = (await alice.get(`/chats/${chatId}`)).body;
 
     // A wrong secureKey is refused with the v2 envelope, to that client only, and changes nothing.
     await publish(other, { operation: 'sendMessage', chatId, secureKey: '0000000000000000', message: 'forged' });
-    const refused = (await eventually(async () => (await got(other)).find((r) => r.operation === 'sendMessage'), 10_000, 'the refusal'))!;
-    expect(refused).to.deep.equal({ operation: 'sendMessage', statusCode: 2, errors: [{ code: 102, advice: 'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.' }] });
+    const refused = (await eventually(
+      async () => (await got(other)).find((r) => r.operation === 'sendMessage'),
+      10_000,
+      'the refusal',
+    ))!;
+    expect(refused).to.deep.equal({
+      operation: 'sendMessage',
+      statusCode: 2,
+      errors: [{ code: 102, advice: 'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.' }],
+    });
     await publish(other, { operation: 'sendMessage', chatId, message: 'no key' });
     await eventually(async () => (await got(other)).some((r) => r.errors?.[0]?.code === 101), 10_000, 'the missing-key refusal');
     expect((await alice.get(`/chats/${chatId}`)).body).to.deep.equal(before);
@@ -122,7 +158,11 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
     expect((await got(other)).every((r) => r.operation === 'sendMessage')).to.equal(true);
 
     await publish(page, { operation: 'disconnect', chatId, secureKey });
-    const ended = (await eventually(async () => (await got(page)).find((r) => r.operation === 'disconnect'), 10_000, 'the disconnect answer'))!;
+    const ended = (await eventually(
+      async () => (await got(page)).find((r) => r.operation === 'disconnect'),
+      10_000,
+      'the disconnect answer',
+    ))!;
     expect(ended).to.include({ statusCode: 0, chatEnded: true });
     expect((await alice.get(`/chats/${chatId}`)).body.state).to.equal('ended');
   });

@@ -30,7 +30,11 @@ function appSite(): http.Server {
 }
 
 /** Starts the app's CometD client in the page: handshake, subscribe to /_genesys, keep every push. */
-async function startApp(page: Page, gateway: string, how: { headers?: Record<string, string>; ext?: Record<string, string> }): Promise<void> {
+async function startApp(
+  page: Page,
+  gateway: string,
+  how: { headers?: Record<string, string>; ext?: Record<string, string> },
+): Promise<void> {
   // The app's script as text: tsx would wrap a function's inner functions in helpers the page lacks.
   await page.evaluate(`(async ({ gateway, how }) => {
     const { CometD } = await import('/cometd/cometd.js');
@@ -67,7 +71,14 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
   after(async () => {
@@ -77,7 +88,10 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
   });
 
   async function chatWith(gmsUser: string): Promise<void> {
-    const chat = await startCustomerChat(gw, { headers: { gms_user: gmsUser }, start: { notify_by: 'comet', userDisplayName: 'Ann' } });
+    const chat = await startCustomerChat(gw, {
+      headers: { gms_user: gmsUser },
+      start: { notify_by: 'comet', userDisplayName: 'Ann' },
+    });
     const chatId = chat.start.body.chatSessionId as string;
     await gw.domain.accept(chatId, AGENT);
     await gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'Hello from the bank' });

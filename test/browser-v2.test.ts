@@ -8,7 +8,6 @@ import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
 
-
 describe('the Chat API v2 demo page in a browser', function () {
   this.timeout(60_000);
   let gw: TestGateway;
@@ -23,7 +22,14 @@ describe('the Chat API v2 demo page in a browser', function () {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
   after(async () => {
@@ -41,7 +47,11 @@ describe('the Chat API v2 demo page in a browser', function () {
     await page.getByRole('button', { name: 'Start chat' }).click();
     await page.getByText('Waiting for an agent').waitFor();
 
-    const waiting = await eventually(async () => (await alice.get('/chats?state=waiting')).body.chats[0], 5000, 'the chat to wait');
+    const waiting = await eventually(
+      async () => (await alice.get('/chats?state=waiting')).body.chats[0],
+      5000,
+      'the chat to wait',
+    );
     expect(waiting).to.include({ nickname: 'Ann', subject: 'My order' });
     expect(waiting.userData).to.include({ _genesys_source: 'web', _genesys_widgets: 'gateway-demo' });
     const chatId = waiting.chatSessionId as string;
@@ -52,15 +62,25 @@ describe('the Chat API v2 demo page in a browser', function () {
 
     await page.getByLabel('Message').fill('Here is my receipt');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
-    await eventually(async () => (await alice.get(`/chats/${chatId}`)).body.events.some((e: { text: string }) => e.text === 'Here is my receipt'), 5000, 'the message');
+    await eventually(
+      async () =>
+        (await alice.get(`/chats/${chatId}`)).body.events.some((e: { text: string }) => e.text === 'Here is my receipt'),
+      5000,
+      'the message',
+    );
 
-    await page.getByLabel(/Send a file/).setInputFiles({ name: 'receipt.txt', mimeType: 'text/plain', buffer: Buffer.from('order 42') });
+    await page
+      .getByLabel(/Send a file/)
+      .setInputFiles({ name: 'receipt.txt', mimeType: 'text/plain', buffer: Buffer.from('order 42') });
     const uploaded = await eventually(
-      async () => (await alice.get(`/chats/${chatId}`)).body.events.find((e: { type: string }) => e.type === 'Notice.FileUploaded'),
+      async () =>
+        (await alice.get(`/chats/${chatId}`)).body.events.find((e: { type: string }) => e.type === 'Notice.FileUploaded'),
       5000,
       'the file',
     );
-    const fromCustomer = await fetch(`${gw.url}/agent/v1/chats/${chatId}/files/${uploaded.data['file-id']}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const fromCustomer = await fetch(`${gw.url}/agent/v1/chats/${chatId}/files/${uploaded.data['file-id']}`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(await fromCustomer.text()).to.equal('order 42');
 
     const form = new FormData();
@@ -70,7 +90,7 @@ describe('the Chat API v2 demo page in a browser', function () {
     await link.waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download.suggestedFilename()).to.equal('answer.txt');
-    expect(fs.readFileSync((await download.path()), 'utf8')).to.equal('refund approved');
+    expect(fs.readFileSync(await download.path(), 'utf8')).to.equal('refund approved');
 
     await alice.post(`/chats/${chatId}/leave`);
     await page.getByText('The chat has ended.').waitFor();

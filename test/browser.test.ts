@@ -16,8 +16,17 @@ import { startV2Chat } from './helpers/chat-v2-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
 
-const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-const LIMITED_SERVICE = { 'request-chat.json': {}, 'short.json': { maxMessageLength: 40 }, 'files.json': { fileTransfer: { enabled: true } } };
+const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 2,
+};
+const LIMITED_SERVICE = {
+  'request-chat.json': {},
+  'short.json': { maxMessageLength: 40 },
+  'files.json': { fileTransfer: { enabled: true } },
+};
 
 /** Spies on what the console asks the browser for (a desktop notification, a tone), then lets it through. */
 const ATTENTION_SPY = `
@@ -43,7 +52,15 @@ describe('agent console and customer widget in a browser', function () {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     });
   });
   beforeEach(async () => {
@@ -152,7 +169,8 @@ describe('agent console and customer widget in a browser', function () {
     await customer.getByText('The chat has ended.').first().waitFor();
     const words = await customer.locator('body').innerText();
     expect(words).to.include('Alice left the chat');
-    for (const technical of ['GMS', 'CometD', 'session', 'request-chat', 'Service', 'Notice', 'CLIENT', 'AGENT']) expect(words).not.to.include(technical);
+    for (const technical of ['GMS', 'CometD', 'session', 'request-chat', 'Service', 'Notice', 'CLIENT', 'AGENT'])
+      expect(words).not.to.include(technical);
     expect(await customer.getByRole('button', { name: 'Start a new chat' }).isVisible()).to.equal(true);
     await snap(customer, 'demo-ended');
     // Letting the push connection go at the end is no lost connection.
@@ -265,15 +283,21 @@ describe('agent console and customer widget in a browser', function () {
     await accept(agent, 'Otto');
   });
 
-  it('the console offers the endpoint file\'s canned responses: one picked goes into the message box, to edit and send', async () => {
+  it("the console offers the endpoint file's canned responses: one picked goes into the message box, to edit and send", async () => {
     const canned = [
       { title: 'Greeting', text: 'Hello, thank you for waiting! How can I help?' },
       { title: 'Order status', text: 'Let me look up your order.' },
     ];
     await gw.writeEndpoint('gms_builtin.json', endpointFile(['alice'], { cannedResponses: canned }));
     const alice = agentClient(gw, 'alice');
-    await eventually(async () => (await alice.get('/canned-responses')).body.responses?.length === 2, 3000, 'the canned responses');
-    expect((await alice.get('/canned-responses')).body).to.deep.equal({ responses: canned.map((r) => ({ endpoint: 'gms_builtin', ...r })) });
+    await eventually(
+      async () => (await alice.get('/canned-responses')).body.responses?.length === 2,
+      3000,
+      'the canned responses',
+    );
+    expect((await alice.get('/canned-responses')).body).to.deep.equal({
+      responses: canned.map((r) => ({ endpoint: 'gms_builtin', ...r })),
+    });
 
     const customer = await newPage('customer');
     const agent = await newPage('agent');
@@ -416,9 +440,11 @@ describe('agent console and customer widget in a browser', function () {
     expect(await message(agent, 'order.txt').innerText()).to.include('22 B');
     const [download] = await Promise.all([agent.waitForEvent('download'), get.click()]);
     expect(download.suggestedFilename()).to.equal('order.txt');
-    expect(await fs.promises.readFile((await download.path()), 'utf8')).to.equal('the order number is 42');
+    expect(await fs.promises.readFile(await download.path(), 'utf8')).to.equal('the order number is 42');
 
-    await agent.getByLabel('Attach a file').setInputFiles({ name: 'label.txt', mimeType: 'text/plain', buffer: Buffer.from('return label') });
+    await agent
+      .getByLabel('Attach a file')
+      .setInputFiles({ name: 'label.txt', mimeType: 'text/plain', buffer: Buffer.from('return label') });
     await agent.getByRole('button', { name: 'Download label.txt' }).waitFor();
     expect(JSON.stringify((await chat.call('refresh')).body)).to.include('label.txt');
     await snap(agent, 'agent-files');
@@ -486,7 +512,9 @@ describe('agent console and customer widget in a browser', function () {
   it('a customer app on another origin, sending the gms_user header with credentials as CometD clients do, handshakes and gets its pushes', async () => {
     // The app's own site: another port is another origin, so every call to the gateway is cross-origin
     // and the browser asks the gateway first (a CORS preflight) for the gms_user header.
-    const site = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>shop</title>'));
+    const site = http.createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>shop</title>'),
+    );
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     try {
       const page = await (await browser.newContext()).newPage();

@@ -71,9 +71,18 @@ describe('Chat API v1 over polling', () => {
       const hello = await chat.call('send', { message: 'Hello' });
       expect(hello.status).to.equal(200);
       expect(hello.body).to.have.all.keys(
-        'chatIxnState', 'chatSessionId', 'transcriptPosition', 'chatServiceMessage', 'startedAt', 'transcriptToShow',
+        'chatIxnState',
+        'chatSessionId',
+        'transcriptPosition',
+        'chatServiceMessage',
+        'startedAt',
+        'transcriptToShow',
       );
-      expect(hello.body).to.include({ chatIxnState: 'CONNECTED', chatSessionId: start.body.chatSessionId, transcriptPosition: '2' });
+      expect(hello.body).to.include({
+        chatIxnState: 'CONNECTED',
+        chatSessionId: start.body.chatSessionId,
+        transcriptPosition: '2',
+      });
       expect(hello.body.startedAt).to.equal(start.body.startedAt);
       expect(events(hello)).to.deep.equal([['Message.Text', 'Ann Lee', 'Hello', 'CLIENT']]);
 
@@ -165,7 +174,9 @@ describe('Chat API v1 over polling', () => {
       const chat = await startCustomerChat(gw);
       const path = `/genesys/1/service/${chat.id}/ixn/chat/send`;
       const json = await gw.post(path, JSON.stringify({ message: 'as json' }), { 'content-type': 'application/json' });
-      const jquery = await gw.post(path, JSON.stringify({ message: 'as form' }), { 'content-type': 'application/x-www-form-urlencoded' });
+      const jquery = await gw.post(path, JSON.stringify({ message: 'as form' }), {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       expect(events(json)[0][2]).to.equal('as json');
       expect(events(jquery)[0][2]).to.equal('as form');
     });
@@ -236,19 +247,21 @@ describe('Chat API v1 over polling', () => {
 
     it('a body over the size limit is 413 PayloadTooLarge, as a form or as JSON', async () => {
       expectError(await chat.call('send', { message: 'x'.repeat(20_000) }), 413, 'PayloadTooLarge');
-      const json = await gw.post(
-        `/genesys/1/service/${chat.id}/ixn/chat/send`,
-        JSON.stringify({ message: 'x'.repeat(20_000) }),
-        { 'content-type': 'application/json', gms_user: 'ann' },
-      );
+      const json = await gw.post(`/genesys/1/service/${chat.id}/ixn/chat/send`, JSON.stringify({ message: 'x'.repeat(20_000) }), {
+        'content-type': 'application/json',
+        gms_user: 'ann',
+      });
       expectError(json, 413, 'PayloadTooLarge');
     });
 
     it('an unknown service id is 404 SessionNotFound on every call', async () => {
       for (const action of ['', 'send', 'refresh', 'refreshFromStart', 'startTyping', 'stopTyping', 'disconnect']) {
-        const reply = await gw.post(`/genesys/1/service/6c1b7c1e-0d43-4f5e-9a3e-2f0f6c3f1a11/ixn/chat${action ? `/${action}` : ''}`, {
-          message: 'hi',
-        });
+        const reply = await gw.post(
+          `/genesys/1/service/6c1b7c1e-0d43-4f5e-9a3e-2f0f6c3f1a11/ixn/chat${action ? `/${action}` : ''}`,
+          {
+            message: 'hi',
+          },
+        );
         expectError(reply, 404, 'SessionNotFound');
       }
       expectError(await gw.post('/genesys/1/service/not-a-uuid/ixn/chat/refresh'), 404, 'SessionNotFound');

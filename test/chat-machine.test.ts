@@ -12,7 +12,14 @@ import { GatewayError } from '../src/errors.ts';
 const T0 = Date.parse('2026-11-24T19:49:03Z');
 const NOW = T0 + 5000;
 const RULES: Rules = { maxTranscriptEvents: 100, maxMessageLength: 10 };
-const FILES: FileLimits = { enabled: true, maxFileSize: 1000, maxFiles: 5, maxTotalSize: 5000, fileTypes: ['txt'], needAgent: true };
+const FILES: FileLimits = {
+  enabled: true,
+  maxFileSize: 1000,
+  maxFiles: 5,
+  maxTotalSize: 5000,
+  fileTypes: ['txt'],
+  needAgent: true,
+};
 
 function freeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -22,8 +29,22 @@ function freeze<T>(value: T): T {
   return value;
 }
 
-const bare: ServiceSession = { id: 'S', service: 'support', createdAt: T0, lastActivity: T0, ttl: 60, expiresAt: T0 + 60_000, data: { topic: 'billing' } };
-const start: Command = { kind: 'start', ids: { chatSessionId: 'C', userId: 'U', secureKey: 'K' }, endpoint: 'desk', notifyBy: 'poll', params: { firstName: 'Ann', userData: {} } };
+const bare: ServiceSession = {
+  id: 'S',
+  service: 'support',
+  createdAt: T0,
+  lastActivity: T0,
+  ttl: 60,
+  expiresAt: T0 + 60_000,
+  data: { topic: 'billing' },
+};
+const start: Command = {
+  kind: 'start',
+  ids: { chatSessionId: 'C', userId: 'U', secureKey: 'K' },
+  endpoint: 'desk',
+  notifyBy: 'poll',
+  params: { firstName: 'Ann', userData: {} },
+};
 
 /** Runs commands from a bare session, each on what the one before gave. */
 function after(...commands: Command[]): ServiceSession {
@@ -62,25 +83,133 @@ const COMMANDS: Record<string, Command> = {
 
 /** What each command does in each state: the state after and the events added, or the refusal. */
 const EXPECTED: Record<string, Record<string, string>> = {
-  start: { 'not started': 'waiting: Notice.Joined', waiting: 'ChatAlreadyStarted', connected: 'ChatAlreadyStarted', 'ended, agent still in': 'ChatAlreadyStarted', ended: 'ChatAlreadyStarted' },
-  'customer sends': { 'not started': 'ChatNotStarted', waiting: 'waiting: Message.Text', connected: 'connected: Message.Text', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'customer types': { 'not started': 'ChatNotStarted', waiting: 'waiting: Notice.TypingStarted', connected: 'connected: Notice.TypingStarted', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'customer leaves': { 'not started': 'ChatNotStarted', waiting: 'ended: Notice.Left', connected: 'ended: Notice.Left', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
-  'customer renames': { 'not started': 'ChatNotStarted', waiting: 'waiting: -', connected: 'connected: -', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a1 accepts': { 'not started': 'ChatNotStarted', waiting: 'connected: Notice.Joined', connected: 'connected: unchanged', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a2 accepts': { 'not started': 'ChatNotStarted', waiting: 'connected: Notice.Joined', connected: 'Conflict', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a1 sends': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Message.Text', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a1 types': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.TypingStopped', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a1 pushes a URL': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.PushUrl', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a1 posts a notice': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.Custom', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a1 sends a file': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'connected: Notice.FileUploaded', 'ended, agent still in': 'ChatEnded', ended: 'ChatEnded' },
-  'a1 leaves': { 'not started': 'ChatNotStarted', waiting: 'Forbidden', connected: 'ended: Notice.Left', 'ended, agent still in': 'ended: -', ended: 'ChatEnded' },
-  expiry: { 'not started': 'removed: -', waiting: 'removed: Notice.Left', connected: 'removed: Notice.Left', 'ended, agent still in': 'removed: -', ended: 'removed: -' },
+  start: {
+    'not started': 'waiting: Notice.Joined',
+    waiting: 'ChatAlreadyStarted',
+    connected: 'ChatAlreadyStarted',
+    'ended, agent still in': 'ChatAlreadyStarted',
+    ended: 'ChatAlreadyStarted',
+  },
+  'customer sends': {
+    'not started': 'ChatNotStarted',
+    waiting: 'waiting: Message.Text',
+    connected: 'connected: Message.Text',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'customer types': {
+    'not started': 'ChatNotStarted',
+    waiting: 'waiting: Notice.TypingStarted',
+    connected: 'connected: Notice.TypingStarted',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'customer leaves': {
+    'not started': 'ChatNotStarted',
+    waiting: 'ended: Notice.Left',
+    connected: 'ended: Notice.Left',
+    'ended, agent still in': 'ended: unchanged',
+    ended: 'ended: unchanged',
+  },
+  'customer renames': {
+    'not started': 'ChatNotStarted',
+    waiting: 'waiting: -',
+    connected: 'connected: -',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 accepts': {
+    'not started': 'ChatNotStarted',
+    waiting: 'connected: Notice.Joined',
+    connected: 'connected: unchanged',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a2 accepts': {
+    'not started': 'ChatNotStarted',
+    waiting: 'connected: Notice.Joined',
+    connected: 'Conflict',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 sends': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Forbidden',
+    connected: 'connected: Message.Text',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 types': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Forbidden',
+    connected: 'connected: Notice.TypingStopped',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 pushes a URL': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Forbidden',
+    connected: 'connected: Notice.PushUrl',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 posts a notice': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Forbidden',
+    connected: 'connected: Notice.Custom',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 sends a file': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Forbidden',
+    connected: 'connected: Notice.FileUploaded',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 leaves': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Forbidden',
+    connected: 'ended: Notice.Left',
+    'ended, agent still in': 'ended: -',
+    ended: 'ChatEnded',
+  },
+  expiry: {
+    'not started': 'removed: -',
+    waiting: 'removed: Notice.Left',
+    connected: 'removed: Notice.Left',
+    'ended, agent still in': 'removed: -',
+    ended: 'removed: -',
+  },
   // A poll records that the customer is there (customer-idle.ts); these chats poll, so CometD presence leaves them as they are.
-  'customer polls': { 'not started': 'ChatNotStarted', waiting: 'waiting: -', connected: 'connected: -', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
-  "customer's last CometD client goes": { 'not started': 'not started: unchanged', waiting: 'waiting: unchanged', connected: 'connected: unchanged', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
-  "a customer's CometD client comes back": { 'not started': 'ChatNotStarted', waiting: 'waiting: -', connected: 'connected: -', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
-  'idle check (no customerIdle rule)': { 'not started': 'not started: unchanged', waiting: 'waiting: unchanged', connected: 'connected: unchanged', 'ended, agent still in': 'ended: unchanged', ended: 'ended: unchanged' },
+  'customer polls': {
+    'not started': 'ChatNotStarted',
+    waiting: 'waiting: -',
+    connected: 'connected: -',
+    'ended, agent still in': 'ended: unchanged',
+    ended: 'ended: unchanged',
+  },
+  "customer's last CometD client goes": {
+    'not started': 'not started: unchanged',
+    waiting: 'waiting: unchanged',
+    connected: 'connected: unchanged',
+    'ended, agent still in': 'ended: unchanged',
+    ended: 'ended: unchanged',
+  },
+  "a customer's CometD client comes back": {
+    'not started': 'ChatNotStarted',
+    waiting: 'waiting: -',
+    connected: 'connected: -',
+    'ended, agent still in': 'ended: unchanged',
+    ended: 'ended: unchanged',
+  },
+  'idle check (no customerIdle rule)': {
+    'not started': 'not started: unchanged',
+    waiting: 'waiting: unchanged',
+    connected: 'connected: unchanged',
+    'ended, agent still in': 'ended: unchanged',
+    ended: 'ended: unchanged',
+  },
 };
 
 function outcomeOf(session: ServiceSession, command: Command): string {
@@ -97,7 +226,9 @@ function outcomeOf(session: ServiceSession, command: Command): string {
 
 describe('the chat state machine, every state × every command', () => {
   for (const [commandName, command] of Object.entries(COMMANDS)) {
-    it(`${commandName}: ${Object.entries(EXPECTED[commandName]).map(([s, o]) => `${s} → ${o}`).join('; ')}`, () => {
+    it(`${commandName}: ${Object.entries(EXPECTED[commandName])
+      .map(([s, o]) => `${s} → ${o}`)
+      .join('; ')}`, () => {
       const got = Object.fromEntries(Object.entries(STATES).map(([name, session]) => [name, outcomeOf(session, command)]));
       expect(got).to.deep.equal(EXPECTED[commandName]);
     });
@@ -109,7 +240,9 @@ describe('the chat state machine, its rules', () => {
 
   it('numbers events 1..n, dated now, with who sent them, and tells the agents in the chat and any who just left', () => {
     const out = apply(connected, { kind: 'agentSend', agentId: 'a1', text: 'Hi Ann' }, NOW, RULES);
-    expect(out.events).to.deep.equal([{ position: 3, type: 'Message.Text', nickname: 'Bob', text: 'Hi Ann', at: NOW, partyType: 'AGENT', agentId: 'a1' }]);
+    expect(out.events).to.deep.equal([
+      { position: 3, type: 'Message.Text', nickname: 'Bob', text: 'Hi Ann', at: NOW, partyType: 'AGENT', agentId: 'a1' },
+    ]);
     expect(out.session.chat!.events.map((e) => e.position)).to.deep.equal([1, 2, 3]);
     expect(out.effects).to.deep.equal([{ kind: 'publish', agentIds: ['a1'] }]);
     const left = apply(connected, { kind: 'leave', agentId: 'a1' }, NOW, RULES);
@@ -118,7 +251,12 @@ describe('the chat state machine, its rules', () => {
   });
 
   it('starts a chat with the customer’s nickname and the session’s business data under the start’s', () => {
-    const out = apply(bare, { ...start, params: { userDisplayName: ' Annie ', userData: { topic: 'sales', lang: 'en' } } }, NOW, RULES);
+    const out = apply(
+      bare,
+      { ...start, params: { userDisplayName: ' Annie ', userData: { topic: 'sales', lang: 'en' } } },
+      NOW,
+      RULES,
+    );
     const chat = out.session.chat as Chat;
     expect(chat.customer).to.deep.equal({ nickname: 'Annie', userData: { topic: 'sales', lang: 'en' } });
     expect(chat).to.include({ chatSessionId: 'C', state: 'waiting', startedAt: NOW, endpoint: 'desk' });
@@ -155,7 +293,8 @@ describe('the chat state machine, its rules', () => {
 describe('the chat state machine, a customer gone (customerIdleWarning 2 s, customerIdleEnd 3 s)', () => {
   const IDLE: Rules = { ...RULES, customerIdle: { warningSeconds: 2, endSeconds: 3 } };
   const at = (session: ServiceSession, command: Command, ms: number) => apply(freeze(session), command, T0 + ms, IDLE);
-  const kinds = (out: { events: { type: string; nickname: string; partyType: string }[] }) => out.events.map((e) => [e.type, e.nickname, e.partyType]);
+  const kinds = (out: { events: { type: string; nickname: string; partyType: string }[] }) =>
+    out.events.map((e) => [e.type, e.nickname, e.partyType]);
   const waiting = STATES.waiting;
 
   it('warns everyone once the customer has been gone the warning time, then ends the chat the end time later', () => {
@@ -203,13 +342,25 @@ describe('the chat state machine, a customer gone (customerIdleWarning 2 s, cust
   it('a party leaving stops their typing first: the customer (gone, leaving, expiring) and an agent', () => {
     const typing = at(STATES.connected, { kind: 'typing', started: true }, 0).session;
     const warned = at(typing, { kind: 'idle' }, 2000).session;
-    expect(kinds(at(warned, { kind: 'idle' }, 5000))).to.deep.equal([['Notice.TypingStopped', 'Ann', 'CLIENT'], ['Notice.Left', 'Ann', 'CLIENT']]);
-    expect(kinds(at(typing, { kind: 'disconnect' }, 10))).to.deep.equal([['Notice.TypingStopped', 'Ann', 'CLIENT'], ['Notice.Left', 'Ann', 'CLIENT']]);
-    expect(kinds(at(typing, { kind: 'expire' }, 10))).to.deep.equal([['Notice.TypingStopped', 'Ann', 'CLIENT'], ['Notice.Left', 'Ann', 'CLIENT']]);
+    expect(kinds(at(warned, { kind: 'idle' }, 5000))).to.deep.equal([
+      ['Notice.TypingStopped', 'Ann', 'CLIENT'],
+      ['Notice.Left', 'Ann', 'CLIENT'],
+    ]);
+    expect(kinds(at(typing, { kind: 'disconnect' }, 10))).to.deep.equal([
+      ['Notice.TypingStopped', 'Ann', 'CLIENT'],
+      ['Notice.Left', 'Ann', 'CLIENT'],
+    ]);
+    expect(kinds(at(typing, { kind: 'expire' }, 10))).to.deep.equal([
+      ['Notice.TypingStopped', 'Ann', 'CLIENT'],
+      ['Notice.Left', 'Ann', 'CLIENT'],
+    ]);
     const stopped = at(typing, { kind: 'typing', started: false }, 10).session;
     expect(kinds(at(stopped, { kind: 'disconnect' }, 20))).to.deep.equal([['Notice.Left', 'Ann', 'CLIENT']]);
     const agentTyping = at(STATES.connected, { kind: 'agentTyping', agentId: 'a1', started: true }, 0).session;
-    expect(kinds(at(agentTyping, { kind: 'leave', agentId: 'a1' }, 10))).to.deep.equal([['Notice.TypingStopped', 'Bob', 'AGENT'], ['Notice.Left', 'Bob', 'AGENT']]);
+    expect(kinds(at(agentTyping, { kind: 'leave', agentId: 'a1' }, 10))).to.deep.equal([
+      ['Notice.TypingStopped', 'Bob', 'AGENT'],
+      ['Notice.Left', 'Bob', 'AGENT'],
+    ]);
     // The customer typing is not the agent's to stop.
     expect(kinds(at(typing, { kind: 'leave', agentId: 'a1' }, 10))).to.deep.equal([['Notice.Left', 'Bob', 'AGENT']]);
   });

@@ -9,17 +9,33 @@ import { startV2Chat, type V2Chat } from './helpers/chat-v2-client.ts';
 import { eventually, makeTempDir, request, startTestGateway, type Reply, type TestGateway } from './helpers/gateway.ts';
 import { rowsMentioning } from './helpers/sqlite-file.ts';
 
-const FILES = { enabled: true, maxFileSize: 1000, maxFiles: 2, maxTotalSize: 1500, fileTypes: ['txt', 'png', 'pdf'], needAgent: true };
+const FILES = {
+  enabled: true,
+  maxFileSize: 1000,
+  maxFiles: 2,
+  maxTotalSize: 1500,
+  fileTypes: ['txt', 'png', 'pdf'],
+  needAgent: true,
+};
 
 /** A multipart upload as a browser's FormData sends it: the chat's fields and one file part. */
-function uploadForm(fields: Record<string, string>, name: string, content: string | Uint8Array, type = 'application/octet-stream'): FormData {
+function uploadForm(
+  fields: Record<string, string>,
+  name: string,
+  content: string | Uint8Array,
+  type = 'application/octet-stream',
+): FormData {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', new Blob([content as BlobPart], { type }), name);
   return form;
 }
 
-async function download(gw: TestGateway, chat: V2Chat, fileId: string): Promise<{ status: number; headers: Headers; bytes: Buffer; body: unknown }> {
+async function download(
+  gw: TestGateway,
+  chat: V2Chat,
+  fileId: string,
+): Promise<{ status: number; headers: Headers; bytes: Buffer; body: unknown }> {
   const query = new URLSearchParams(chat.credentials());
   const res = await fetch(`${gw.url}/genesys/2/chat/request-chat/${chat.chatId}/file/${fileId}/download?${query}`);
   const bytes = Buffer.from(await res.arrayBuffer());
@@ -41,7 +57,9 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
       services: {
         'request-chat.json': { fileTransfer: FILES },
         'no-files.json': {},
-        'html-ok.json': { fileTransfer: { ...FILES, maxFiles: 50, maxTotalSize: 100_000, fileTypes: ['html', 'svg', 'txt'], needAgent: false } },
+        'html-ok.json': {
+          fileTransfer: { ...FILES, maxFiles: 50, maxTotalSize: 100_000, fileTypes: ['html', 'svg', 'txt'], needAgent: false },
+        },
       },
       endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
     });
@@ -49,8 +67,18 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
   });
   after(() => gw.close());
 
-  const upload = (chat: V2Chat, name: string, content: string | Uint8Array, extra: Record<string, string> = {}, service = 'request-chat', type?: string): Promise<Reply> =>
-    gw.post(`/genesys/2/chat/${service}/${chat.chatId}/file`, uploadForm({ ...chat.credentials(), ...extra }, name, content, type));
+  const upload = (
+    chat: V2Chat,
+    name: string,
+    content: string | Uint8Array,
+    extra: Record<string, string> = {},
+    service = 'request-chat',
+    type?: string,
+  ): Promise<Reply> =>
+    gw.post(
+      `/genesys/2/chat/${service}/${chat.chatId}/file`,
+      uploadForm({ ...chat.credentials(), ...extra }, name, content, type),
+    );
 
   it('the customer reads the limits, sends a file the agent downloads, the agent sends one back, and each deletes their own', async () => {
     const chat = await startV2Chat(gw);
@@ -73,7 +101,10 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
     expect(early.body.errors[0].code).to.equal(125);
 
     await alice.post(`/chats/${chat.chatId}/accept`);
-    const sent = await upload(chat, 'notes.txt', 'hello agent', { 'userData[file-description]': 'my notes', transcriptPosition: '3' });
+    const sent = await upload(chat, 'notes.txt', 'hello agent', {
+      'userData[file-description]': 'my notes',
+      transcriptPosition: '3',
+    });
     expect(sent.status).to.equal(200);
     const fileId = sent.body.userData['file-id'] as string;
     expect(fileId).to.match(/^[0-9A-F]{16}$/);
@@ -81,15 +112,26 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
     expect(sent.body.messages[0]).to.deep.include({
       index: 3,
       type: 'FileUploaded',
-      userData: { 'file-id': fileId, 'file-name': 'notes.txt', 'file-size': '11', 'file-type': 'text/plain; charset=utf-8', 'file-description': 'my notes' },
+      userData: {
+        'file-id': fileId,
+        'file-name': 'notes.txt',
+        'file-size': '11',
+        'file-type': 'text/plain; charset=utf-8',
+        'file-description': 'my notes',
+      },
     });
-    expect((await chat.call('file/limits')).body.messages[0].userData).to.include({ 'used-upload-max-files': '1', 'used-upload-max-total-size': '11' });
+    expect((await chat.call('file/limits')).body.messages[0].userData).to.include({
+      'used-upload-max-files': '1',
+      'used-upload-max-total-size': '11',
+    });
 
     // The agent sees the event with the file's details and downloads it.
     const view = (await alice.get(`/chats/${chat.chatId}`)).body;
     expect(view.events.at(-1)).to.include({ type: 'Notice.FileUploaded', partyType: 'CLIENT', text: 'notes.txt' });
     expect(view.events.at(-1).data['file-id']).to.equal(fileId);
-    const got = await fetch(`${gw.url}/agent/v1/chats/${chat.chatId}/files/${fileId}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const got = await fetch(`${gw.url}/agent/v1/chats/${chat.chatId}/files/${fileId}`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(got.status).to.equal(200);
     expect(await got.text()).to.equal('hello agent');
     expect(got.headers.get('content-disposition')).to.equal(`attachment; filename="notes.txt"; filename*=UTF-8''notes.txt`);
@@ -106,18 +148,38 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
     expect(theirs.headers.get('content-type')).to.equal('image/png');
     expect([...theirs.bytes]).to.deep.equal([...png]);
     const polled = await chat.call('refresh', { transcriptPosition: '4' });
-    expect(polled.body.messages[0]).to.deep.include({ type: 'FileUploaded', from: { nickname: 'Alice', participantId: 2, type: 'Agent' } });
+    expect(polled.body.messages[0]).to.deep.include({
+      type: 'FileUploaded',
+      from: { nickname: 'Alice', participantId: 2, type: 'Agent' },
+    });
 
     // Each side deletes only its own file; a deleted file is gone for both.
-    const notMine = await gw.post(`/genesys/2/chat/request-chat/${chat.chatId}/file/${agentFile.data['file-id']}/delete`, chat.credentials());
+    const notMine = await gw.post(
+      `/genesys/2/chat/request-chat/${chat.chatId}/file/${agentFile.data['file-id']}/delete`,
+      chat.credentials(),
+    );
     expect(notMine.status).to.equal(403);
-    const deleted = await gw.post(`/genesys/2/chat/request-chat/${chat.chatId}/file/${fileId}/delete`, { ...chat.credentials(), transcriptPosition: '5' });
+    const deleted = await gw.post(`/genesys/2/chat/request-chat/${chat.chatId}/file/${fileId}/delete`, {
+      ...chat.credentials(),
+      transcriptPosition: '5',
+    });
     expect(deleted.status).to.equal(200);
-    expect(deleted.body.messages.map((m: { type: string; userData?: Record<string, string> }) => [m.type, m.userData?.['file-id']])).to.deep.equal([['FileDeleted', fileId]]);
+    expect(
+      deleted.body.messages.map((m: { type: string; userData?: Record<string, string> }) => [m.type, m.userData?.['file-id']]),
+    ).to.deep.equal([['FileDeleted', fileId]]);
     const gone = await download(gw, chat, fileId);
     expect(gone.status).to.equal(404);
-    expect(gone.body).to.deep.equal({ statusCode: 2, errors: [{ code: 126, advice: 'No such file in this chat: the id is unknown or the file was deleted.' }] });
-    expect((await fetch(`${gw.url}/agent/v1/chats/${chat.chatId}/files/${fileId}`, { headers: { authorization: `Bearer ${alice.token}` } })).status).to.equal(404);
+    expect(gone.body).to.deep.equal({
+      statusCode: 2,
+      errors: [{ code: 126, advice: 'No such file in this chat: the id is unknown or the file was deleted.' }],
+    });
+    expect(
+      (
+        await fetch(`${gw.url}/agent/v1/chats/${chat.chatId}/files/${fileId}`, {
+          headers: { authorization: `Bearer ${alice.token}` },
+        })
+      ).status,
+    ).to.equal(404);
     expect((await gw.store.get(`file:${chat.chatId}:${fileId}`)) === undefined).to.equal(true);
     expect((await alice.post(`/chats/${chat.chatId}/files/${agentFile.data['file-id']}/delete`)).status).to.equal(200);
     expect((await download(gw, chat, agentFile.data['file-id'])).status).to.equal(404);
@@ -150,7 +212,9 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
 
     // The agent's side has its own allowance under the same rules.
     expect((await alice.post(`/chats/${chat.chatId}/files`, uploadForm({}, 'big.pdf', 'x'.repeat(1001)))).status).to.equal(413);
-    expect((await alice.post(`/chats/${chat.chatId}/files`, uploadForm({}, 'x.exe', 'MZ'))).body.exception).to.equal('InvalidParameter');
+    expect((await alice.post(`/chats/${chat.chatId}/files`, uploadForm({}, 'x.exe', 'MZ'))).body.exception).to.equal(
+      'InvalidParameter',
+    );
 
     const events = (await alice.get(`/chats/${chat.chatId}`)).body.events;
     expect(events.length - before).to.equal(2);
@@ -166,7 +230,10 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
     expect((await plain.call('file/limits')).body.userData).to.include({ 'upload-max-files': '0' });
     expect((await alice.post(`/chats/${plain.chatId}/files`, uploadForm({}, 'a.txt', 'x'))).status).to.equal(400);
     // And an upload with a wrong secureKey changes nothing.
-    const forged = await gw.post(`/genesys/2/chat/request-chat/${chat.chatId}/file`, uploadForm({ ...chat.credentials(), secureKey: '0000000000000000' }, 'e.txt', 'x'));
+    const forged = await gw.post(
+      `/genesys/2/chat/request-chat/${chat.chatId}/file`,
+      uploadForm({ ...chat.credentials(), secureKey: '0000000000000000' }, 'e.txt', 'x'),
+    );
     expect(forged.status).to.equal(404);
     expect(forged.body.errors[0].code).to.equal(102);
   });
@@ -192,23 +259,33 @@ describe('files in a chat (Chat API v2 and the agent API)', () => {
     expect(page['file-type']).to.equal('application/octet-stream');
     const res = await get(page['file-id']);
     expect(res.headers.get('content-type')).to.equal('application/octet-stream');
-    expect(res.headers.get('content-disposition')).to.match(/^attachment; filename="_img src=x onerror=alert\(1\)_\.html"; filename\*=UTF-8''/);
+    expect(res.headers.get('content-disposition')).to.match(
+      /^attachment; filename="_img src=x onerror=alert\(1\)_\.html"; filename\*=UTF-8''/,
+    );
     expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
     expect(res.headers.get('content-security-policy')).to.equal("default-src 'none'; sandbox");
     expect(await res.text()).to.equal('<script>alert(document.cookie)</script>');
-    expect((await sent('logo.svg', '<svg onload="alert(1)"/>', 'image/svg+xml'))['file-type']).to.equal('application/octet-stream');
+    expect((await sent('logo.svg', '<svg onload="alert(1)"/>', 'image/svg+xml'))['file-type']).to.equal(
+      'application/octet-stream',
+    );
 
     // Header injection and lying types: quotes and line breaks never reach a header; a .txt claimed as HTML is text.
     // (FormData escapes such names; a hand-written body can carry them raw, in RFC 5987 form.)
     const boundary = 'x-boundary-x';
-    const fields = Object.entries(chat.credentials()).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+    const fields = Object.entries(chat.credentials()).map(
+      ([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`,
+    );
     const raw =
       fields.join('') +
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''a%22%0D%0ASet-Cookie%3A%20x%3D1%3B.txt\r\n` +
       `Content-Type: text/html\r\n\r\nplain\r\n--${boundary}--\r\n`;
-    const rawReply = await gw.post(`/genesys/2/chat/html-ok/${chat.chatId}/file`, raw, { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    const rawReply = await gw.post(`/genesys/2/chat/html-ok/${chat.chatId}/file`, raw, {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    });
     expect(rawReply.status).to.equal(200);
-    const crlf = rawReply.body.userData['file-id'] ? (await chat.call('refresh', { transcriptPosition: '1' })).body.messages.at(-1).userData : {};
+    const crlf = rawReply.body.userData['file-id']
+      ? (await chat.call('refresh', { transcriptPosition: '1' })).body.messages.at(-1).userData
+      : {};
     expect(crlf['file-name']).to.equal('a___Set-Cookie_ x=1_.txt');
     const crlfRes = await get(crlf['file-id']);
     expect(crlfRes.headers.get('set-cookie')).to.equal(null);
@@ -231,7 +308,10 @@ describe('files over restarts and expiry', () => {
   it('a file sent before a restart downloads after it, and files are removed with their chat', async () => {
     const file = path.join(await makeTempDir('gms-v2-files-'), 'sessions.sqlite');
     const env = { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50' };
-    const services = { 'request-chat.json': { fileTransfer: { ...FILES, needAgent: false } }, 'brief.json': { ttl: 1, fileTransfer: { ...FILES, needAgent: false } } };
+    const services = {
+      'request-chat.json': { fileTransfer: { ...FILES, needAgent: false } },
+      'brief.json': { ttl: 1, fileTransfer: { ...FILES, needAgent: false } },
+    };
     const first = await startTestGateway({ env, services, endpoints: { 'gms_builtin.json': endpointFile(['alice']) } });
     let second: TestGateway | undefined;
     try {
@@ -243,18 +323,33 @@ describe('files over restarts and expiry', () => {
       await first.close();
 
       second = await startTestGateway({ env, dir: first.dir });
-      const got = await request(second.url, 'GET', `/genesys/2/chat/request-chat/${chat.chatId}/file/${fileId}/download?${new URLSearchParams(chat.credentials())}`);
+      const got = await request(
+        second.url,
+        'GET',
+        `/genesys/2/chat/request-chat/${chat.chatId}/file/${fileId}/download?${new URLSearchParams(chat.credentials())}`,
+      );
       expect(got.status).to.equal(200);
       expect(got.body).to.equal('survives restarts');
 
       const brief = await startV2Chat(second, { service: 'brief' });
-      const briefSent = await second.post(`/genesys/2/chat/brief/${brief.chatId}/file`, uploadForm(brief.credentials(), 'short.txt', 'short-lived'));
+      const briefSent = await second.post(
+        `/genesys/2/chat/brief/${brief.chatId}/file`,
+        uploadForm(brief.credentials(), 'short.txt', 'short-lived'),
+      );
       expect(briefSent.status).to.equal(200);
       const briefFile = briefSent.body.userData['file-id'] as string;
       expect(await rowsMentioning(file, `file:${brief.chatId}:${briefFile}`)).to.have.length(1);
       const watcher = agentClient(second, 'alice');
-      await eventually(async () => (await watcher.get(`/chats/${brief.chatId}`)).status === 404, 5000, 'the brief chat to expire');
-      await eventually(async () => (await rowsMentioning(file, `file:${brief.chatId}`)).length === 0, 3000, 'its file to be removed');
+      await eventually(
+        async () => (await watcher.get(`/chats/${brief.chatId}`)).status === 404,
+        5000,
+        'the brief chat to expire',
+      );
+      await eventually(
+        async () => (await rowsMentioning(file, `file:${brief.chatId}`)).length === 0,
+        3000,
+        'its file to be removed',
+      );
     } finally {
       await second?.close();
       await first.close();

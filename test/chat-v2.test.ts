@@ -52,11 +52,20 @@ describe('Chat API Version 2', () => {
     expect(start.body.userId).to.match(/^[0-9A-F]{16}$/);
     expect(start.body.secureKey).to.match(/^[0-9A-F]{16}$/);
     expect(messagesOf(start)).to.have.length(1);
-    expect(messagesOf(start)[0]).to.deep.include({ from: { nickname: 'Ann', participantId: 1, type: 'Client' }, index: 1, type: 'ParticipantJoined' });
+    expect(messagesOf(start)[0]).to.deep.include({
+      from: { nickname: 'Ann', participantId: 1, type: 'Client' },
+      index: 1,
+      type: 'ParticipantJoined',
+    });
     expect(messagesOf(start)[0].utcTime).to.be.closeTo(Date.now(), 10_000);
     const { chatId, userId, secureKey, alias } = start.body as Record<string, string>;
     const call = (action: string, body: Record<string, string> = {}): Promise<Reply> =>
-      gw.post(`/genesys/2/chat/request-chat/${chatId}/${action}`, { userId: userId, secureKey: secureKey, alias: alias, ...body });
+      gw.post(`/genesys/2/chat/request-chat/${chatId}/${action}`, {
+        userId: userId,
+        secureKey: secureKey,
+        alias: alias,
+        ...body,
+      });
 
     // The agent finds the chat in the same queue as v1 chats, with the business data.
     const waiting = await alice.get('/chats?state=waiting');
@@ -70,7 +79,9 @@ describe('Chat API Version 2', () => {
     const refreshed = await call('refresh', { transcriptPosition: String(next), message: '' });
     expect(refreshed.status).to.equal(200);
     expect(refreshed.body).to.include({ statusCode: 0, chatEnded: false, chatId, userId, secureKey, alias, nextPosition: 4 });
-    expect(messagesOf(refreshed).map((m) => [m.index, m.type, m.from.type, m.from.participantId, m.from.nickname, m.text])).to.deep.equal([
+    expect(
+      messagesOf(refreshed).map((m) => [m.index, m.type, m.from.type, m.from.participantId, m.from.nickname, m.text]),
+    ).to.deep.equal([
       [2, 'ParticipantJoined', 'Agent', 2, 'Alice', undefined],
       [3, 'Message', 'Agent', 2, 'Alice', 'Hello Ann'],
     ]);
@@ -156,7 +167,15 @@ describe('Chat API Version 2', () => {
   it('replays the Python bot: a service URL with a trailing slash, an initial text, refresh from nextPosition', async () => {
     const start = await gw.post(
       '/genesys/2/chat/request-chat/',
-      { nickname: 'TestUser', firstName: 'Test', lastName: 'User', emailAddress: 'test@example.com', subject: 'Testing', text: 'first words', 'userData[_genesys_source]': 'web' },
+      {
+        nickname: 'TestUser',
+        firstName: 'Test',
+        lastName: 'User',
+        emailAddress: 'test@example.com',
+        subject: 'Testing',
+        text: 'first words',
+        'userData[_genesys_source]': 'web',
+      },
       { apikey: 'whatever-the-bot-sends', 'content-type': 'application/x-www-form-urlencoded' },
     );
     expect(start.status).to.equal(200);
@@ -169,7 +188,11 @@ describe('Chat API Version 2', () => {
     let position = start.body.nextPosition as number;
     const poll = await gw.post(`${base}/refresh`, { ...creds, transcriptPosition: String(position), message: '' });
     expect(messagesOf(poll)).to.deep.equal([]);
-    const sent = await gw.post(`${base}/send`, { ...creds, transcriptPosition: String(position), message: "<script>alert('XSS')</script>" });
+    const sent = await gw.post(`${base}/send`, {
+      ...creds,
+      transcriptPosition: String(position),
+      message: "<script>alert('XSS')</script>",
+    });
     expect(messagesOf(sent).map((m) => m.text)).to.deep.equal(["<script>alert('XSS')</script>"]);
     position = sent.body.nextPosition;
     const bye = await gw.post(`${base}/disconnect`, { ...creds, transcriptPosition: String(position), message: '' });
@@ -180,7 +203,10 @@ describe('Chat API Version 2', () => {
     const v1 = await startCustomerChat(gw, { start: { userDisplayName: 'Vic One' } });
     const v2 = await startV2Chat(gw, { form: { nickname: 'Vee Two' } });
     const v1Id = v1.start.body.chatSessionId as string;
-    const waiting = (await alice.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string; nickname: string }) => [c.chatSessionId, c.nickname]);
+    const waiting = (await alice.get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string; nickname: string }) => [
+      c.chatSessionId,
+      c.nickname,
+    ]);
     expect(waiting).to.deep.include.members([
       [v1Id, 'Vic One'],
       [v2.chatId, 'Vee Two'],
@@ -205,8 +231,16 @@ describe('Chat API Version 2', () => {
     // Both customers answer; the agent reads both through the same API.
     await v1.call('send', { message: 'from v1' });
     await v2.call('send', { message: 'from v2' });
-    expect((await alice.get(`/chats/${v1Id}`)).body.events.at(-1)).to.include({ text: 'from v1', partyType: 'CLIENT', nickname: 'Vic One' });
-    expect((await alice.get(`/chats/${v2.chatId}`)).body.events.at(-1)).to.include({ text: 'from v2', partyType: 'CLIENT', nickname: 'Vee Two' });
+    expect((await alice.get(`/chats/${v1Id}`)).body.events.at(-1)).to.include({
+      text: 'from v1',
+      partyType: 'CLIENT',
+      nickname: 'Vic One',
+    });
+    expect((await alice.get(`/chats/${v2.chatId}`)).body.events.at(-1)).to.include({
+      text: 'from v2',
+      partyType: 'CLIENT',
+      nickname: 'Vee Two',
+    });
     // The agent ends the v2 chat: the customer sees it end.
     await alice.post(`/chats/${v2.chatId}/leave`);
     const ended = await v2.call('refresh', { transcriptPosition: '5' });
@@ -238,7 +272,9 @@ describe('Chat API Version 2', () => {
         expect(reply.status, action).to.equal(404);
         expect(reply.body, action).to.deep.equal({
           statusCode: 2,
-          errors: [{ code: 102, advice: 'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.' }],
+          errors: [
+            { code: 102, advice: 'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.' },
+          ],
         });
       }
       const missing = await gw.post(`${base}/${action}`, { userId: chat.userId, alias: chat.alias, ...body });
@@ -246,8 +282,12 @@ describe('Chat API Version 2', () => {
       expect(missing.body.errors[0], action).to.deep.equal({ code: 101, advice: "The parameter 'secureKey' is required." });
     }
     // The right key on another service's path, and an unknown chat id, are the same not-found.
-    expect((await gw.post(`/genesys/2/chat/v2-only/${chat.chatId}/refresh`, chat.credentials())).body.errors[0].code).to.equal(102);
-    expect((await gw.post('/genesys/2/chat/request-chat/0123456789ABCDEF/refresh', chat.credentials())).body.errors[0].code).to.equal(102);
+    expect((await gw.post(`/genesys/2/chat/v2-only/${chat.chatId}/refresh`, chat.credentials())).body.errors[0].code).to.equal(
+      102,
+    );
+    expect(
+      (await gw.post('/genesys/2/chat/request-chat/0123456789ABCDEF/refresh', chat.credentials())).body.errors[0].code,
+    ).to.equal(102);
     expect((await gw.get(`${base}/file/X/download?userId=${chat.userId}&secureKey=0000000000000000`)).status).to.equal(404);
 
     const after = (await alice.get(`/chats/${chat.chatId}`)).body;
@@ -260,7 +300,9 @@ describe('Chat API Version 2', () => {
     expect((await chat.call('updateNickname', { nickname: 'Annie' })).body.statusCode).to.equal(0);
     expect((await chat.call('customNotice', { message: 'page=checkout' })).body.statusCode).to.equal(0);
     expect((await chat.call('pushUrl', { pushUrl: 'https://shop.example/cart' })).body.statusCode).to.equal(0);
-    expect((await chat.call('updateData', { 'userData[orderId]': '43', 'userData["plan"]': 'gold' })).body.statusCode).to.equal(0);
+    expect((await chat.call('updateData', { 'userData[orderId]': '43', 'userData["plan"]': 'gold' })).body.statusCode).to.equal(
+      0,
+    );
     const refused = await chat.call('pushUrl', { pushUrl: 'javascript:alert(1)' });
     expect(refused.status).to.equal(400);
     expect(refused.body.errors[0].code).to.equal(101);
@@ -268,7 +310,9 @@ describe('Chat API Version 2', () => {
     const view = (await alice.get(`/chats/${chat.chatId}`)).body;
     expect(view.customer.nickname).to.equal('Annie');
     expect(view.userData).to.deep.equal({ orderId: '43', plan: 'gold' });
-    expect(view.events.slice(-3).map((e: { type: string; nickname: string; text: string }) => [e.type, e.nickname, e.text])).to.deep.equal([
+    expect(
+      view.events.slice(-3).map((e: { type: string; nickname: string; text: string }) => [e.type, e.nickname, e.text]),
+    ).to.deep.equal([
       ['Notice.NicknameUpdated', 'Annie', 'was Ann'],
       ['Notice.Custom', 'Annie', 'page=checkout'],
       ['Notice.PushUrl', 'Annie', 'https://shop.example/cart'],
@@ -284,7 +328,10 @@ describe('Chat API Version 2', () => {
   it('bad requests get the v2 envelope with a clear advice, never a crash', async () => {
     const noName = await gw.post('/genesys/2/chat/request-chat', { subject: 'x' });
     expect(noName.status).to.equal(400);
-    expect(noName.body).to.deep.equal({ statusCode: 1, errors: [{ code: 101, advice: "Give a 'nickname', or 'firstName' and 'lastName'." }] });
+    expect(noName.body).to.deep.equal({
+      statusCode: 1,
+      errors: [{ code: 101, advice: "Give a 'nickname', or 'firstName' and 'lastName'." }],
+    });
     const unknown = await gw.post('/genesys/2/chat/no-such-service', { nickname: 'Ann' });
     expect(unknown.status).to.equal(404);
     expect(unknown.body.errors[0].code).to.equal(104);
@@ -296,16 +343,25 @@ describe('Chat API Version 2', () => {
     expect(badPosition.status).to.equal(400);
     expect(badPosition.body.errors[0].code).to.equal(101);
     const empty = await chat.call('send', { message: '  ' });
-    expect(empty.body.errors[0]).to.deep.equal({ code: 101, advice: "The parameter 'message' is required and must not be empty." });
+    expect(empty.body.errors[0]).to.deep.equal({
+      code: 101,
+      advice: "The parameter 'message' is required and must not be empty.",
+    });
     const nowhere = await gw.post(`/genesys/2/chat/request-chat/${chat.chatId}/teleport`, chat.credentials());
     expect(nowhere.status).to.equal(404);
     expect(nowhere.body.statusCode).to.equal(2);
     // A JSON body with userData as an object works too.
-    const json = await gw.post('/genesys/2/chat/request-chat', JSON.stringify({ nickname: 'Jo', userData: { tier: 'gold', n: 3 } }), {
-      'content-type': 'application/json',
-    });
+    const json = await gw.post(
+      '/genesys/2/chat/request-chat',
+      JSON.stringify({ nickname: 'Jo', userData: { tier: 'gold', n: 3 } }),
+      {
+        'content-type': 'application/json',
+      },
+    );
     expect(json.status).to.equal(200);
-    const entry = (await alice.get('/chats?state=waiting')).body.chats.find((c: { chatSessionId: string }) => c.chatSessionId === json.body.chatId);
+    const entry = (await alice.get('/chats?state=waiting')).body.chats.find(
+      (c: { chatSessionId: string }) => c.chatSessionId === json.body.chatId,
+    );
     expect(entry.userData).to.deep.equal({ tier: 'gold', n: '3' });
   });
 
@@ -319,11 +375,19 @@ describe('Chat API Version 2', () => {
 
     const chat = await startV2Chat(gw, { service: 'v2-only' });
     await gw.writeService('v2-only.json', { chatApiVersions: [1] });
-    await eventually(async () => (await gw.post('/genesys/2/chat/v2-only', { nickname: 'Ann' })).status === 404, 3000, 'v2 switched off');
+    await eventually(
+      async () => (await gw.post('/genesys/2/chat/v2-only', { nickname: 'Ann' })).status === 404,
+      3000,
+      'v2 switched off',
+    );
     // A chat under way goes on.
     expect((await chat.call('send', { message: 'still here' })).body.statusCode).to.equal(0);
     await gw.writeService('v2-only.json', { chatApiVersions: [2] });
-    await eventually(async () => (await gw.post('/genesys/2/chat/v2-only', { nickname: 'Ann' })).status === 200, 3000, 'v2 switched on');
+    await eventually(
+      async () => (await gw.post('/genesys/2/chat/v2-only', { nickname: 'Ann' })).status === 200,
+      3000,
+      'v2 switched on',
+    );
   });
 });
 
@@ -331,7 +395,11 @@ describe('Chat API Version 2 over restarts and expiry', () => {
   it('a v2 chat goes on after the gateway restarts on its SQLite store, and ends by its ttl like any chat', async () => {
     const file = path.join(await makeTempDir('gms-v2-persist-'), 'sessions.sqlite');
     const env = { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50' };
-    const first = await startTestGateway({ env, services: { 'request-chat.json': {}, 'brief.json': { ttl: 1 } }, endpoints: { 'gms_builtin.json': endpointFile(['alice']) } });
+    const first = await startTestGateway({
+      env,
+      services: { 'request-chat.json': {}, 'brief.json': { ttl: 1 } },
+      endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
+    });
     let second: TestGateway | undefined;
     try {
       const chat = await startV2Chat(first);
@@ -340,7 +408,10 @@ describe('Chat API Version 2 over restarts and expiry', () => {
       await first.close();
 
       second = await startTestGateway({ env, dir: first.dir });
-      const again = { call: (action: string, body: Record<string, string> = {}) => second!.post(`/genesys/2/chat/request-chat/${chat.chatId}/${action}`, { ...chat.credentials(), ...body }) };
+      const again = {
+        call: (action: string, body: Record<string, string> = {}) =>
+          second!.post(`/genesys/2/chat/request-chat/${chat.chatId}/${action}`, { ...chat.credentials(), ...body }),
+      };
       const poll = await again.call('refresh', { transcriptPosition: '1' });
       expect(poll.status).to.equal(200);
       expect(messagesOf(poll).map((m) => [m.index, m.type, m.text])).to.deep.equal([
@@ -348,7 +419,9 @@ describe('Chat API Version 2 over restarts and expiry', () => {
         [2, 'ParticipantJoined', undefined],
         [3, 'Message', 'before the restart'],
       ]);
-      expect((await agentClient(second, 'alice').post(`/chats/${chat.chatId}/send`, { message: 'after it' })).status).to.equal(200);
+      expect((await agentClient(second, 'alice').post(`/chats/${chat.chatId}/send`, { message: 'after it' })).status).to.equal(
+        200,
+      );
       expect(messagesOf(await again.call('refresh', { transcriptPosition: '4' })).map((m) => m.text)).to.deep.equal(['after it']);
       // A wrong key is refused after the restart too.
       expect((await again.call('refresh', { secureKey: '0000000000000000' })).status).to.equal(404);
@@ -356,7 +429,11 @@ describe('Chat API Version 2 over restarts and expiry', () => {
       const brief = await startV2Chat(second, { service: 'brief' });
       // Polling would keep it alive (a call is activity): the agent's view, which is not, says when it is gone.
       const watcher = agentClient(second, 'alice');
-      await eventually(async () => (await watcher.get(`/chats/${brief.chatId}`)).status === 404, 5000, 'the brief chat to expire');
+      await eventually(
+        async () => (await watcher.get(`/chats/${brief.chatId}`)).status === 404,
+        5000,
+        'the brief chat to expire',
+      );
       expect((await brief.call('refresh')).body.errors[0].code).to.equal(102);
     } finally {
       await second?.close();
@@ -366,8 +443,10 @@ describe('Chat API Version 2 over restarts and expiry', () => {
 });
 
 describe('Chat API Version 2 under rate limits', () => {
-  it("one busy v2 chat is limited on its own, with the v2 envelope and Retry-After, and another chat is not slowed", async () => {
-    const gw = await startTestGateway({ env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_SESSION_PER_SEC: '1', RATE_LIMIT_SESSION_BURST: '3' } });
+  it('one busy v2 chat is limited on its own, with the v2 envelope and Retry-After, and another chat is not slowed', async () => {
+    const gw = await startTestGateway({
+      env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_SESSION_PER_SEC: '1', RATE_LIMIT_SESSION_BURST: '3' },
+    });
     try {
       const busy = await startV2Chat(gw);
       const calm = await startV2Chat(gw);

@@ -66,7 +66,11 @@ describe('client address (trusted proxies)', () => {
     it('off by default: a spoofed X-Forwarded-For never buys a client a fresh limit', async () => {
       const gw = await start({ RATE_LIMIT_EXEMPT: '' });
       expect(gw.settings.proxy.trust).to.equal(false);
-      expect([await create(gw, '198.51.100.1'), await create(gw, '198.51.100.2'), await create(gw, '198.51.100.3')]).to.deep.equal([200, 200, 429]);
+      expect([
+        await create(gw, '198.51.100.1'),
+        await create(gw, '198.51.100.2'),
+        await create(gw, '198.51.100.3'),
+      ]).to.deep.equal([200, 200, 429]);
     });
 
     it('TRUST_PROXY=true: each client behind the proxy has its own limit, and what a client writes in the header is not trusted', async () => {

@@ -34,7 +34,12 @@ describe('CometD: agent channels follow the token presented', function () {
     const listener: Listener = { client, received: [] };
     listeners.push(listener);
     await new Promise<void>((resolve, reject) => {
-      client.subscribe(channel, (data) => listener.received.push(data as AgentPushMessage)).then(() => resolve(), (err) => reject(new Error(err.message)));
+      client
+        .subscribe(channel, (data) => listener.received.push(data as AgentPushMessage))
+        .then(
+          () => resolve(),
+          (err) => reject(new Error(err.message)),
+        );
     });
     return listener;
   }

@@ -19,15 +19,33 @@ interface RawReply {
 }
 
 /** One raw HTTP request: the body is written as given (several chunks, a lying length), never buffered by a library. */
-function raw(gw: TestGateway, options: { method?: string; path?: string; headers?: Record<string, string | number>; chunks?: (string | Buffer)[]; end?: boolean }): Promise<RawReply> {
+function raw(
+  gw: TestGateway,
+  options: {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string | number>;
+    chunks?: (string | Buffer)[];
+    end?: boolean;
+  },
+): Promise<RawReply> {
   const url = new URL(gw.url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method: options.method ?? 'POST', path: options.path ?? PATH, headers: options.headers ?? {}, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: options.method ?? 'POST',
+        path: options.path ?? PATH,
+        headers: options.headers ?? {},
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
       },
     );
     // The server may close while we still write: the answer it sent first is what counts.
@@ -37,12 +55,24 @@ function raw(gw: TestGateway, options: { method?: string; path?: string; headers
   });
 }
 
-async function bayeux(gw: TestGateway, messages: unknown, headers: Record<string, string> = {}): Promise<RawReply & { json: () => Array<Record<string, unknown>> }> {
-  const reply = await raw(gw, { headers: { 'content-type': 'application/json', ...headers }, chunks: [JSON.stringify(messages)] });
+async function bayeux(
+  gw: TestGateway,
+  messages: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawReply & { json: () => Array<Record<string, unknown>> }> {
+  const reply = await raw(gw, {
+    headers: { 'content-type': 'application/json', ...headers },
+    chunks: [JSON.stringify(messages)],
+  });
   return { ...reply, json: () => JSON.parse(reply.text) as Array<Record<string, unknown>> };
 }
 
-const handshake = (ext?: object): object => ({ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling', 'websocket'], ...(ext ? { ext } : {}) });
+const handshake = (ext?: object): object => ({
+  channel: '/meta/handshake',
+  version: '1.0',
+  supportedConnectionTypes: ['long-polling', 'websocket'],
+  ...(ext ? { ext } : {}),
+});
 
 function nested(depth: number): unknown {
   let value: unknown = 'bottom';
@@ -65,23 +95,37 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
   afterEach(() => gw.close());
 
   it('a body announced larger than BODY_LIMIT_BYTES is refused with 413 before any of it is read', async () => {
-    const reply = await raw(gw, { headers: { 'content-type': 'application/json', 'content-length': 600 * 1024 * 1024 }, chunks: ['[' + ' '.repeat(1024)], end: false });
+    const reply = await raw(gw, {
+      headers: { 'content-type': 'application/json', 'content-length': 600 * 1024 * 1024 },
+      chunks: ['[' + ' '.repeat(1024)],
+      end: false,
+    });
     expect(reply.status).to.equal(413);
-    expect(JSON.parse(reply.text)).to.deep.equal({ message: 'The body is larger than 65536 bytes.', exception: 'PayloadTooLarge' });
+    expect(JSON.parse(reply.text)).to.deep.equal({
+      message: 'The body is larger than 65536 bytes.',
+      exception: 'PayloadTooLarge',
+    });
     await stillServes(gw);
   });
 
   it('a chunked body that grows past BODY_LIMIT_BYTES is refused with 413 as soon as it does', async () => {
     const chunk = Buffer.alloc(16 * 1024, 0x20);
     // Never ended: the answer must come from the bytes counted, not from the end of the body.
-    const reply = await raw(gw, { headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks: Array(8).fill(chunk), end: false });
+    const reply = await raw(gw, {
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      chunks: Array(8).fill(chunk),
+      end: false,
+    });
     expect(reply.status).to.equal(413);
     expect(JSON.parse(reply.text).exception).to.equal('PayloadTooLarge');
     await stillServes(gw);
   });
 
   it('a form-encoded body is bounded the same way', async () => {
-    const reply = await raw(gw, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, chunks: ['message=' + 'x'.repeat(70_000)] });
+    const reply = await raw(gw, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      chunks: ['message=' + 'x'.repeat(70_000)],
+    });
     expect(reply.status).to.equal(413);
   });
 
@@ -91,7 +135,10 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
     gw = await startTestGateway({ env: { BODY_LIMIT_BYTES: String(1024 * 1024), COMETD_MAX_MESSAGES: '100' } });
     const flood = await bayeux(gw, Array(2000).fill(handshake()), { gms_user: 'flood' });
     expect(flood.status).to.equal(400);
-    expect(JSON.parse(flood.text)).to.deep.equal({ message: 'More than 100 Bayeux messages in one request.', exception: 'InvalidParameter' });
+    expect(JSON.parse(flood.text)).to.deep.equal({
+      message: 'More than 100 Bayeux messages in one request.',
+      exception: 'InvalidParameter',
+    });
     expect(gw.cometd.clients()).to.equal(0);
 
     const batch = await bayeux(gw, Array(100).fill(handshake()), { gms_user: 'batch' });
@@ -103,7 +150,10 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
     const deep = await bayeux(gw, [handshake({ gms_user: 'deep', extra: nested(40) })]);
     expect(deep.status).to.equal(400);
     expect(JSON.parse(deep.text).exception).to.equal('InvalidParameter');
-    const veryDeep = await raw(gw, { headers: { 'content-type': 'application/json' }, chunks: ['['.repeat(30_000) + ']'.repeat(30_000)] });
+    const veryDeep = await raw(gw, {
+      headers: { 'content-type': 'application/json' },
+      chunks: ['['.repeat(30_000) + ']'.repeat(30_000)],
+    });
     expect(veryDeep.status).to.equal(400);
     const shallow = await bayeux(gw, [handshake({ gms_user: 'shallow', extra: nested(20) })]);
     expect(shallow.json()[0].successful).to.equal(true);
@@ -134,7 +184,7 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
     await stillServes(gw);
   });
 
-  it('a bare GET or an empty POST gets a 400 error body, not faye\'s plain text', async () => {
+  it("a bare GET or an empty POST gets a 400 error body, not faye's plain text", async () => {
     const get = await raw(gw, { method: 'GET' });
     expect(get.status).to.equal(400);
     expect(JSON.parse(get.text).exception).to.equal('InvalidParameter');
@@ -166,7 +216,11 @@ describe('CometD door: per-address limits', function () {
     const markAway = gw.domain.markAway.bind(gw.domain);
     gw.domain.markAway = (serviceId, position) => (marks++, markAway(serviceId, position));
     const [shake] = (await bayeux(gw, [handshake()], { gms_user: 'ann' })).json();
-    const disconnects = Array.from({ length: 100 }, () => ({ channel: '/meta/disconnect', clientId: shake.clientId, ext: { transcriptPosition: '1' } }));
+    const disconnects = Array.from({ length: 100 }, () => ({
+      channel: '/meta/disconnect',
+      clientId: shake.clientId,
+      ext: { transcriptPosition: '1' },
+    }));
     const reply = await bayeux(gw, disconnects, { gms_user: 'ann' });
     expect(reply.status).to.equal(200);
     expect(marks).to.equal(1);
@@ -200,7 +254,9 @@ describe('CometD door: per-address limits', function () {
   });
 
   it('the loopback exemption applies to CometD as to the API', async () => {
-    gw = await startTestGateway({ env: { RATE_LIMIT_IP_PER_SEC: '1', RATE_LIMIT_IP_BURST: '1', COMETD_MAX_CLIENTS_PER_IP: '1' } });
+    gw = await startTestGateway({
+      env: { RATE_LIMIT_IP_PER_SEC: '1', RATE_LIMIT_IP_BURST: '1', COMETD_MAX_CLIENTS_PER_IP: '1' },
+    });
     const replies = (await bayeux(gw, [handshake(), handshake(), handshake()], { gms_user: 'local' })).json();
     expect(replies.every((m) => m.successful)).to.equal(true);
   });
@@ -227,7 +283,10 @@ describe('CometD door: CORS_ORIGINS on requests, JSONP and websocket upgrades', 
     const own = await bayeux(gw, [handshake()], { gms_user: 'x', origin: gw.url });
     expect(own.status).to.equal(200);
 
-    const preflight = await raw(gw, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await raw(gw, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers['access-control-allow-origin']).to.equal(undefined);
   });
 
@@ -285,14 +344,26 @@ describe('CometD door: static files and gms_user', function () {
     expect((await bayeux(gw, [handshake()], { gms_user: long })).json()[0].error).to.match(/^400::gms_user is longer than 256/);
     expect((await bayeux(gw, [handshake({ gms_user: long })])).json()[0].successful).to.equal(false);
     const [anonymous] = (await bayeux(gw, [handshake()])).json();
-    const [late] = (await bayeux(gw, [{ channel: '/meta/subscribe', clientId: anonymous.clientId, subscription: '/_genesys' }], { gms_user: long })).json();
+    const [late] = (
+      await bayeux(gw, [{ channel: '/meta/subscribe', clientId: anonymous.clientId, subscription: '/_genesys' }], {
+        gms_user: long,
+      })
+    ).json();
     expect(late.successful).to.equal(false);
     expect((await bayeux(gw, [handshake()], { gms_user: 'u'.repeat(MAX_GMS_USER_LENGTH) })).json()[0].successful).to.equal(true);
   });
 });
 
 /** A raw websocket to the Bayeux endpoint: Bayeux messages out, their replies back, the close code. */
-async function openSocket(gw: TestGateway, origin?: string): Promise<{ socket: WebSocket; exchange(messages: unknown[]): Promise<Array<Record<string, unknown>>>; closed: Promise<number>; close(): void }> {
+async function openSocket(
+  gw: TestGateway,
+  origin?: string,
+): Promise<{
+  socket: WebSocket;
+  exchange(messages: unknown[]): Promise<Array<Record<string, unknown>>>;
+  closed: Promise<number>;
+  close(): void;
+}> {
   const socket = new WebSocket(`${gw.url.replace('http', 'ws')}${PATH}`, origin ? { origin } : {});
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   socket.on('error', () => undefined);

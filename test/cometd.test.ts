@@ -65,7 +65,10 @@ function cometdCustomer(
   const cometd = new CometD();
   if (transport === 'long-polling') cometd.unregisterTransport('websocket');
   // Browser websockets cannot set headers: the websocket customer names itself in the handshake's ext.
-  cometd.configure({ url: `${gw.url}/genesys/cometd`, ...(transport === 'long-polling' ? { requestHeaders: { gms_user: gmsUser } } : {}) });
+  cometd.configure({
+    url: `${gw.url}/genesys/cometd`,
+    ...(transport === 'long-polling' ? { requestHeaders: { gms_user: gmsUser } } : {}),
+  });
   const pushes: ChatPush[] = [];
   let handle: SubscriptionHandle | undefined;
   // Every data message off the wire, before the client drops those it has no subscription for.
@@ -78,7 +81,9 @@ function cometdCustomer(
   });
   const handshake = (): Promise<Message> =>
     new Promise((resolve, reject) =>
-      cometd.handshake(transport === 'websocket' ? { ext: { gms_user: gmsUser } } : {}, (m) => (m.successful ? resolve(m) : reject(new Error(JSON.stringify(m))))),
+      cometd.handshake(transport === 'websocket' ? { ext: { gms_user: gmsUser } } : {}, (m) =>
+        m.successful ? resolve(m) : reject(new Error(JSON.stringify(m))),
+      ),
     );
   return {
     cometd,
@@ -87,7 +92,11 @@ function cometdCustomer(
     async subscribe() {
       await handshake();
       await new Promise<void>((resolve, reject) => {
-        handle = cometd.subscribe('/_genesys', (m) => pushes.push(m.data as ChatPush), (m) => (m.successful ? resolve() : reject(new Error(m.error))));
+        handle = cometd.subscribe(
+          '/_genesys',
+          (m) => pushes.push(m.data as ChatPush),
+          (m) => (m.successful ? resolve() : reject(new Error(m.error))),
+        );
       });
     },
     unsubscribe: () => new Promise((resolve) => cometd.unsubscribe(handle!, resolve)),
@@ -97,7 +106,13 @@ function cometdCustomer(
 }
 
 function toPromise(thenable: Thenable): Promise<void> {
-  return new Promise((resolve, reject) => void thenable.then(() => resolve(), (err) => reject(new Error(err?.message ?? 'refused'))));
+  return new Promise(
+    (resolve, reject) =>
+      void thenable.then(
+        () => resolve(),
+        (err) => reject(new Error(err?.message ?? 'refused')),
+      ),
+  );
 }
 
 async function refused(thenable: Thenable): Promise<string> {
@@ -118,7 +133,12 @@ function received(pushes: ChatPush[]): [number, string, string, string][] {
   return pushes.flatMap((p) => {
     const last = Number(p.message.transcriptPosition);
     const first = last - p.message.transcriptToShow.length + 1;
-    return p.message.transcriptToShow.map(([type, nickname, text], i): [number, string, string, string] => [first + i, type, nickname, text]);
+    return p.message.transcriptToShow.map(([type, nickname, text], i): [number, string, string, string] => [
+      first + i,
+      type,
+      nickname,
+      text,
+    ]);
   });
 }
 
@@ -159,7 +179,14 @@ describe('CometD: chat events pushed to the customer', function () {
       expect(agentJoined.tag).to.equal(`service.chat.refresh.2-${chat.id}`);
       expect(hello).to.deep.include({ tag: `service.chat.refresh.3-${chat.id}` });
       expect(hello).to.have.all.keys('id', 'tag', 'message');
-      expect(hello.message).to.have.all.keys('chatIxnState', 'chatSessionId', 'transcriptPosition', 'chatServiceMessage', 'startedAt', 'transcriptToShow');
+      expect(hello.message).to.have.all.keys(
+        'chatIxnState',
+        'chatSessionId',
+        'transcriptPosition',
+        'chatServiceMessage',
+        'startedAt',
+        'transcriptToShow',
+      );
       expect(hello.message).to.deep.include({
         chatIxnState: 'TRANSCRIPT',
         chatSessionId: chatId,
@@ -202,13 +229,21 @@ describe('CometD: chat events pushed to the customer', function () {
     const chats = [annChat.start.body.chatSessionId as string, cidChat.start.body.chatSessionId as string];
     await Promise.all(chats.map((id) => gw.domain.accept(id, AGENT)));
     for (let i = 1; i <= 5; i++) {
-      await Promise.all(chats.map((id, who) => gw.domain.agentCommand(id, { kind: 'agentSend', agentId: AGENT.id, text: `to ${who === 0 ? 'Ann' : 'Cid'} #${i}` })));
+      await Promise.all(
+        chats.map((id, who) =>
+          gw.domain.agentCommand(id, { kind: 'agentSend', agentId: AGENT.id, text: `to ${who === 0 ? 'Ann' : 'Cid'} #${i}` }),
+        ),
+      );
     }
     await eventually(() => ann.pushes.length === 7 && cid.pushes.length === 7, 3000, 'seven pushes each');
 
     expect(ann.pushes.every((p) => p.tag.endsWith(annChat.id) && p.message.chatSessionId === chats[0])).to.equal(true);
     expect(cid.pushes.every((p) => p.tag.endsWith(cidChat.id) && p.message.chatSessionId === chats[1])).to.equal(true);
-    expect(received(ann.pushes).filter(([, type]) => type === 'Message.Text').map(([, , , text]) => text)).to.deep.equal(range(1, 5).map((i) => `to Ann #${i}`));
+    expect(
+      received(ann.pushes)
+        .filter(([, type]) => type === 'Message.Text')
+        .map(([, , , text]) => text),
+    ).to.deep.equal(range(1, 5).map((i) => `to Ann #${i}`));
     expect(positions(cid.pushes)).to.deep.equal(range(1, 7));
   });
 
@@ -239,8 +274,16 @@ describe('CometD: chat events pushed to the customer', function () {
     gw = await startTestGateway({ services: { 'brief.json': { ttl: 1 } }, env: { SWEEP_INTERVAL_MS: '50' } });
     const ann = customer(fayeCustomer(gw, 'ann', 'long-polling'));
     await ann.subscribe();
-    const chat = await startCustomerChat(gw, { service: 'brief', headers: { gms_user: 'ann' }, start: { notify_by: 'comet', userDisplayName: 'Ann' } });
-    const last = (await eventually(() => ann.pushes.find((p) => p.message.chatIxnState === 'DISCONNECTED'), 4000, 'the chat to expire'))!;
+    const chat = await startCustomerChat(gw, {
+      service: 'brief',
+      headers: { gms_user: 'ann' },
+      start: { notify_by: 'comet', userDisplayName: 'Ann' },
+    });
+    const last = (await eventually(
+      () => ann.pushes.find((p) => p.message.chatIxnState === 'DISCONNECTED'),
+      4000,
+      'the chat to expire',
+    ))!;
     expect(last.tag).to.equal(`service.chat.refresh.2-${chat.id}`);
     expect(received([last])).to.deep.equal([[2, 'Notice.Left', 'Ann', 'has left the session']]);
     expect((await chat.call('refresh')).body.exception).to.equal('SessionNotFound');
@@ -339,7 +382,7 @@ describe('CometD: a customer in the background loses nothing', function () {
     await eventually(() => ann.pushes.length === 2, 3000, 'two pushes');
     await ann.leave('2');
     await say('while you were away');
-    await gw.domain.leave((chat.start.body.chatSessionId as string), AGENT.id);
+    await gw.domain.leave(chat.start.body.chatSessionId as string, AGENT.id);
 
     const reply = await chat.call('refresh');
     expect(reply.status).to.equal(200);
@@ -359,7 +402,11 @@ describe('CometD: background and return as GMS apps do it (the bank web client, 
 
   /** The app's Bayeux requests as its long-polling transport sends them: JSON POSTs with the gms_user header. */
   const bayeux = async (messages: object[]): Promise<BayeuxMessage[]> => {
-    const res = await fetch(`${gw.url}/genesys/cometd`, { method: 'POST', headers: { 'content-type': 'application/json', gms_user: 'ann' }, body: JSON.stringify(messages) });
+    const res = await fetch(`${gw.url}/genesys/cometd`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', gms_user: 'ann' },
+      body: JSON.stringify(messages),
+    });
     return (await res.json()) as BayeuxMessage[];
   };
 
@@ -374,7 +421,9 @@ describe('CometD: background and return as GMS apps do it (the bank web client, 
       clientId,
       pushes,
       async poll() {
-        const replies = await bayeux([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } }]);
+        const replies = await bayeux([
+          { channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } },
+        ]);
         for (const m of replies) if (m.channel === '/_genesys') pushes.push(m.data as ChatPush);
       },
     };
@@ -521,7 +570,7 @@ describe('CometD: hostile clients', function () {
     await eventually(() => victim.pushes.length === 3, 3000, "the victim's pushes");
   }
 
-  it('another customer on /_genesys receives none of the victim\'s chat, over either transport', async () => {
+  it("another customer on /_genesys receives none of the victim's chat, over either transport", async () => {
     const mallory = customer(fayeCustomer(gw, 'mallory', 'websocket'));
     const eve = customer(cometdCustomer(gw, 'eve', 'websocket'));
     await Promise.all([mallory.subscribe(), eve.subscribe()]);
@@ -539,7 +588,19 @@ describe('CometD: hostile clients', function () {
     const mallory = customer(fayeCustomer(gw, 'mallory', 'long-polling'));
     await mallory.subscribe();
     const victimId = victim.clientId();
-    for (const channel of ['/**', '/*', '/_genesys/**', '/_genesys/*', '/_private/**', `/_private/client/${victimId}`, '/_private/client/*', '/chat', '/agent/a1', '/agent/*', '/agent/**']) {
+    for (const channel of [
+      '/**',
+      '/*',
+      '/_genesys/**',
+      '/_genesys/*',
+      '/_private/**',
+      `/_private/client/${victimId}`,
+      '/_private/client/*',
+      '/chat',
+      '/agent/a1',
+      '/agent/*',
+      '/agent/**',
+    ]) {
       expect(await refused(mallory.client.subscribe(channel, () => undefined)), channel).to.match(/Forbidden|refused/);
     }
     await victimChatGoesOn();
@@ -574,13 +635,21 @@ describe('CometD: hostile clients', function () {
     expect(victim.raw.every((m) => m.channel === '/_genesys' && !JSON.stringify(m).includes('secret'))).to.equal(true);
   });
 
-  it("a publish with a guessed server secret is refused, and so is a gms_user that differs between header and ext is refused", async () => {
+  it('a publish with a guessed server secret is refused, and so is a gms_user that differs between header and ext is refused', async () => {
     const post = async (body: unknown, headers: Record<string, string> = {}): Promise<BayeuxMessage[]> => {
-      const res = await fetch(`${gw.url}/genesys/cometd`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const res = await fetch(`${gw.url}/genesys/cometd`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
       return (await res.json()) as BayeuxMessage[];
     };
-    const [shake] = await post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }], { gms_user: 'mallory' });
-    const published = await post([{ channel: '/_genesys', clientId: shake.clientId, data: { forged: true }, ext: { secret: 'guess' } }]);
+    const [shake] = await post([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }], {
+      gms_user: 'mallory',
+    });
+    const published = await post([
+      { channel: '/_genesys', clientId: shake.clientId, data: { forged: true }, ext: { secret: 'guess' } },
+    ]);
     expect(published[0].successful).to.equal(false);
 
     const [mismatch] = await post(
@@ -674,9 +743,15 @@ describe('CometD: agent channels', function () {
     cometd.unregisterTransport('websocket');
     cometd.configure({ url });
     const got: unknown[] = [];
-    await new Promise<void>((resolve, reject) => cometd.handshake({ ext: { token: 'token-of-ann' } }, (m) => (m.successful ? resolve() : reject(new Error(m.error)))));
     await new Promise<void>((resolve, reject) =>
-      cometd.subscribe('/agent/ann.lee', (m) => got.push(m.data), (m) => (m.successful ? resolve() : reject(new Error(m.error)))),
+      cometd.handshake({ ext: { token: 'token-of-ann' } }, (m) => (m.successful ? resolve() : reject(new Error(m.error)))),
+    );
+    await new Promise<void>((resolve, reject) =>
+      cometd.subscribe(
+        '/agent/ann.lee',
+        (m) => got.push(m.data),
+        (m) => (m.successful ? resolve() : reject(new Error(m.error))),
+      ),
     );
     endpoint.publishToAgent('ann.lee', 'gms_builtin', { hello: 'ann' });
     await eventually(() => got.length === 1, 3000, 'the agent push');
@@ -690,7 +765,9 @@ describe('CometD: agent channels', function () {
       expect(await refused(ann.subscribe(channel, () => undefined)), channel).to.match(/Forbidden/);
     }
     expect(await refused(agentClient(undefined).subscribe('/agent/bob', () => undefined))).to.match(/Forbidden/);
-    expect(await refused(agentClient({ on: '/meta/subscribe', token: 'token-of-bob ' }).subscribe('/agent/bob', () => undefined))).to.match(/Forbidden/);
+    expect(
+      await refused(agentClient({ on: '/meta/subscribe', token: 'token-of-bob ' }).subscribe('/agent/bob', () => undefined)),
+    ).to.match(/Forbidden/);
   });
 
   it('a handshake with a wrong agent token is refused', async () => {
@@ -727,12 +804,23 @@ describe('CometD: long-polls', function () {
   it("a client cannot ask for a long-poll held longer than the server's timeout", async () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/genesys/cometd`;
     const post = async (message: object): Promise<BayeuxMessage[]> =>
-      (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', gms_user: 'ann' }, body: JSON.stringify([message]) })).json()) as BayeuxMessage[];
+      (await (
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', gms_user: 'ann' },
+          body: JSON.stringify([message]),
+        })
+      ).json()) as BayeuxMessage[];
     const [shake] = await post({ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] });
     const clientId = shake.clientId;
     await post({ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } });
     const started = Date.now();
-    const [reply] = await post({ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 3_600_000 } });
+    const [reply] = await post({
+      channel: '/meta/connect',
+      clientId,
+      connectionType: 'long-polling',
+      advice: { timeout: 3_600_000 },
+    });
     expect(reply.successful).to.equal(true);
     expect(Date.now() - started).to.be.below(3000);
   });

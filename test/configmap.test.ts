@@ -38,7 +38,11 @@ describe('a services.d mounted from a Kubernetes ConfigMap', function () {
     await fs.rm(path.join(servicesDir, 'old.json'));
     await fs.rm(path.join(servicesDir, '..2026_11_30_07_00_00.000000001'), { recursive: true });
     await eventually(() => gw.services.get('mounted')?.ttl === 84, 5000, 'the swapped ttl');
-    await eventually(() => gw.services.get('added') !== undefined && gw.services.get('old') === undefined, 5000, 'the added and removed keys');
+    await eventually(
+      () => gw.services.get('added') !== undefined && gw.services.get('old') === undefined,
+      5000,
+      'the added and removed keys',
+    );
     expect((await request(gw.url, 'POST', '/genesys/1/service/added')).status).to.equal(200);
     expect(gw.services.rejected()).to.deep.equal([]);
   });

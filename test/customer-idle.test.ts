@@ -13,12 +13,21 @@ type Client = InstanceType<typeof faye.Client>;
 type EventsPush = Extract<AgentPushMessage, { type: 'events' }>;
 
 /** A faye client subscribed to `channel`, with what it received. */
-async function subscribe<T>(gw: TestGateway, channel: string, setup: (client: Client) => void): Promise<{ client: Client; received: T[] }> {
+async function subscribe<T>(
+  gw: TestGateway,
+  channel: string,
+  setup: (client: Client) => void,
+): Promise<{ client: Client; received: T[] }> {
   const client = new faye.Client(`${gw.url}/genesys/cometd`, { timeout: 5 });
   setup(client);
   const received: T[] = [];
   await new Promise<void>((resolve, reject) => {
-    client.subscribe(channel, (data) => received.push(data as T)).then(() => resolve(), (err) => reject(new Error(err.message)));
+    client
+      .subscribe(channel, (data) => received.push(data as T))
+      .then(
+        () => resolve(),
+        (err) => reject(new Error(err.message)),
+      );
   });
   return { client, received };
 }
@@ -29,7 +38,11 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
   const alice = () => agentClient(gw, 'alice');
 
   /** Alice's CometD channel, and the events of one chat she hears of there. */
-  async function aliceListens(): Promise<{ received: AgentPushMessage[]; eventsOf: (chatId: string) => EventsPush['events']; pushes: (chatId: string) => AgentPushMessage[] }> {
+  async function aliceListens(): Promise<{
+    received: AgentPushMessage[];
+    eventsOf: (chatId: string) => EventsPush['events'];
+    pushes: (chatId: string) => AgentPushMessage[];
+  }> {
     const token = tokenOf('alice');
     const { client, received } = await subscribe<AgentPushMessage>(gw, '/agent/alice', (c) =>
       c.addExtension({
@@ -40,7 +53,8 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
       }),
     );
     clients.push(client);
-    const pushes = (chatId: string) => received.filter((m) => (m.type === 'waiting' ? m.chat.chatSessionId : m.chatSessionId) === chatId);
+    const pushes = (chatId: string) =>
+      received.filter((m) => (m.type === 'waiting' ? m.chat.chatSessionId : m.chatSessionId) === chatId);
     const eventsOf = (chatId: string) => pushes(chatId).flatMap((m) => (m.type === 'events' ? m.events : []));
     return { received, eventsOf, pushes };
   }
@@ -90,7 +104,12 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
     // The customer who comes back finds the chat over, with what happened.
     const end = await customer.call('refresh', { transcriptPosition: '2' });
     expect(end.body.chatIxnState).to.equal('DISCONNECTED');
-    expect(end.body.transcriptToShow.map((e: string[]) => e[0])).to.deep.equal(['Notice.TypingStarted', 'Notice.Custom', 'Notice.TypingStopped', 'Notice.Left']);
+    expect(end.body.transcriptToShow.map((e: string[]) => e[0])).to.deep.equal([
+      'Notice.TypingStarted',
+      'Notice.Custom',
+      'Notice.TypingStopped',
+      'Notice.Left',
+    ]);
     expect((await alice().get(`/chats/${chatId}`)).body.state).to.equal('ended');
     expect((await customer.call('send', { message: 'hello?' })).body.exception).to.equal('ChatEnded');
   });
@@ -119,7 +138,8 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
     const listener = await aliceListens();
     const customer = await startCustomerChat(gw, { service: 'brisk', start: { userDisplayName: 'Otto' } });
     const chatId = customer.start.body.chatSessionId as string;
-    const waitingIds = async () => (await alice().get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId);
+    const waitingIds = async () =>
+      (await alice().get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId);
     expect(await waitingIds()).to.include(chatId);
 
     await eventually(() => listener.pushes(chatId).some((m) => m.type === 'dequeued'), 6000, 'the chat to leave the queue');
@@ -136,9 +156,15 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
 
   it('a CometD customer is there while a CometD client of theirs is; once the last one goes, the chat is warned and ends', async () => {
     const listener = await aliceListens();
-    const { client, received } = await subscribe<{ message: { chatIxnState: string } }>(gw, '/_genesys', (c) => c.setHeader('gms_user', 'zoe-idle'));
+    const { client, received } = await subscribe<{ message: { chatIxnState: string } }>(gw, '/_genesys', (c) =>
+      c.setHeader('gms_user', 'zoe-idle'),
+    );
     clients.push(client);
-    const customer = await startCustomerChat(gw, { service: 'brisk', headers: { gms_user: 'zoe-idle' }, start: { notify_by: 'comet', userDisplayName: 'Zoe' } });
+    const customer = await startCustomerChat(gw, {
+      service: 'brisk',
+      headers: { gms_user: 'zoe-idle' },
+      start: { notify_by: 'comet', userDisplayName: 'Zoe' },
+    });
     const chatId = customer.start.body.chatSessionId as string;
     await alice().post(`/chats/${chatId}/accept`);
     await eventually(() => received.length > 0, 3000, 'a push to the customer');

@@ -76,7 +76,11 @@ describe('the embedded SQLite backend', () => {
       keyv.delete('never-there'),
     ]);
     expect(await Promise.all(['gone', 'back', 'twice'].map((key) => keyv.get(key)))).to.deep.equal([undefined, '2', '2']);
-    expect([...(await inFile())].map(([key, value]) => `${key}=${String(value)}`).sort()).to.deep.equal(['gms:back=2', 'gms:busy=first', 'gms:twice=2']);
+    expect([...(await inFile())].map(([key, value]) => `${key}=${String(value)}`).sort()).to.deep.equal([
+      'gms:back=2',
+      'gms:busy=first',
+      'gms:twice=2',
+    ]);
   });
 
   it('a commit of rows and set members is in the file whole, or (refused) not at all', async () => {
@@ -97,11 +101,18 @@ describe('the embedded SQLite backend', () => {
       other.close();
     }
     expect(await keyv.backend.members('queue:sales')).to.deep.equal(['chat-1']);
-    expect([...(await inFile())]).to.deep.equal([['gms:session:1', { n: 1 }], ['gms:queue:sales', 'chat-1']]);
+    expect([...(await inFile())]).to.deep.equal([
+      ['gms:session:1', { n: 1 }],
+      ['gms:queue:sales', 'chat-1'],
+    ]);
     await change(2);
     expect(await keyv.backend.members('queue:sales')).to.deep.equal(['chat-2']);
     expect(await keyv.backend.count('queue:sales')).to.equal(1);
-    expect([...(await inFile())]).to.deep.equal([['gms:session:1', { n: 1 }], ['gms:session:2', { n: 2 }], ['gms:queue:sales', 'chat-2']]);
+    expect([...(await inFile())]).to.deep.equal([
+      ['gms:session:1', { n: 1 }],
+      ['gms:session:2', { n: 2 }],
+      ['gms:queue:sales', 'chat-2'],
+    ]);
   });
 
   it('writes refused by the file (locked by another connection) fail for their callers, and the next write is committed as soon as it is free', async () => {
@@ -169,7 +180,10 @@ describe('the embedded SQLite backend', () => {
     expect(rows).to.have.length(200);
     // Closing empties the log into the file and removes it.
     await close(keyv);
-    const wal = await fs.stat(`${file}-wal`).then(() => 'still there', () => 'gone');
+    const wal = await fs.stat(`${file}-wal`).then(
+      () => 'still there',
+      () => 'gone',
+    );
     expect(wal).to.equal('gone');
   });
 
@@ -177,7 +191,11 @@ describe('the embedded SQLite backend', () => {
     this.timeout(60_000);
     const limit = 512 * 1024;
     const keyv = await openKeyv({ walLimitBytes: limit });
-    const walBytes = (): Promise<number> => fs.stat(`${file}-wal`).then((s) => s.size, () => 0);
+    const walBytes = (): Promise<number> =>
+      fs.stat(`${file}-wal`).then(
+        (s) => s.size,
+        () => 0,
+      );
     const text = 'x'.repeat(4000);
     // Commits one after another with no pause in which a passive checkpoint could find the log complete:
     // without the limit the log only ever grows (to ~72 MB for 60 MB written).

@@ -12,17 +12,69 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 const SEED = 20261130;
 const RUNS = 600;
 const ACTIONS = [
-  '', '/', '/refresh', '/send', '/startTyping', '/stopTyping', '/disconnect', '/updateNickname', '/customNotice', '/pushUrl',
-  '/updateData', '/readReceipt', '/file/limits', '/file', '/file/ABC/download', '/file/ABC/delete', '/file/../refresh', '/nope',
+  '',
+  '/',
+  '/refresh',
+  '/send',
+  '/startTyping',
+  '/stopTyping',
+  '/disconnect',
+  '/updateNickname',
+  '/customNotice',
+  '/pushUrl',
+  '/updateData',
+  '/readReceipt',
+  '/file/limits',
+  '/file',
+  '/file/ABC/download',
+  '/file/ABC/delete',
+  '/file/../refresh',
+  '/nope',
 ];
 const nasty = fc.constantFrom(
-  '__proto__', 'constructor', '', ' ', '-1', '1e308', 'NaN', '0', '99999999999999999999', '../../etc/passwd', '\u0000', '\r\nX: 1',
-  '\ud800', '<script>alert(1)</script>', 'javascript:alert(1)', 'ß'.repeat(5000), '{"a":', 'userData[x]',
+  '__proto__',
+  'constructor',
+  '',
+  ' ',
+  '-1',
+  '1e308',
+  'NaN',
+  '0',
+  '99999999999999999999',
+  '../../etc/passwd',
+  '\u0000',
+  '\r\nX: 1',
+  '\ud800',
+  '<script>alert(1)</script>',
+  'javascript:alert(1)',
+  'ß'.repeat(5000),
+  '{"a":',
+  'userData[x]',
 );
 const text = fc.oneof(nasty, fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }));
 const key = fc.oneof(
-  fc.constantFrom('message', 'transcriptPosition', 'nickname', 'firstName', 'pushUrl', 'userId', 'secureKey', 'alias', 'userData', 'text', 'messageType'),
-  fc.constantFrom('userData[a]', 'userData["b"]', 'userData[__proto__]', 'userData[]', 'userData[[x]]', '__proto__', 'constructor'),
+  fc.constantFrom(
+    'message',
+    'transcriptPosition',
+    'nickname',
+    'firstName',
+    'pushUrl',
+    'userId',
+    'secureKey',
+    'alias',
+    'userData',
+    'text',
+    'messageType',
+  ),
+  fc.constantFrom(
+    'userData[a]',
+    'userData["b"]',
+    'userData[__proto__]',
+    'userData[]',
+    'userData[[x]]',
+    '__proto__',
+    'constructor',
+  ),
   fc.string({ maxLength: 12 }),
 );
 const params = fc.dictionary(key, text, { maxKeys: 6 });
@@ -38,7 +90,10 @@ const body: fc.Arbitrary<Body> = fc.oneof(
     form.append('file', new Blob([content]), name);
     return { body: form };
   }),
-  fc.constant({ type: 'multipart/form-data; boundary=zz', body: '--zz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated' }),
+  fc.constant({
+    type: 'multipart/form-data; boundary=zz',
+    body: '--zz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated',
+  }),
   fc.constant({}),
 );
 
@@ -50,7 +105,9 @@ describe('Chat API v2 under hostile input (property-based)', function () {
 
   before(async () => {
     gw = await startTestGateway({
-      services: { 'request-chat.json': { fileTransfer: { enabled: true, needAgent: false, maxFiles: 1000, maxTotalSize: 100_000_000 } } },
+      services: {
+        'request-chat.json': { fileTransfer: { enabled: true, needAgent: false, maxFiles: 1000, maxTotalSize: 100_000_000 } },
+      },
       endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
     });
     bystander = await startV2Chat(gw);
@@ -67,8 +124,14 @@ describe('Chat API v2 under hostile input (property-based)', function () {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
-          method: fc.oneof({ weight: 10, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE') }),
-          service: fc.oneof({ weight: 6, arbitrary: fc.constant('request-chat') }, { weight: 1, arbitrary: nasty.map((s) => encodeURIComponent(s.slice(0, 100).replace(/[\ud800-\udfff]/g, 'x'))) }),
+          method: fc.oneof(
+            { weight: 10, arbitrary: fc.constant('POST') },
+            { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE') },
+          ),
+          service: fc.oneof(
+            { weight: 6, arbitrary: fc.constant('request-chat') },
+            { weight: 1, arbitrary: nasty.map((s) => encodeURIComponent(s.slice(0, 100).replace(/[\ud800-\udfff]/g, 'x'))) },
+          ),
           // The target chat with its right keys, or the bystander's id with guessed keys, or a made-up id.
           who: fc.constantFrom('target', 'bystander', 'unknown'),
           action: fc.constantFrom(...ACTIONS),
@@ -77,7 +140,8 @@ describe('Chat API v2 under hostile input (property-based)', function () {
         async ({ method, service, who, action, body: b }) => {
           const chat = who === 'target' ? target : bystander;
           const id = who === 'unknown' ? 'ZZZZ' : chat.chatId;
-          const path = action === '' || action === '/' ? `/genesys/2/chat/${service}${action}` : `/genesys/2/chat/${service}/${id}${action}`;
+          const path =
+            action === '' || action === '/' ? `/genesys/2/chat/${service}${action}` : `/genesys/2/chat/${service}/${id}${action}`;
           let sent = b.body;
           if (who === 'target' && typeof sent === 'string' && b.type === 'application/x-www-form-urlencoded') {
             sent = `${sent}&${new URLSearchParams(target.credentials()).toString()}`;
@@ -85,7 +149,11 @@ describe('Chat API v2 under hostile input (property-based)', function () {
             for (const [k, v] of Object.entries(target.credentials())) sent.append(k, v);
           }
           const headers: Record<string, string> = b.type ? { 'content-type': b.type } : {};
-          const res = await fetch(gw.url + path, { method, headers, ...(sent !== undefined && method !== 'GET' ? { body: sent } : {}) });
+          const res = await fetch(gw.url + path, {
+            method,
+            headers,
+            ...(sent !== undefined && method !== 'GET' ? { body: sent } : {}),
+          });
           const raw = await res.text();
           statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           expect(res.status, `${method} ${path}`).to.be.below(500);
@@ -102,6 +170,10 @@ describe('Chat API v2 under hostile input (property-based)', function () {
     const after = (await alice.get(`/chats/${bystander.chatId}`)).body;
     expect(after).to.deep.equal(before);
     expect(Object.getPrototypeOf({}).polluted).to.equal(undefined);
-    console.log(`      fuzz: ${RUNS} v2 requests, by status ${Object.entries(statuses).map(([s, n]) => `${s}:${n}`).join(' ')}`);
+    console.log(
+      `      fuzz: ${RUNS} v2 requests, by status ${Object.entries(statuses)
+        .map(([s, n]) => `${s}:${n}`)
+        .join(' ')}`,
+    );
   });
 });

@@ -20,13 +20,28 @@ const KNOWN_CLIENT = 'KNOWN-CLIENT-ID';
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-function send(base: URL, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; type: string; text: string }> {
+function send(
+  base: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: base.hostname, port: base.port, method, path, headers, agent: keepAlive, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      { host: base.hostname, port: base.port, method, path, headers, agent: keepAlive, timeout: 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type'] ?? ''),
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
     req.on('timeout', () => reject(new Error(`no answer to ${method} ${path}`)));
     req.on('error', reject);
     req.end(body);
@@ -36,14 +51,53 @@ function send(base: URL, method: string, path: string, headers: Record<string, s
 // ---- what hostile clients send ----
 
 const nasty = fc.constantFrom(
-  '__proto__', 'constructor', 'prototype', '', ' ', '0', '-1', '1e308', 'NaN', '\u0000', '\ud800', '\r\nX-Injected: 1',
-  '../../etc/passwd', '<script>alert(1)</script>', 'ß'.repeat(300), 'x'.repeat(5000), '𝕳𝖊𝖑𝖑𝖔', 'null', '[]', '{}',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '',
+  ' ',
+  '0',
+  '-1',
+  '1e308',
+  'NaN',
+  '\u0000',
+  '\ud800',
+  '\r\nX-Injected: 1',
+  '../../etc/passwd',
+  '<script>alert(1)</script>',
+  'ß'.repeat(300),
+  'x'.repeat(5000),
+  '𝕳𝖊𝖑𝖑𝖔',
+  'null',
+  '[]',
+  '{}',
 );
 const channel = fc.oneof(
   fc.constantFrom(
-    '/meta/handshake', '/meta/connect', '/meta/subscribe', '/meta/unsubscribe', '/meta/disconnect', '/meta/', '/meta/*', '/meta/**',
-    '/meta/other', '/_genesys', '/_genesys/*', '/agent/alice', '/agent/*', '/agent/**', '/**', '/*', '/_private/client/x',
-    '/_private/agent/alice/x', '/service/x', '/', '//', 'meta/handshake', '/META/HANDSHAKE', '/__proto__',
+    '/meta/handshake',
+    '/meta/connect',
+    '/meta/subscribe',
+    '/meta/unsubscribe',
+    '/meta/disconnect',
+    '/meta/',
+    '/meta/*',
+    '/meta/**',
+    '/meta/other',
+    '/_genesys',
+    '/_genesys/*',
+    '/agent/alice',
+    '/agent/*',
+    '/agent/**',
+    '/**',
+    '/*',
+    '/_private/client/x',
+    '/_private/agent/alice/x',
+    '/service/x',
+    '/',
+    '//',
+    'meta/handshake',
+    '/META/HANDSHAKE',
+    '/__proto__',
   ),
   nasty,
   fc.string(),
@@ -55,7 +109,11 @@ const ext = fc.oneof(
     {
       gms_user: fc.oneof(nasty, fc.string(), fc.anything({ maxDepth: 1 })),
       token: fc.oneof(nasty, fc.constant('token-of-alice-for-tests'), fc.anything({ maxDepth: 1 })),
-      transcriptPosition: fc.oneof(fc.integer(), fc.constantFrom('1', '2', '-1', '1e3', '999999999999999999'), fc.anything({ maxDepth: 1 })),
+      transcriptPosition: fc.oneof(
+        fc.integer(),
+        fc.constantFrom('1', '2', '-1', '1e3', '999999999999999999'),
+        fc.anything({ maxDepth: 1 }),
+      ),
       secret: fc.oneof(nasty, fc.anything({ maxDepth: 1 })),
     },
     { requiredKeys: [] },
@@ -68,23 +126,49 @@ const anyMessage = fc.record(
     clientId,
     id: fc.oneof(fc.string(), fc.anything({ maxDepth: 1 })),
     version: fc.constantFrom('1.0', '0.9', '', 1),
-    supportedConnectionTypes: fc.oneof(fc.constant(['long-polling', 'websocket']), fc.array(fc.oneof(nasty, fc.string())), fc.anything({ maxDepth: 1 })),
-    connectionType: fc.oneof(fc.constantFrom('long-polling', 'websocket', 'callback-polling', 'eventsource', 'in-process'), nasty),
+    supportedConnectionTypes: fc.oneof(
+      fc.constant(['long-polling', 'websocket']),
+      fc.array(fc.oneof(nasty, fc.string())),
+      fc.anything({ maxDepth: 1 }),
+    ),
+    connectionType: fc.oneof(
+      fc.constantFrom('long-polling', 'websocket', 'callback-polling', 'eventsource', 'in-process'),
+      nasty,
+    ),
     subscription: fc.oneof(channel, fc.array(channel, { maxLength: 4 })),
     ext,
-    advice: fc.oneof(fc.record({ timeout: fc.oneof(fc.integer(), fc.double(), nasty), interval: fc.anything({ maxDepth: 1 }) }, { requiredKeys: [] }), fc.anything({ maxDepth: 2 })),
+    advice: fc.oneof(
+      fc.record(
+        { timeout: fc.oneof(fc.integer(), fc.double(), nasty), interval: fc.anything({ maxDepth: 1 }) },
+        { requiredKeys: [] },
+      ),
+      fc.anything({ maxDepth: 2 }),
+    ),
     data: fc.anything({ maxDepth: 4 }),
   },
   { requiredKeys: ['channel'] },
 );
 // A long-poll of the real client would be held for the server's whole timeout: it asks for none.
-const message = anyMessage.map((m) => (m.channel === '/meta/connect' && m.clientId === KNOWN_CLIENT ? { ...m, advice: { timeout: 0 } } : m));
+const message = anyMessage.map((m) =>
+  m.channel === '/meta/connect' && m.clientId === KNOWN_CLIENT ? { ...m, advice: { timeout: 0 } } : m,
+);
 /** What one request or frame carries: a batch, one message, or any JSON at all. */
 const payload = fc.oneof(
   { weight: 5, arbitrary: fc.array(message, { maxLength: 6 }) },
   { weight: 2, arbitrary: message },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
-  { weight: 1, arbitrary: fc.constantFrom('[', '[{"channel":', '[{}]]', '\u0000', '', '{"channel":"/meta/handshake"', '['.repeat(100) + ']'.repeat(100)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '[',
+      '[{"channel":',
+      '[{}]]',
+      '\u0000',
+      '',
+      '{"channel":"/meta/handshake"',
+      '['.repeat(100) + ']'.repeat(100),
+    ),
+  },
 );
 
 interface Encoded {
@@ -99,32 +183,54 @@ const encoded = fc
     payload,
     how: fc.constantFrom('json', 'form', 'text', 'none', 'get', 'jsonp'),
     jsonp: fc.oneof(fc.constant('cb'), nasty, fc.string()),
-    gmsUser: fc.option(fc.oneof(fc.constantFrom('fuzz', 'victim'), fc.string({ minLength: 1, maxLength: 300 }).filter((s) => /^[\x21-\x7e]*$/.test(s))), { nil: undefined }),
+    gmsUser: fc.option(
+      fc.oneof(
+        fc.constantFrom('fuzz', 'victim'),
+        fc.string({ minLength: 1, maxLength: 300 }).filter((s) => /^[\x21-\x7e]*$/.test(s)),
+      ),
+      { nil: undefined },
+    ),
     origin: fc.option(fc.constantFrom('http://evil.example', 'null'), { nil: undefined }),
-    path: fc.constantFrom('/genesys/cometd', '/genesys/cometd/', '/genesys/cometd/x', '/genesys/cometd/x.js', '/genesys/cometd/client.js', '/genesys/cometd/..%2f'),
+    path: fc.constantFrom(
+      '/genesys/cometd',
+      '/genesys/cometd/',
+      '/genesys/cometd/x',
+      '/genesys/cometd/x.js',
+      '/genesys/cometd/client.js',
+      '/genesys/cometd/..%2f',
+    ),
   })
-  .map(({ payload: p, how, jsonp, gmsUser, origin, path }): { text: string; how: string; request: (clientId: string) => Encoded } => {
-    const text = typeof p === 'string' ? p : JSON.stringify(p) ?? 'null';
-    return {
-      text,
-      how: `${how} ${path} jsonp=${jsonp} gms_user=${gmsUser} origin=${origin}`,
-      request: (known) => {
-        const json = text.replaceAll(KNOWN_CLIENT, known);
-        const headers: Record<string, string> = {};
-        if (gmsUser !== undefined) headers.gms_user = gmsUser;
-        if (origin !== undefined) headers.origin = origin;
-        if (how === 'get' || how === 'jsonp') {
-          const query = new URLSearchParams({ message: json, ...(how === 'jsonp' ? { jsonp } : {}) });
-          return { method: 'GET', path: `${path}?${query}`, headers };
-        }
-        const body = how === 'form' ? `message=${encodeURIComponent(json)}` : json;
-        if (how === 'json') headers['content-type'] = 'application/json';
-        if (how === 'form') headers['content-type'] = 'application/x-www-form-urlencoded';
-        if (how === 'text') headers['content-type'] = 'text/plain';
-        return { method: 'POST', path, headers, body: Buffer.from(body) };
-      },
-    };
-  });
+  .map(
+    ({
+      payload: p,
+      how,
+      jsonp,
+      gmsUser,
+      origin,
+      path,
+    }): { text: string; how: string; request: (clientId: string) => Encoded } => {
+      const text = typeof p === 'string' ? p : (JSON.stringify(p) ?? 'null');
+      return {
+        text,
+        how: `${how} ${path} jsonp=${jsonp} gms_user=${gmsUser} origin=${origin}`,
+        request: (known) => {
+          const json = text.replaceAll(KNOWN_CLIENT, known);
+          const headers: Record<string, string> = {};
+          if (gmsUser !== undefined) headers.gms_user = gmsUser;
+          if (origin !== undefined) headers.origin = origin;
+          if (how === 'get' || how === 'jsonp') {
+            const query = new URLSearchParams({ message: json, ...(how === 'jsonp' ? { jsonp } : {}) });
+            return { method: 'GET', path: `${path}?${query}`, headers };
+          }
+          const body = how === 'form' ? `message=${encodeURIComponent(json)}` : json;
+          if (how === 'json') headers['content-type'] = 'application/json';
+          if (how === 'form') headers['content-type'] = 'application/x-www-form-urlencoded';
+          if (how === 'text') headers['content-type'] = 'text/plain';
+          return { method: 'POST', path, headers, body: Buffer.from(body) };
+        },
+      };
+    },
+  );
 
 describe('fuzz: hostile Bayeux messages against the CometD endpoint', function () {
   this.timeout(240_000);
@@ -138,7 +244,15 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     base = new URL(gw.url);
     victim = new faye.Client(`${gw.url}/genesys/cometd`);
     victim.setHeader('gms_user', 'victim');
-    await new Promise<void>((resolve, reject) => void victim.subscribe('/_genesys', (data: unknown) => pushes.push(data as ChatPush)).then(() => resolve(), (err) => reject(new Error(err.message))));
+    await new Promise<void>(
+      (resolve, reject) =>
+        void victim
+          .subscribe('/_genesys', (data: unknown) => pushes.push(data as ChatPush))
+          .then(
+            () => resolve(),
+            (err) => reject(new Error(err.message)),
+          ),
+    );
   });
   after(async () => {
     victim?.disconnect();
@@ -147,7 +261,13 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
 
   /** A customer's client id, handshaken for each run, so that messages naming it reach real clients. */
   async function knownClient(): Promise<string> {
-    const reply = await send(base, 'POST', '/genesys/cometd', { 'content-type': 'application/json', gms_user: 'fuzz' }, Buffer.from(JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])));
+    const reply = await send(
+      base,
+      'POST',
+      '/genesys/cometd',
+      { 'content-type': 'application/json', gms_user: 'fuzz' },
+      Buffer.from(JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])),
+    );
     return (JSON.parse(reply.text) as { clientId: string }[])[0].clientId;
   }
 
@@ -184,7 +304,11 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     );
     // A final handshake on the same socket is answered: the frames before did not wedge it.
     const before = replies.length;
-    socket.send(JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['websocket'], ext: { gms_user: 'ws-fuzz' } }]));
+    socket.send(
+      JSON.stringify([
+        { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['websocket'], ext: { gms_user: 'ws-fuzz' } },
+      ]),
+    );
     await eventually(() => replies.length > before, 5000, 'the last handshake to be answered');
     for (const reply of replies) {
       for (const m of [reply].flat() as { error?: string }[]) expect(String(m?.error ?? '')).to.not.match(/^500:/);
@@ -197,6 +321,9 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     await chat.call('send', { message: 'still here' });
     await eventually(() => pushes.length >= 2, 5000, "the victim's pushes");
     expect(pushes.every((p) => p.tag.endsWith(chat.id))).to.equal(true);
-    expect(pushes.flatMap((p) => p.message.transcriptToShow.map((e) => e[2]))).to.deep.equal(['has joined the session', 'still here']);
+    expect(pushes.flatMap((p) => p.message.transcriptToShow.map((e) => e[2]))).to.deep.equal([
+      'has joined the session',
+      'still here',
+    ]);
   });
 });

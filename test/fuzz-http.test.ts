@@ -53,27 +53,86 @@ function send(base: URL, req: RawRequest): Promise<RawReply> {
 // ---- what hostile clients send ----
 
 const nastyStrings = fc.constantFrom(
-  '__proto__', 'constructor', 'prototype', '__defineGetter__', 'hasOwnProperty', 'toString', 'valueOf',
-  '../../etc/passwd', '..\\..\\windows\\win.ini', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '....//....//', '/etc/passwd',
-  'request-chat/../request-chat', 'request-chat%00.json', 'request-chat.json', '.request-chat', 'request-chat~',
-  '1e308', '-1e308', '99999999999999999999999999', '-1', '0x10', 'NaN', 'Infinity', '1.5', '', ' ', '0',
-  '\u0000', '\u0007\u001b[31m', '\r\nX-Injected: 1', '\ud800', '\udfff', '\u202e\u2066', '𝕳𝖊𝖑𝖑𝖔 👋🏽', 'ß'.repeat(3000),
-  'null', 'true', 'undefined', '[]', '{}', '{"__proto__":{"polluted":1}}', '<script>alert(1)</script>',
-  "' OR 1=1 --", '${jndi:ldap://x}', 'x'.repeat(70_000),
+  '__proto__',
+  'constructor',
+  'prototype',
+  '__defineGetter__',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+  '../../etc/passwd',
+  '..\\..\\windows\\win.ini',
+  '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+  '....//....//',
+  '/etc/passwd',
+  'request-chat/../request-chat',
+  'request-chat%00.json',
+  'request-chat.json',
+  '.request-chat',
+  'request-chat~',
+  '1e308',
+  '-1e308',
+  '99999999999999999999999999',
+  '-1',
+  '0x10',
+  'NaN',
+  'Infinity',
+  '1.5',
+  '',
+  ' ',
+  '0',
+  '\u0000',
+  '\u0007\u001b[31m',
+  '\r\nX-Injected: 1',
+  '\ud800',
+  '\udfff',
+  '\u202e\u2066',
+  '𝕳𝖊𝖑𝖑𝖔 👋🏽',
+  'ß'.repeat(3000),
+  'null',
+  'true',
+  'undefined',
+  '[]',
+  '{}',
+  '{"__proto__":{"polluted":1}}',
+  '<script>alert(1)</script>',
+  "' OR 1=1 --",
+  '${jndi:ldap://x}',
+  'x'.repeat(70_000),
 );
 const anyString = fc.oneof(
   { weight: 3, arbitrary: nastyStrings },
   { weight: 2, arbitrary: fc.string({ maxLength: 40 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)), maxLength: 10 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)), maxLength: 10 }),
+  },
   { weight: 1, arbitrary: fc.double().map(String) },
   { weight: 1, arbitrary: fc.bigInt().map(String) },
 );
 const paramKey = fc.oneof(
   fc.constantFrom(
-    'message', 'transcriptPosition', '_verbose', 'notify_by', 'firstName', 'lastName', 'userDisplayName', 'subject',
-    'email', 'typing', 'url', 'text', 'state', '__proto__', 'constructor', 'prototype', '__proto__[polluted]',
-    'constructor.prototype.polluted', 'a[b][c]', '',
+    'message',
+    'transcriptPosition',
+    '_verbose',
+    'notify_by',
+    'firstName',
+    'lastName',
+    'userDisplayName',
+    'subject',
+    'email',
+    'typing',
+    'url',
+    'text',
+    'state',
+    '__proto__',
+    'constructor',
+    'prototype',
+    '__proto__[polluted]',
+    'constructor.prototype.polluted',
+    'a[b][c]',
+    '',
   ),
   anyString,
 );
@@ -107,23 +166,48 @@ const bodyAndType: fc.Arbitrary<{ type?: string; body?: Buffer }> = fc.oneof(
   params.map((p) => ({ type: 'multipart/form-data; boundary=XyZ', body: Buffer.from(multipart(p, 'XyZ')) })),
   params.map((p) => ({ type: 'multipart/form-data', body: Buffer.from(multipart(p, 'XyZ')) })),
   jsonValue.map((v) => ({ type: 'application/json', body: Buffer.from(JSON.stringify(v) ?? 'undefined') })),
-  fc.constant({ type: 'application/json', body: Buffer.from('{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"message":"hi"}') }),
+  fc.constant({
+    type: 'application/json',
+    body: Buffer.from('{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"message":"hi"}'),
+  }),
   fc.constant({ type: 'application/json', body: Buffer.from(`${'['.repeat(5000)}${']'.repeat(5000)}`) }),
   fc.constant({ type: 'application/json', body: Buffer.from(`{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`) }),
   fc.constant({ type: 'application/json', body: Buffer.from(`{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`) }),
   fc.uint8Array({ maxLength: 300 }).map((b) => ({ type: 'application/x-www-form-urlencoded', body: Buffer.from(b) })),
   fc.uint8Array({ maxLength: 300 }).map((b) => ({ type: 'application/json', body: Buffer.from(b) })),
-  fc.constant({ type: 'application/x-www-form-urlencoded', body: Buffer.from([0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x3d, 0xc3, 0x28, 0xff, 0xfe]) }),
-  fc.constant({ type: 'application/json', body: Buffer.from([0x7b, 0x22, 0x6d, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]) }),
+  fc.constant({
+    type: 'application/x-www-form-urlencoded',
+    body: Buffer.from([0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x3d, 0xc3, 0x28, 0xff, 0xfe]),
+  }),
+  fc.constant({
+    type: 'application/json',
+    body: Buffer.from([0x7b, 0x22, 0x6d, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+  }),
   fc.constant({ type: 'application/x-www-form-urlencoded', body: Buffer.from('message=%E0%A4%A&%ZZ=%') }),
-  fc.tuple(
-    fc.constantFrom(
-      'text/plain', 'application/xml', 'text/html', 'application/octet-stream', 'application/json; charset=utf-16',
-      'application/json; charset=latin1', 'application/x-www-form-urlencoded; charset=x-unknown', 'multipart/mixed',
-      'multipart/form-data; boundary=', 'image/png', ';;;', 'application/json, text/plain', '*/*', 'a/b/c',
-    ),
-    fc.oneof(params.map((p) => form(p)), fc.string({ maxLength: 200 })),
-  ).map(([type, text]) => ({ type, body: Buffer.from(text) })),
+  fc
+    .tuple(
+      fc.constantFrom(
+        'text/plain',
+        'application/xml',
+        'text/html',
+        'application/octet-stream',
+        'application/json; charset=utf-16',
+        'application/json; charset=latin1',
+        'application/x-www-form-urlencoded; charset=x-unknown',
+        'multipart/mixed',
+        'multipart/form-data; boundary=',
+        'image/png',
+        ';;;',
+        'application/json, text/plain',
+        '*/*',
+        'a/b/c',
+      ),
+      fc.oneof(
+        params.map((p) => form(p)),
+        fc.string({ maxLength: 200 }),
+      ),
+    )
+    .map(([type, text]) => ({ type, body: Buffer.from(text) })),
   fc.constant({ type: 'application/x-www-form-urlencoded', body: Buffer.from(`message=${'x'.repeat(70_000)}`) }),
   fc.constant({}),
 );
@@ -133,7 +217,8 @@ function percent(value: string): string {
   let out = '';
   for (const c of value) {
     const code = c.codePointAt(0)!;
-    if (code >= 0xd800 && code <= 0xdfff) out += `%${(0xe0 | (code >> 12)).toString(16)}%${(0x80 | ((code >> 6) & 0x3f)).toString(16)}%${(0x80 | (code & 0x3f)).toString(16)}`;
+    if (code >= 0xd800 && code <= 0xdfff)
+      out += `%${(0xe0 | (code >> 12)).toString(16)}%${(0x80 | ((code >> 6) & 0x3f)).toString(16)}%${(0x80 | (code & 0x3f)).toString(16)}`;
     else out += encodeURIComponent(c);
   }
   return out.toUpperCase();
@@ -147,10 +232,20 @@ function segment(value: string, how: 'encoded' | 'raw' | 'double'): string {
 }
 
 const encoding = fc.constantFrom<'encoded' | 'raw' | 'double'>('encoded', 'encoded', 'raw', 'double');
-const method = fc.oneof({ weight: 12, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') });
-const query = fc.option(params.map((p) => `?${form(p)}`), { nil: '' });
+const method = fc.oneof(
+  { weight: 12, arbitrary: fc.constant('POST') },
+  { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') },
+);
+const query = fc.option(
+  params.map((p) => `?${form(p)}`),
+  { nil: '' },
+);
 
-function hostileRequest(ids: fc.Arbitrary<string>, paths: (id: string) => fc.Arbitrary<string>, headers: fc.Arbitrary<Record<string, string>>): fc.Arbitrary<RawRequest> {
+function hostileRequest(
+  ids: fc.Arbitrary<string>,
+  paths: (id: string) => fc.Arbitrary<string>,
+  headers: fc.Arbitrary<Record<string, string>>,
+): fc.Arbitrary<RawRequest> {
   return fc
     .record({ method, id: ids, enc: encoding, query, body: bodyAndType, headers })
     .chain((r) => paths(segment(r.id, r.enc)).map((p) => ({ ...r, path: p })))
@@ -167,8 +262,31 @@ function hostileRequest(ids: fc.Arbitrary<string>, paths: (id: string) => fc.Arb
     }));
 }
 
-const ACTIONS = ['', '/send', '/refresh', '/refreshFromStart', '/startTyping', '/stopTyping', '/disconnect', '/nope', '/send/extra'];
-const AGENT_ACTIONS = ['', '/accept', '/send', '/typing', '/push-url', '/notice', '/leave', '/nope', '/files', '/files/F1', '/files/F1/delete', '/files/../accept'];
+const ACTIONS = [
+  '',
+  '/send',
+  '/refresh',
+  '/refreshFromStart',
+  '/startTyping',
+  '/stopTyping',
+  '/disconnect',
+  '/nope',
+  '/send/extra',
+];
+const AGENT_ACTIONS = [
+  '',
+  '/accept',
+  '/send',
+  '/typing',
+  '/push-url',
+  '/notice',
+  '/leave',
+  '/nope',
+  '/files',
+  '/files/F1',
+  '/files/F1/delete',
+  '/files/../accept',
+];
 /** Agents of another endpoint: one with an id of its own, one with gms_builtin's agent id but another token. */
 const OUTSIDER_TOKENS = ['token-of-mallory-elsewhere', 'token-of-the-other-alice'];
 
@@ -238,7 +356,10 @@ describe('hostile input (property-based, fixed seed)', function () {
   after(async () => {
     keepAlive.destroy();
     await gw.close();
-    const byStatus = [...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}:${n}`).join(' ');
+    const byStatus = [...statuses.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}:${n}`)
+      .join(' ');
     console.log(`      fuzz: ${tried} requests, by status ${byStatus}`);
   });
 
@@ -263,7 +384,9 @@ describe('hostile input (property-based, fixed seed)', function () {
     // Counterexamples can be megabytes of text: show the start of the request and the error.
     if (outcome.failed) {
       const req = JSON.stringify(outcome.counterexample).slice(0, 600);
-      throw new Error(`failed after ${outcome.numRuns} requests: ${String(outcome.errorInstance).slice(0, 600)}\nrequest: ${req}`);
+      throw new Error(
+        `failed after ${outcome.numRuns} requests: ${String(outcome.errorInstance).slice(0, 600)}\nrequest: ${req}`,
+      );
     }
     expect((await send(base, { method: 'GET', path: '/healthz', headers: {} })).status).to.equal(200);
     expect(await untouched()).to.deep.equal(before);
@@ -282,7 +405,15 @@ describe('hostile input (property-based, fixed seed)', function () {
       fc.oneof(
         { weight: 1, arbitrary: fc.constant(`/genesys/1/service/${id}`) },
         { weight: 4, arbitrary: fc.constantFrom(...ACTIONS).map((a) => `/genesys/1/service/${id}/ixn/chat${a}`) },
-        fc.constantFrom(`/genesys/1/${id}`, `/genesys/${id}/service`, `/genesys/1/service/${id}/${id}`, '/genesys/1/admin/services', '/healthz', '/metrics', `/${id}`),
+        fc.constantFrom(
+          `/genesys/1/${id}`,
+          `/genesys/${id}/service`,
+          `/genesys/1/service/${id}/${id}`,
+          '/genesys/1/admin/services',
+          '/healthz',
+          '/metrics',
+          `/${id}`,
+        ),
       );
     const headers = fc.record(
       { gms_user: anyString.map((s) => s.replace(/[^\x20-\x7e]/g, '')), origin: fc.constantFrom('https://evil.example', 'null') },
@@ -305,7 +436,16 @@ describe('hostile input (property-based, fixed seed)', function () {
       );
     const authorization = fc.oneof(
       { weight: 4, arbitrary: fc.constant(`Bearer ${tokenOf('alice')}`) },
-      { weight: 1, arbitrary: fc.constantFrom('Bearer', 'Basic YWxpY2U6eA==', `bearer   ${tokenOf('alice')}  `, `Bearer ${tokenOf('alice')}x`, '') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'Bearer',
+          'Basic YWxpY2U6eA==',
+          `bearer   ${tokenOf('alice')}  `,
+          `Bearer ${tokenOf('alice')}x`,
+          '',
+        ),
+      },
       { weight: 1, arbitrary: anyString.map((s) => `Bearer ${s.replace(/[^\x21-\x7e]/g, '')}`) },
     );
     const headers = fc.record({ authorization }, { requiredKeys: [] });
@@ -327,7 +467,8 @@ describe('hostile input (property-based, fixed seed)', function () {
     const headers = fc.record({ authorization: fc.constantFrom(...OUTSIDER_TOKENS).map((t) => `Bearer ${t}`) });
     const chatRoute = /^\/agent\/v1\/chats\/[^?]/;
     // The target chat too must stay exactly as it was: none of these agents may change it.
-    const everything = (): Promise<unknown[]> => Promise.all([...bystanders, target.id].map((id) => gw.store.get(`session:${id}`)));
+    const everything = (): Promise<unknown[]> =>
+      Promise.all([...bystanders, target.id].map((id) => gw.store.get(`session:${id}`)));
     await run(
       hostileRequest(ids, paths, headers),
       AGENT_RUNS / 3,

@@ -10,20 +10,55 @@ import { loadServiceFile } from '../src/config/service-file.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 const SEED = 20261125;
-const OPTION_KEYS = ['type', 'ttl', '_ttl', 'endpoint', '_chat_endpoint', 'enabled', 'maxMessageLength', 'disconnectedStatus', 'maxChats', 'description'];
+const OPTION_KEYS = [
+  'type',
+  'ttl',
+  '_ttl',
+  'endpoint',
+  '_chat_endpoint',
+  'enabled',
+  'maxMessageLength',
+  'disconnectedStatus',
+  'maxChats',
+  'description',
+];
 
 const optionValue = fc.oneof(
   fc.integer({ min: -5, max: 100_000 }),
-  fc.constantFrom(0, 1, 3600, 1e308, -1e308, 2 ** 53, 1.5, 31536001, 200, 400, 'request-chat', 'gms_builtin', 'a:b', '../../etc', true, false, null),
+  fc.constantFrom(
+    0,
+    1,
+    3600,
+    1e308,
+    -1e308,
+    2 ** 53,
+    1.5,
+    31536001,
+    200,
+    400,
+    'request-chat',
+    'gms_builtin',
+    'a:b',
+    '../../etc',
+    true,
+    false,
+    null,
+  ),
   fc.string({ maxLength: 20 }),
   fc.array(fc.integer(), { maxLength: 2 }),
   fc.constant({ nested: { __proto__: 1 } }),
 );
-const optionKey = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...OPTION_KEYS) }, fc.constantFrom('__proto__', 'constructor', 'prototype', 'TTL', 'ttl '), fc.string({ maxLength: 8 }));
+const optionKey = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(...OPTION_KEYS) },
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'TTL', 'ttl '),
+  fc.string({ maxLength: 8 }),
+);
 const options = fc.dictionary(optionKey, optionValue, { maxKeys: 5 });
 
 function toYaml(o: Record<string, unknown>): string {
-  return Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join('\n');
+  return Object.entries(o)
+    .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+    .join('\n');
 }
 
 /** File contents, with the extension they are written under. */
@@ -38,7 +73,16 @@ const contents: fc.Arbitrary<{ ext: '.json' | '.yaml'; text: string }> = fc.oneo
     { ext: '.json' as const, text: '{"ttl": 60, "__proto__": {"enabled": false}}' },
     { ext: '.json' as const, text: '{"constructor": {"prototype": {"polluted": true}}}' },
     { ext: '.json' as const, text: `${'['.repeat(100_000)}${']'.repeat(100_000)}` },
-    { ext: '.yaml' as const, text: `a: &a ["x","x","x","x","x","x","x","x","x"]\n${Array.from({ length: 12 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(i === 0 ? '*a' : `*l${i}`).join(',')}]`).join('\n')}\n` },
+    {
+      ext: '.yaml' as const,
+      text: `a: &a ["x","x","x","x","x","x","x","x","x"]\n${Array.from(
+        { length: 12 },
+        (_, i) =>
+          `l${i + 1}: &l${i + 1} [${Array(9)
+            .fill(i === 0 ? '*a' : `*l${i}`)
+            .join(',')}]`,
+      ).join('\n')}\n`,
+    },
     { ext: '.yaml' as const, text: `${'- '.repeat(5000)}x` },
     { ext: '.yaml' as const, text: '!!js/function "function () { process.exit(1) }"' },
     { ext: '.yaml' as const, text: 'ttl: !!binary aGVsbG8=' },
@@ -57,21 +101,25 @@ describe('hostile service files (property-based, fixed seed)', function () {
 
   it('the loader never throws, and what it accepts satisfies the schema', () => {
     fc.assert(
-      fc.property(contents, fc.constantFrom('good', 'a.b-c_d', '__proto__', 'constructor', 'x'.repeat(64)), ({ ext, text }, name) => {
-        const result = loadServiceFile(`/services.d/${name}${ext}`, text);
-        if (!result.ok) {
-          expect(result.problems.length).to.be.above(0);
-          return;
-        }
-        const s = result.value;
-        expect(s.name).to.equal(name);
-        expect(Number.isInteger(s.ttl) && s.ttl >= 1 && s.ttl <= 31536000, `ttl ${s.ttl}`).to.equal(true);
-        expect(Number.isInteger(s.maxMessageLength) && s.maxMessageLength >= 1).to.equal(true);
-        expect([200, 400]).to.include(s.disconnectedStatus);
-        expect(s.enabled).to.be.a('boolean');
-        expect(s.endpoint).to.match(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,63})?$/);
-        expect(Object.getPrototypeOf(s)).to.equal(Object.prototype);
-      }),
+      fc.property(
+        contents,
+        fc.constantFrom('good', 'a.b-c_d', '__proto__', 'constructor', 'x'.repeat(64)),
+        ({ ext, text }, name) => {
+          const result = loadServiceFile(`/services.d/${name}${ext}`, text);
+          if (!result.ok) {
+            expect(result.problems.length).to.be.above(0);
+            return;
+          }
+          const s = result.value;
+          expect(s.name).to.equal(name);
+          expect(Number.isInteger(s.ttl) && s.ttl >= 1 && s.ttl <= 31536000, `ttl ${s.ttl}`).to.equal(true);
+          expect(Number.isInteger(s.maxMessageLength) && s.maxMessageLength >= 1).to.equal(true);
+          expect([200, 400]).to.include(s.disconnectedStatus);
+          expect(s.enabled).to.be.a('boolean');
+          expect(s.endpoint).to.match(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,63})?$/);
+          expect(Object.getPrototypeOf(s)).to.equal(Object.prototype);
+        },
+      ),
       { seed: SEED, numRuns: 3000 },
     );
     expect(Object.prototype).to.not.have.property('polluted');
@@ -107,7 +155,11 @@ describe('hostile service files (property-based, fixed seed)', function () {
           const file = path.join(gw.servicesDir, `good${ext}`);
           const other = path.join(gw.servicesDir, `good${ext === '.json' ? '.yaml' : '.json'}`);
           const before = await applied();
-          const changes = (await fs.rm(other).then(() => 1, () => 0)) + 1;
+          const changes =
+            (await fs.rm(other).then(
+              () => 1,
+              () => 0,
+            )) + 1;
           await fs.writeFile(file, text);
           writes++;
           const result = loadServiceFile(file, text);
@@ -130,25 +182,46 @@ describe('hostile service files (property-based, fixed seed)', function () {
       await gw.writeService('good.json', { ttl: 300 });
       await eventually(async () => (await served()) === 300, 3000, 'the good version');
       await fc.assert(
-        fc.asyncProperty(contents.filter(({ ext, text }) => !loadServiceFile(`good${ext}`, text).ok && ext === '.json'), async ({ text }) => {
-          const before = await applied();
-          await gw.writeService('good.json', text);
-          await eventually(async () => (await applied()) > before, 5000, 'the watcher to apply the write');
-          await gw.settled();
-          expect(await served()).to.equal(300);
-          await gw.writeService('good.json', { ttl: 300 });
-          await eventually(() => gw.services.rejected().length === 0, 3000, 'the good version back');
-        }),
+        fc.asyncProperty(
+          contents.filter(({ ext, text }) => !loadServiceFile(`good${ext}`, text).ok && ext === '.json'),
+          async ({ text }) => {
+            const before = await applied();
+            await gw.writeService('good.json', text);
+            await eventually(async () => (await applied()) > before, 5000, 'the watcher to apply the write');
+            await gw.settled();
+            expect(await served()).to.equal(300);
+            await gw.writeService('good.json', { ttl: 300 });
+            await eventually(() => gw.services.rejected().length === 0, 3000, 'the good version back');
+          },
+        ),
         { seed: SEED, numRuns: 15 },
       );
     });
 
     it('files with hostile names are ignored or refused, never served under another name', async () => {
-      const names = ['..json', '...json', '.hidden.json', 'a b.json', 'é.json', '__proto__.json', 'constructor.yaml', `${'x'.repeat(65)}.json`, 'CON.json', '-dash.json', 'x~', 'x.json.swp', 'x.JSON'];
+      const names = [
+        '..json',
+        '...json',
+        '.hidden.json',
+        'a b.json',
+        'é.json',
+        '__proto__.json',
+        'constructor.yaml',
+        `${'x'.repeat(65)}.json`,
+        'CON.json',
+        '-dash.json',
+        'x~',
+        'x.json.swp',
+        'x.JSON',
+      ];
       for (const name of names) await fs.writeFile(path.join(gw.servicesDir, name), '{"ttl": 60}');
       const loadedNames = (): string[] => gw.services.list().map((e) => e.name);
       // Refused: 'a b', 'é', '__proto__', 65 x's, '-dash'. Ignored: dotfiles, backups, swap files.
-      await eventually(() => gw.services.rejected().length === 5 && ['CON', 'x', 'constructor'].every((n) => loadedNames().includes(n)), 3000, 'every file applied');
+      await eventually(
+        () => gw.services.rejected().length === 5 && ['CON', 'x', 'constructor'].every((n) => loadedNames().includes(n)),
+        3000,
+        'every file applied',
+      );
       await gw.settled();
       const loaded = loadedNames();
       for (const name of loaded) expect(name).to.match(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);

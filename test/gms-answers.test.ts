@@ -9,11 +9,29 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 /** The verbose fields of ChatResponse.java in the public Android client (gms-callback-sample-legacy). */
 const ANDROID_VERBOSE_FIELDS = [
-  'userId', 'secureKey', 'checkChatServiceLoadBalancerPath', 'chatServerLoadBalancerAlias', 'chatServerHost',
-  'chatWebApiPort', 'isTLSrequired', 'clientTimeZoneOffset', '_chatIxnAPI_SEND_URL', '_chatIxnAPI_REFRESH_URL',
-  '_chatIxnAPI_START_TYPING_URL', '_chatIxnAPI_STOP_TYPING_URL', '_chatIxnAPI_DISCONNECT_URL', '_chatIxnAPI_REFRESH_FROM_START_URL',
+  'userId',
+  'secureKey',
+  'checkChatServiceLoadBalancerPath',
+  'chatServerLoadBalancerAlias',
+  'chatServerHost',
+  'chatWebApiPort',
+  'isTLSrequired',
+  'clientTimeZoneOffset',
+  '_chatIxnAPI_SEND_URL',
+  '_chatIxnAPI_REFRESH_URL',
+  '_chatIxnAPI_START_TYPING_URL',
+  '_chatIxnAPI_STOP_TYPING_URL',
+  '_chatIxnAPI_DISCONNECT_URL',
+  '_chatIxnAPI_REFRESH_FROM_START_URL',
 ];
-const BASIC_FIELDS = ['chatIxnState', 'chatSessionId', 'transcriptPosition', 'chatServiceMessage', 'startedAt', 'transcriptToShow'];
+const BASIC_FIELDS = [
+  'chatIxnState',
+  'chatSessionId',
+  'transcriptPosition',
+  'chatServiceMessage',
+  'startedAt',
+  'transcriptToShow',
+];
 
 describe("GMS's exact answers", () => {
   let gw: TestGateway | undefined;
@@ -62,7 +80,10 @@ describe("GMS's exact answers", () => {
     });
     // The offset a client gives at the start is the one it gets back.
     const other = await gw.post('/genesys/1/service/request-chat');
-    const withOffset = await gw.post(`/genesys/1/service/${other.body._id}/ixn/chat`, { _verbose: 'true', clientTimeZoneOffset: '-300' });
+    const withOffset = await gw.post(`/genesys/1/service/${other.body._id}/ixn/chat`, {
+      _verbose: 'true',
+      clientTimeZoneOffset: '-300',
+    });
     expect(withOffset.body.clientTimeZoneOffset).to.equal('-300');
     // Every later call with _verbose answers them too; without it, the basic fields only.
     const send = await gw.post(`/genesys/1/service/${created.body._id}/ixn/chat/send`, { message: 'Hi', _verbose: 'true' });
@@ -101,14 +122,22 @@ describe("GMS's exact answers", () => {
 
   it('a v1 transcript holds only v1 event types and party types', () => {
     const event = (position: number, type: string, partyType: string): ChatEvent => ({
-      position, type: type as EventType, nickname: 'x', text: 't', at: 0, partyType: partyType as PartyType,
+      position,
+      type: type as EventType,
+      nickname: 'x',
+      text: 't',
+      at: 0,
+      partyType: partyType as PartyType,
     });
-    const body = chatResponse({ chatSessionId: 'c', state: 'connected', startedAt: 0 }, [
-      event(1, 'Notice.Joined', 'CLIENT'),
-      event(2, 'Notice.FileUploaded', 'AGENT'),
-      event(3, 'Message.Text', 'BOT'),
-    ], 3);
+    const body = chatResponse(
+      { chatSessionId: 'c', state: 'connected', startedAt: 0 },
+      [event(1, 'Notice.Joined', 'CLIENT'), event(2, 'Notice.FileUploaded', 'AGENT'), event(3, 'Message.Text', 'BOT')],
+      3,
+    );
     expect(body.transcriptPosition).to.equal('3');
-    expect(body.transcriptToShow.map((e) => [e[0], e[4]])).to.deep.equal([['Notice.Joined', 'CLIENT'], ['Message.Text', 'EXTERNAL']]);
+    expect(body.transcriptToShow.map((e) => [e[0], e[4]])).to.deep.equal([
+      ['Notice.Joined', 'CLIENT'],
+      ['Message.Text', 'EXTERNAL'],
+    ]);
   });
 });

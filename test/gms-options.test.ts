@@ -40,7 +40,10 @@ describe('service files written the GMS way', () => {
     const [service] = body.services;
     expect(service.options).to.include({ ttl: 120, endpoint: 'gms_builtin', tenant: 'Environment', disconnectedStatus: 400 });
     expect(service.options).to.not.have.any.keys('_ttl', '_type', '_service', '_client_timeout_notification', 'ignored');
-    expect(service.ignored.map((o: { option: string }) => o.option)).to.deep.equal(['_agent_timeout_notification_message', '_client_timeout_notification']);
+    expect(service.ignored.map((o: { option: string }) => o.option)).to.deep.equal([
+      '_agent_timeout_notification_message',
+      '_client_timeout_notification',
+    ]);
     expect(service.ignored[1]).to.include({ value: '90' });
     expect(service.ignored[1].reason).to.match(/mobile push notification/);
 
@@ -102,7 +105,13 @@ describe('service files written the GMS way', () => {
         done();
       },
     });
-    const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', SERVICES_DIR: servicesDir, ENDPOINTS_DIR: endpointsDir, STORE_URL: 'memory://' });
+    const settings = readSettings({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SERVICES_DIR: servicesDir,
+      ENDPOINTS_DIR: endpointsDir,
+      STORE_URL: 'memory://',
+    });
     const gateway: Gateway = await startGateway(settings, pino({ level: 'info' }, sink));
     try {
       expect((await request(gateway.url, 'POST', '/genesys/1/service/gms-chat')).status).to.equal(200);
@@ -122,6 +131,8 @@ describe('service files written the GMS way', () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', path.resolve('src/config/validate-cli.ts'), dir]);
     expect(stdout).to.contain(`ok      ${dir}/gms-chat.json: service 'gms-chat' (ttl 120s, endpoint gms_builtin)`);
     expect(stdout).to.contain(`ignored ${dir}/gms-chat.json: _client_timeout_notification="90" ignored: `);
-    expect(stdout).to.contain(`ignored ${dir}/gms-chat.json: _agent_timeout_notification_message="Customer is not online" ignored: `);
+    expect(stdout).to.contain(
+      `ignored ${dir}/gms-chat.json: _agent_timeout_notification_message="Customer is not online" ignored: `,
+    );
   });
 });

@@ -71,7 +71,9 @@ describe('graceful shutdown under load', function () {
     for (let i = 0; i < 20; i++) {
       const created = await post(first.url, '/genesys/1/service/request-chat');
       expect(created.status).to.equal(200);
-      expect((await post(first.url, `/genesys/1/service/${created.body._id}/ixn/chat`, { firstName: `C${i}` })).status).to.equal(200);
+      expect((await post(first.url, `/genesys/1/service/${created.body._id}/ixn/chat`, { firstName: `C${i}` })).status).to.equal(
+        200,
+      );
       chats.push({ id: created.body._id as string, acked: [] });
     }
     const createdSessions: string[] = [];
@@ -138,7 +140,9 @@ describe('graceful shutdown under load', function () {
         const reply = await post(second.url, `/genesys/1/service/${id}/ixn/chat/refresh`);
         expect(reply.body.exception, `session ${id}`).to.equal('ChatNotStarted');
       }
-      console.log(`      shutdown: ${total} messages and ${createdSessions.length} sessions acknowledged, all kept; stopped ${stopMs} ms after SIGTERM`);
+      console.log(
+        `      shutdown: ${total} messages and ${createdSessions.length} sessions acknowledged, all kept; stopped ${stopMs} ms after SIGTERM`,
+      );
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.exited).to.equal(0);

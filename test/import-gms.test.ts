@@ -51,12 +51,17 @@ describe('npm run import-gms', function () {
     expect(imported.out).to.contain('  mapped   _chat_400_response_on_disconnected=true → disconnectedStatus 400');
     expect(imported.out).to.match(/^ {2}ignored {2}_client_timeout_notification=90: .*mobile push notification/m);
     expect(imported.out).to.match(/^ {2}note {5}chats route to endpoint 'mobile', which .* does not define yet/m);
-    expect(imported.out).to.match(/^skipped {2}\[service\.callback-immediate\]: a GMS callback service \(_service=callback\), not a basic chat service$/m);
+    expect(imported.out).to.match(
+      /^skipped {2}\[service\.callback-immediate\]: a GMS callback service \(_service=callback\), not a basic chat service$/m,
+    );
     expect(imported.out).to.match(/^skipped {2}\[service\.chat-immediate\]: _type=ors: /m);
     expect(imported.out).to.match(/^skipped {2}\[service\.office-hours\]: a GMS office-hours service/m);
     expect(imported.out).to.match(/^skipped {2}\[push\]: not a service section/m);
     expect(JSON.parse(await fs.readFile(path.join(servicesDir, 'mobile-chat.json'), 'utf8'))).to.deep.include({
-      type: 'request-chat', ttl: 7200, endpoint: 'Environment:mobile', disconnectedStatus: 400,
+      type: 'request-chat',
+      ttl: 7200,
+      endpoint: 'Environment:mobile',
+      disconnectedStatus: 400,
     });
 
     const checked = await validate(servicesDir);
@@ -64,7 +69,8 @@ describe('npm run import-gms', function () {
     expect(checked.out.trim().split('\n')).to.have.length(3);
 
     // The endpoints the import named, then a real gateway on the folder.
-    for (const name of ['default', 'mobile']) await fs.writeFile(path.join(endpointsDir, `${name}.json`), JSON.stringify(endpointFile(['alice'])));
+    for (const name of ['default', 'mobile'])
+      await fs.writeFile(path.join(endpointsDir, `${name}.json`), JSON.stringify(endpointFile(['alice'])));
     gw = await startTestGateway({ dir });
     const { body } = await gw.get('/genesys/1/admin/services');
     expect(body.rejected).to.deep.equal([]);
@@ -88,21 +94,38 @@ describe('npm run import-gms', function () {
   it('leaves out unknown options and refuses bad values, saying which; keeps existing files without --force', async () => {
     const dir = await makeTempDir();
     const exported = path.join(dir, 'export.ini');
-    await fs.writeFile(exported, [
-      '[service.chat-a]', '_type=builtin', '_service=request-chat', '_ttl=600', '_chat_endpiont=Environment:x',
-      '[service.chat-b]', '_type=builtin', '_service=request-chat', '_ttl=forever',
-      'a line without an equals sign',
-      '[service.bad name]', '_type=builtin', '_service=request-chat',
-    ].join('\n'));
+    await fs.writeFile(
+      exported,
+      [
+        '[service.chat-a]',
+        '_type=builtin',
+        '_service=request-chat',
+        '_ttl=600',
+        '_chat_endpiont=Environment:x',
+        '[service.chat-b]',
+        '_type=builtin',
+        '_service=request-chat',
+        '_ttl=forever',
+        'a line without an equals sign',
+        '[service.bad name]',
+        '_type=builtin',
+        '_service=request-chat',
+      ].join('\n'),
+    );
     const out = path.join(dir, 'services.d');
     const first = await importGms(exported, '--out', out, '--endpoints', dir);
     expect(first.code, first.out).to.equal(0);
-    expect(first.out).to.match(/^ {2}left out _chat_endpiont=Environment:x: not an option of a GMS request-chat service this gateway knows/m);
+    expect(first.out).to.match(
+      /^ {2}left out _chat_endpiont=Environment:x: not an option of a GMS request-chat service this gateway knows/m,
+    );
     expect(first.out).to.match(/^skipped {2}\[service\.chat-b\]: refused: chat-b\.json: _ttl: must be integer$/m);
     expect(first.out).to.match(/^unread {3}line 10: "a line without an equals sign"/m);
     expect(first.out).to.match(/^skipped {2}\[service\.bad name\]: 'bad name' cannot be a service name here/m);
     expect(await fs.readdir(out)).to.deep.equal(['chat-a.json']);
-    expect(JSON.parse(await fs.readFile(path.join(out, 'chat-a.json'), 'utf8'))).to.include({ ttl: 600, endpoint: 'gms_builtin' });
+    expect(JSON.parse(await fs.readFile(path.join(out, 'chat-a.json'), 'utf8'))).to.include({
+      ttl: 600,
+      endpoint: 'gms_builtin',
+    });
 
     await fs.writeFile(path.join(out, 'chat-a.json'), '{"ttl": 5}');
     const again = await importGms(exported, '--out', out, '--endpoints', dir);

@@ -42,9 +42,14 @@ describe('limits', () => {
       const long = { gms_user: 'u'.repeat(MAX_GMS_USER_LENGTH + 1) };
       const created = await gw.post('/genesys/1/service/request-chat', {}, long);
       expect(created.status).to.equal(400);
-      expect(created.body).to.deep.equal({ message: `The gms_user header is longer than ${MAX_GMS_USER_LENGTH} characters.`, exception: 'InvalidParameter' });
+      expect(created.body).to.deep.equal({
+        message: `The gms_user header is longer than ${MAX_GMS_USER_LENGTH} characters.`,
+        exception: 'InvalidParameter',
+      });
       const chat = await startCustomerChat(gw, { headers: { gms_user: 'u'.repeat(MAX_GMS_USER_LENGTH) } });
-      expect((await gw.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`, {}, { gms_user: 'u'.repeat(8 * 1024) })).status).to.equal(400);
+      expect(
+        (await gw.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`, {}, { gms_user: 'u'.repeat(8 * 1024) })).status,
+      ).to.equal(400);
       expect((await chat.call('refresh')).status).to.equal(200);
     });
   });
@@ -114,7 +119,7 @@ describe('limits', () => {
       }
     });
 
-    it('a Chat API v2 chat has its own limit too, keyed by its chat id whatever the path\'s case', async () => {
+    it("a Chat API v2 chat has its own limit too, keyed by its chat id whatever the path's case", async () => {
       const gw = await start({ env: { RATE_LIMIT_EXEMPT: '', RATE_LIMIT_SESSION_PER_SEC: '1', RATE_LIMIT_SESSION_BURST: '2' } });
       const busy = (await gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' })).body;
       const calm = (await gw.post('/genesys/2/chat/request-chat', { nickname: 'Ann' })).body;
@@ -165,7 +170,8 @@ describe('limits', () => {
     for (const store of ['memory', 'SQLite'] as const) {
       it(`of many sessions created at once, exactly maxChats are admitted (${store} store)`, async () => {
         // On the SQLite file, sessions admitted first are still being written when the later ones are counted.
-        const env: Record<string, string> = store === 'SQLite' ? { STORE_URL: `sqlite://${path.join(await makeTempDir(), 'sessions.sqlite')}` } : {};
+        const env: Record<string, string> =
+          store === 'SQLite' ? { STORE_URL: `sqlite://${path.join(await makeTempDir(), 'sessions.sqlite')}` } : {};
         const gw = await start({ services: { 'request-chat.json': { maxChats: 5 } }, env });
         const replies = await Promise.all(Array.from({ length: 20 }, () => gw.post('/genesys/1/service/request-chat')));
         expect(replies.filter((r) => r.status === 200)).to.have.length(5);
@@ -226,7 +232,9 @@ describe('limits', () => {
 
     it('of many chats started at once from one address, exactly MAX_WAITING_PER_ADDRESS wait', async () => {
       const gw = await start({ env: { TRUST_PROXY: 'true', MAX_WAITING_PER_ADDRESS: '3', RATE_LIMIT_IP_PER_SEC: '0' } });
-      const replies = await Promise.all(Array.from({ length: 12 }, () => gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' }, attacker)));
+      const replies = await Promise.all(
+        Array.from({ length: 12 }, () => gw.post('/genesys/2/chat/request-chat', { nickname: 'Eve' }, attacker)),
+      );
       expect(replies.filter((r) => r.status === 200)).to.have.length(3);
       expect(replies.filter((r) => r.status === 429)).to.have.length(9);
     });
@@ -234,7 +242,13 @@ describe('limits', () => {
     it('two gateway nodes on one Redis share the count: an address capped on one node is capped on the other', async function () {
       await requireRedis(this);
       const prefix = uniquePrefix('caps');
-      const env = { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, TRUST_PROXY: 'true', MAX_WAITING_PER_ADDRESS: '2', RATE_LIMIT_IP_PER_SEC: '0' };
+      const env = {
+        STORE_URL: SHARED_REDIS_URL,
+        STORE_PREFIX: prefix,
+        TRUST_PROXY: 'true',
+        MAX_WAITING_PER_ADDRESS: '2',
+        RATE_LIMIT_IP_PER_SEC: '0',
+      };
       try {
         const nodeA = await start({ env });
         const nodeB = await start({ env });
@@ -251,7 +265,7 @@ describe('limits', () => {
       }
     });
 
-    it('the addresses of RATE_LIMIT_EXEMPT (the gateway\'s own host by default) are not capped', async () => {
+    it("the addresses of RATE_LIMIT_EXEMPT (the gateway's own host by default) are not capped", async () => {
       const gw = await start({ env: { MAX_WAITING_PER_ADDRESS: '1', MAX_SESSIONS_PER_ADDRESS: '1' } });
       for (let i = 0; i < 3; i++) expect((await startCustomerChat(gw)).start.status).to.equal(200);
     });

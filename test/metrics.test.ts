@@ -42,9 +42,15 @@ describe('GET /metrics', () => {
     const text = await scrape();
     expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:name",status="200"}')).to.equal(1);
     expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:name",status="404"}')).to.equal(1);
-    expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:id/ixn/chat/send",status="200"}')).to.equal(1);
-    expect(sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:id/ixn/chat/send",status="404"}')).to.equal(1);
-    expect(sample(text, 'gms_http_request_duration_seconds_count{method="POST",route="/genesys/1/service/:id/ixn/chat"}')).to.equal(1);
+    expect(
+      sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:id/ixn/chat/send",status="200"}'),
+    ).to.equal(1);
+    expect(
+      sample(text, 'gms_http_requests_total{method="POST",route="/genesys/1/service/:id/ixn/chat/send",status="404"}'),
+    ).to.equal(1);
+    expect(
+      sample(text, 'gms_http_request_duration_seconds_count{method="POST",route="/genesys/1/service/:id/ixn/chat"}'),
+    ).to.equal(1);
     // Paths that match no route share one label, so that random URLs cannot blow up the series.
     await gw.get('/random/path/1');
     await gw.get('/random/path/2');
@@ -55,7 +61,8 @@ describe('GET /metrics', () => {
     const first = await startCustomerChat(gw);
     await startCustomerChat(gw, { service: 'sales' });
     await gw.post('/genesys/1/service/request-chat'); // a session without a chat is not a chat
-    const figures = (text: string): string => `${sample(text, 'gms_chats_live')} ${sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')}`;
+    const figures = (text: string): string =>
+      `${sample(text, 'gms_chats_live')} ${sample(text, 'gms_chats_waiting{endpoint="gms_builtin"}')}`;
     let text = await scrapeUntil((t) => figures(t) === '2 2', 'two live chats, both waiting');
     expect(sample(text, 'gms_chats_census_age_seconds')).to.be.within(0, 1);
 
@@ -81,9 +88,17 @@ describe('GET /metrics', () => {
     const before = await scrape();
     expect(sample(before, 'gms_config_changes_total{kind="service",outcome="loaded"}')).to.equal(2);
     await gw.writeService('sales.json', { ttl: -1 });
-    await eventually(async () => sample(await scrape(), 'gms_config_changes_total{kind="service",outcome="rejected"}') === 1, 3000, 'a rejection');
+    await eventually(
+      async () => sample(await scrape(), 'gms_config_changes_total{kind="service",outcome="rejected"}') === 1,
+      3000,
+      'a rejection',
+    );
     await gw.writeService('sales.json', { ttl: 60 });
-    await eventually(async () => sample(await scrape(), 'gms_config_changes_total{kind="service",outcome="loaded"}') === 3, 3000, 'a reload');
+    await eventually(
+      async () => sample(await scrape(), 'gms_config_changes_total{kind="service",outcome="loaded"}') === 3,
+      3000,
+      'a reload',
+    );
   });
 
   it('counts the CometD clients connected now', async () => {
@@ -94,7 +109,12 @@ describe('GET /metrics', () => {
       client.disable('websocket');
       return client;
     });
-    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => void c.subscribe('/_genesys', () => undefined).then(() => resolve(), reject))));
+    await Promise.all(
+      clients.map(
+        (c) =>
+          new Promise<void>((resolve, reject) => void c.subscribe('/_genesys', () => undefined).then(() => resolve(), reject)),
+      ),
+    );
     expect(sample(await scrape(), 'gms_cometd_clients')).to.equal(2);
     clients[0].disconnect();
     await eventually(async () => sample(await scrape(), 'gms_cometd_clients') === 1, 3000, 'one client gone');

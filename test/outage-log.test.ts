@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import { eventually } from './helpers/gateway.ts';
 import { OwnRedis, requireRedis, startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
 
-
 describe('the log of a Redis outage', function () {
   this.timeout(30_000);
   let redis: OwnRedis | undefined;
@@ -41,10 +40,19 @@ describe('the log of a Redis outage', function () {
     const logged = node!.logLines().slice(atStart);
     const warnings = logged.filter((l) => l.level >= 40).map((l) => l.msg);
     // At most the outage itself and the sweep it stopped, each said once.
-    expect(warnings.filter((m) => m === 'Redis is not answering; calls get 503 until it is back'), node!.output()).to.have.length(1);
+    expect(
+      warnings.filter((m) => m === 'Redis is not answering; calls get 503 until it is back'),
+      node!.output(),
+    ).to.have.length(1);
     // Besides the outage itself, each background task it stopped says so once: the sweep, the admin configuration sync.
-    const tasks = ['could not end expired chats', 'cannot read the configuration changes made through the admin API; this node keeps its files as they are'];
-    expect(warnings.filter((m) => !tasks.includes(m)), node!.output()).to.have.length(1);
+    const tasks = [
+      'could not end expired chats',
+      'cannot read the configuration changes made through the admin API; this node keeps its files as they are',
+    ];
+    expect(
+      warnings.filter((m) => !tasks.includes(m)),
+      node!.output(),
+    ).to.have.length(1);
     for (const task of tasks) expect(warnings.filter((m) => m === task).length, task).to.be.at.most(1);
     const back = logged.filter((l) => l.msg.startsWith('Redis is back'));
     expect(back).to.have.length(1);

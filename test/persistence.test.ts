@@ -35,7 +35,7 @@ describe('sessions on the embedded SQLite store', () => {
     for (const gw of running.splice(0)) await gw.close();
   });
 
-  it('the SQLite file, its write-ahead log and the folder it is created in are private to the gateway\'s user (0600 / 0700)', async () => {
+  it("the SQLite file, its write-ahead log and the folder it is created in are private to the gateway's user (0600 / 0700)", async () => {
     const gw = await start();
     await startCustomerChat(gw);
     const mode = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;
@@ -62,7 +62,11 @@ describe('sessions on the embedded SQLite store', () => {
     // The position the server kept for this customer survived: an empty poll shows nothing new.
     const poll = await again.call('refresh');
     expect(poll.status).to.equal(200);
-    expect(poll.body).to.include({ chatIxnState: 'CONNECTED', transcriptPosition: '3', chatSessionId: chat.start.body.chatSessionId });
+    expect(poll.body).to.include({
+      chatIxnState: 'CONNECTED',
+      transcriptPosition: '3',
+      chatSessionId: chat.start.body.chatSessionId,
+    });
     expect(poll.body.transcriptToShow).to.deep.equal([]);
     const whole = await again.call('refreshFromStart');
     expect(whole.body.transcriptToShow).to.deep.equal(before.body.transcriptToShow);
@@ -83,9 +87,12 @@ describe('sessions on the embedded SQLite store', () => {
     expect(replies.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
     const whole = await chat.call('refreshFromStart');
     expect(whole.body.transcriptPosition).to.equal('51');
-    expect(whole.body.transcriptToShow.slice(1).map((e: string[]) => e[2]).sort()).to.deep.equal(
-      Array.from({ length: 50 }, (_, i) => `m${i}`).sort(),
-    );
+    expect(
+      whole.body.transcriptToShow
+        .slice(1)
+        .map((e: string[]) => e[2])
+        .sort(),
+    ).to.deep.equal(Array.from({ length: 50 }, (_, i) => `m${i}`).sort());
   });
 
   it('sends to 40 chats at once (written to the file together) are each acknowledged and all there after a restart', async () => {
@@ -130,9 +137,14 @@ describe('sessions on the embedded SQLite store', () => {
   it('an expired long chat leaves no row behind: session, chat index and transcript chunks', async () => {
     const gw = await start();
     const chat = await startCustomerChat(gw, { service: 'brief' });
-    for (let n = 2; n <= 2 * CHUNK_EVENTS + 3; n++) expect((await chat.call('send', { message: `message ${n}` })).status).to.equal(200);
+    for (let n = 2; n <= 2 * CHUNK_EVENTS + 3; n++)
+      expect((await chat.call('send', { message: `message ${n}` })).status).to.equal(200);
     expect((await rowsMentioning(file, chat.id)).filter((key) => key.includes('transcript:'))).to.have.length(2);
-    await eventually(async () => (await rowsMentioning(file, chat.id)).length === 0, 5000, 'the expired session and its chunks to be removed');
+    await eventually(
+      async () => (await rowsMentioning(file, chat.id)).length === 0,
+      5000,
+      'the expired session and its chunks to be removed',
+    );
     expect(await rowsMentioning(file, chat.start.body.chatSessionId)).to.deep.equal([]);
   });
 

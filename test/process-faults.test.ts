@@ -9,7 +9,6 @@ import { startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes
 
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures', 'stray-error.mjs');
 
-
 function startWithStrayError(kind: 'rejection' | 'exception'): Promise<GatewayNode> {
   return startNode(kind, {
     STORE_URL: 'memory://',
@@ -27,7 +26,11 @@ describe('a gateway process and errors nothing handled', function () {
   it('logs a failed promise that nobody awaited as an error, and keeps serving chats', async () => {
     node = await startWithStrayError('rejection');
     node.process.kill('SIGUSR2');
-    const logged = await eventually(() => node!.logLines().find((l) => JSON.stringify(l.err ?? '').includes('stray rejection raised by the test')), 5000, 'the rejection logged');
+    const logged = await eventually(
+      () => node!.logLines().find((l) => JSON.stringify(l.err ?? '').includes('stray rejection raised by the test')),
+      5000,
+      'the rejection logged',
+    );
     expect(logged?.level).to.equal(50);
     expect(logged?.msg).to.equal('a background task failed and nothing handled it; the gateway carries on');
     expect(node.alive()).to.equal(true);

@@ -40,10 +40,13 @@ describe('the gateway process and the processes around it', function () {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const [line] = await readline.createInterface({ input: parent.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
-    const pid = Number(line);
+    const lines = readline.createInterface({ input: parent.stdout });
+    const first = await lines[Symbol.asyncIterator]().next();
+    const pid = Number(first.value);
     expect(pid).to.be.greaterThan(0);
-    await new Promise((resolve) => (parent.exitCode === null && parent.signalCode === null ? parent.once('exit', resolve) : resolve(null)));
+    await new Promise((resolve) =>
+      parent.exitCode === null && parent.signalCode === null ? parent.once('exit', resolve) : resolve(null),
+    );
     await gone(pid);
   });
 });

@@ -9,7 +9,14 @@ import path from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ChatDomain } from '../src/chat/chat-service.ts';
-import { agentSet, CONNECTED_SET, EXPIRY_SET, queueSet, serviceConnectedSet, serviceWaitingSet } from '../src/chat/session-records.ts';
+import {
+  agentSet,
+  CONNECTED_SET,
+  EXPIRY_SET,
+  queueSet,
+  serviceConnectedSet,
+  serviceWaitingSet,
+} from '../src/chat/session-records.ts';
 import type { ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { createLogger } from '../src/log.ts';
@@ -19,7 +26,14 @@ import { makeTempDir } from './helpers/gateway.ts';
 import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
 
 const AGENTS = ['a0', 'a1', 'a2'];
-const service: ServiceOptions = { name: 'support', ttl: 60, endpoint: 'gms_builtin', enabled: true, maxMessageLength: 100, disconnectedStatus: 200 };
+const service: ServiceOptions = {
+  name: 'support',
+  ttl: 60,
+  endpoint: 'gms_builtin',
+  enabled: true,
+  maxMessageLength: 100,
+  disconnectedStatus: 200,
+};
 
 type Command =
   | { kind: 'start' }
@@ -79,8 +93,12 @@ async function check(store: Store, batches: Command[][]): Promise<void> {
   }
   const connected = sessions.filter((s) => s.chat?.state === 'connected').map((s) => s.chat!.chatSessionId);
   expect([...(await store.members(CONNECTED_SET))].sort(), 'connected').to.deep.equal([...connected].sort());
-  expect([...(await store.members(serviceConnectedSet(service.name)))].sort(), 'service connected').to.deep.equal([...connected].sort());
-  expect([...(await store.members(serviceWaitingSet(service.name)))].sort(), 'service waiting').to.deep.equal([...waiting].sort());
+  expect([...(await store.members(serviceConnectedSet(service.name)))].sort(), 'service connected').to.deep.equal(
+    [...connected].sort(),
+  );
+  expect([...(await store.members(serviceWaitingSet(service.name)))].sort(), 'service waiting').to.deep.equal(
+    [...waiting].sort(),
+  );
   // The expiry index: each stored session once (a set has no duplicates), scored by its own expiresAt.
   expect([...(await store.members(EXPIRY_SET))].sort(), 'expiry index').to.deep.equal(sessions.map((s) => s.id).sort());
   for (const session of sessions) {

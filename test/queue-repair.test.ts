@@ -12,13 +12,22 @@ import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { createLogger } from '../src/log.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { agentHeaders, dropPrefix, requireRedis, SHARED_REDIS_URL, startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
+import {
+  agentHeaders,
+  dropPrefix,
+  requireRedis,
+  SHARED_REDIS_URL,
+  startNode,
+  uniquePrefix,
+  type GatewayNode,
+} from './helpers/redis-nodes.ts';
 
 const log = createLogger('silent');
 
 async function waitingIds(store: Store): Promise<string[]> {
   const ids: string[] = [];
-  for await (const [, session] of store.entries<ServiceSession>('session:')) if (session.chat?.state === 'waiting') ids.push(session.chat.chatSessionId);
+  for await (const [, session] of store.entries<ServiceSession>('session:'))
+    if (session.chat?.state === 'waiting') ids.push(session.chat.chatSessionId);
   return ids.sort();
 }
 
@@ -35,9 +44,14 @@ describe('queues after a crash or a lost session', function () {
         for (;;) {
           const created = await node!.post('/genesys/1/service/request-chat').catch(() => undefined);
           if (created?.status !== 200) return;
-          const started = await node!.post(`/genesys/1/service/${created.body._id as string}/ixn/chat`, { firstName: 'Ann' }).catch(() => undefined);
+          const started = await node!
+            .post(`/genesys/1/service/${created.body._id as string}/ixn/chat`, { firstName: 'Ann' })
+            .catch(() => undefined);
           if (started?.status !== 200) return;
-          if (Math.random() < 0.5) await node!.post(`/agent/v1/chats/${started.body.chatSessionId as string}/accept`, {}, agentHeaders('alice')).catch(() => undefined);
+          if (Math.random() < 0.5)
+            await node!
+              .post(`/agent/v1/chats/${started.body.chatSessionId as string}/accept`, {}, agentHeaders('alice'))
+              .catch(() => undefined);
         }
       };
       const workers = Array.from({ length: 8 }, load);
@@ -58,7 +72,14 @@ describe('queues after a crash or a lost session', function () {
 
   it('the sweep takes out of a queue the chats whose sessions vanished, and puts back a waiting chat missing from it', async () => {
     const store = await openStore({ url: 'memory://', prefix: 'repair', log });
-    const service: ServiceOptions = { name: 'support', ttl: 60, endpoint: 'gms_builtin', enabled: true, maxMessageLength: 100, disconnectedStatus: 200 };
+    const service: ServiceOptions = {
+      name: 'support',
+      ttl: 60,
+      endpoint: 'gms_builtin',
+      enabled: true,
+      maxMessageLength: 100,
+      disconnectedStatus: 200,
+    };
     const domain = new ChatDomain({
       store,
       services: () => service,
@@ -66,11 +87,21 @@ describe('queues after a crash or a lost session', function () {
       listener: { chatUpdated: () => undefined },
       clock: Date,
     });
-    const sweeper = new ExpirySweeper({ store, clock: Date, sessions: domain, node: 'n', intervalMs: 1000, endpoints: () => ['gms_builtin'] });
+    const sweeper = new ExpirySweeper({
+      store,
+      clock: Date,
+      sessions: domain,
+      node: 'n',
+      intervalMs: 1000,
+      endpoints: () => ['gms_builtin'],
+    });
     try {
       const start = async () => {
         const session = await domain.createSession(service, {});
-        return { id: session.id, chatSessionId: (await domain.startChat(session.id, undefined, { userData: {} })).chat.chatSessionId };
+        return {
+          id: session.id,
+          chatSessionId: (await domain.startChat(session.id, undefined, { userData: {} })).chat.chatSessionId,
+        };
       };
       const [vanished, kept, missing] = [await start(), await start(), await start()];
       // A store TTL ran out with no node sweeping; a set member lost (as a store restored from an old backup would).
@@ -81,9 +112,13 @@ describe('queues after a crash or a lost session', function () {
       ]);
       expect(await store.count(queueSet('gms_builtin'))).to.equal(2);
       await sweeper.sweep();
-      expect([...(await store.members(queueSet('gms_builtin')))].sort()).to.deep.equal([kept.chatSessionId, missing.chatSessionId].sort());
+      expect([...(await store.members(queueSet('gms_builtin')))].sort()).to.deep.equal(
+        [kept.chatSessionId, missing.chatSessionId].sort(),
+      );
       // The census's set of the service's waiting chats is repaired the same way.
-      expect([...(await store.members(serviceWaitingSet('support')))].sort()).to.deep.equal([kept.chatSessionId, missing.chatSessionId].sort());
+      expect([...(await store.members(serviceWaitingSet('support')))].sort()).to.deep.equal(
+        [kept.chatSessionId, missing.chatSessionId].sort(),
+      );
     } finally {
       await store.close();
     }

@@ -6,7 +6,15 @@ import { expect } from 'chai';
 import type { ChatUpdate } from '../src/chat/types.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { agentHeaders, dropPrefix, requireRedis, SHARED_REDIS_URL, startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
+import {
+  agentHeaders,
+  dropPrefix,
+  requireRedis,
+  SHARED_REDIS_URL,
+  startNode,
+  uniquePrefix,
+  type GatewayNode,
+} from './helpers/redis-nodes.ts';
 
 describe('chat updates between gateway nodes', function () {
   this.timeout(30_000);

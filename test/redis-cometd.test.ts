@@ -7,12 +7,25 @@ import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
 import type { ChatPush } from '../src/push/customer-push.ts';
 import { eventually } from './helpers/gateway.ts';
-import { AGENTS, agentHeaders, dropPrefix, requireRedis, SHARED_REDIS_URL, startNodes, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
+import {
+  AGENTS,
+  agentHeaders,
+  dropPrefix,
+  requireRedis,
+  SHARED_REDIS_URL,
+  startNodes,
+  uniquePrefix,
+  type GatewayNode,
+} from './helpers/redis-nodes.ts';
 
 type FayeClient = InstanceType<typeof faye.Client>;
 
 /** A Bayeux client on `node` subscribed to `channel`; `ext` goes on its handshake. */
-async function subscribe<T>(node: GatewayNode, channel: string, options: { header?: [string, string]; ext?: Record<string, string> }): Promise<{ client: FayeClient; received: T[] }> {
+async function subscribe<T>(
+  node: GatewayNode,
+  channel: string,
+  options: { header?: [string, string]; ext?: Record<string, string> },
+): Promise<{ client: FayeClient; received: T[] }> {
   const client = new faye.Client(`${node.url}/genesys/cometd`, { timeout: 5 });
   client.disable('websocket');
   if (options.header) client.setHeader(...options.header);
@@ -24,7 +37,12 @@ async function subscribe<T>(node: GatewayNode, channel: string, options: { heade
   });
   const received: T[] = [];
   await new Promise<void>((resolve, reject) => {
-    client.subscribe(channel, (data) => received.push(data as T)).then(() => resolve(), (err) => reject(new Error(err.message)));
+    client
+      .subscribe(channel, (data) => received.push(data as T))
+      .then(
+        () => resolve(),
+        (err) => reject(new Error(err.message)),
+      );
   });
   return { client, received };
 }
@@ -38,15 +56,23 @@ describe('push across gateway nodes over CometD', function () {
   before(async function () {
     await requireRedis(this);
     // Sweeps run often; one node holds the sweep lease, and a handover between nodes must not end a chat twice.
-    nodes = await startNodes(3, { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, SWEEP_INTERVAL_MS: '50' }, {
-      'request-chat.json': {},
-      'brief-chat.json': { ttl: 1 },
-    });
+    nodes = await startNodes(
+      3,
+      { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, SWEEP_INTERVAL_MS: '50' },
+      {
+        'request-chat.json': {},
+        'brief-chat.json': { ttl: 1 },
+      },
+    );
   });
 
   after(async () => {
     // Waiting for the server to confirm each disconnect lets the nodes stop at once, with no long-poll open.
-    await Promise.all(clients.map((client) => Promise.resolve(client.disconnect() as unknown as PromiseLike<unknown> | undefined).catch(() => undefined)));
+    await Promise.all(
+      clients.map((client) =>
+        Promise.resolve(client.disconnect() as unknown as PromiseLike<unknown> | undefined).catch(() => undefined),
+      ),
+    );
     await Promise.all(nodes.map((n) => n.stop()));
     if (nodes.length > 0) await dropPrefix(prefix);
   });
@@ -67,19 +93,33 @@ describe('push across gateway nodes over CometD', function () {
     expect(started.status).to.equal(200);
     const chatSessionId = started.body.chatSessionId as string;
 
-    await eventually(() => agent.received.some((m) => m.type === 'waiting' && m.chat.chatSessionId === chatSessionId), 5000, 'the agent on C to hear of the waiting chat');
+    await eventually(
+      () => agent.received.some((m) => m.type === 'waiting' && m.chat.chatSessionId === chatSessionId),
+      5000,
+      'the agent on C to hear of the waiting chat',
+    );
     expect((await b.post(`/agent/v1/chats/${chatSessionId}/accept`, {}, agentHeaders(alice.id))).status).to.equal(200);
     expect((await c.post(`${chatPath}/send`, { message: 'sent on C' }, headers)).status).to.equal(200);
-    expect((await a.post(`/agent/v1/chats/${chatSessionId}/send`, { message: 'answered on A' }, agentHeaders(alice.id))).status).to.equal(200);
+    expect(
+      (await a.post(`/agent/v1/chats/${chatSessionId}/send`, { message: 'answered on A' }, agentHeaders(alice.id))).status,
+    ).to.equal(200);
     expect((await b.post(`${chatPath}/send`, { message: 'sent on B' }, headers)).status).to.equal(200);
 
     const pushedTexts = (): string[] => customer.received.flatMap((p) => p.message.transcriptToShow.map((e) => e[2]));
     await eventually(() => pushedTexts().includes('sent on B'), 5000, 'the last event to reach the customer on A');
-    expect(pushedTexts()).to.deep.equal(['has joined the session', 'has joined the session', 'sent on C', 'answered on A', 'sent on B']);
+    expect(pushedTexts()).to.deep.equal([
+      'has joined the session',
+      'has joined the session',
+      'sent on C',
+      'answered on A',
+      'sent on B',
+    ]);
     expect(customer.received.map((p) => p.message.transcriptPosition)).to.deep.equal(['1', '2', '3', '4', '5']);
 
     const agentTexts = (): string[] =>
-      agent.received.flatMap((m) => (m.type === 'events' && m.chatSessionId === chatSessionId ? m.events.map((e) => e.text) : []));
+      agent.received.flatMap((m) =>
+        m.type === 'events' && m.chatSessionId === chatSessionId ? m.events.map((e) => e.text) : [],
+      );
     await eventually(() => agentTexts().includes('sent on B'), 5000, 'the last event to reach the agent on C');
     expect(agentTexts()).to.deep.equal(['has joined the session', 'sent on C', 'answered on A', 'sent on B']);
     expect(agent.received.filter((m) => m.type === 'waiting' && m.chat.chatSessionId === chatSessionId)).to.have.length(1);
@@ -91,7 +131,8 @@ describe('push across gateway nodes over CometD', function () {
     const agent = await subscribe<AgentPushMessage>(a, `/agent/${alice.id}`, { ext: { token: alice.token } });
     clients.push(agent.client);
     const id = (await b.post('/genesys/1/service/brief-chat')).body._id as string;
-    const chatSessionId = (await c.post(`/genesys/1/service/${id}/ixn/chat`, { firstName: 'Ann', lastName: 'Lee' })).body.chatSessionId as string;
+    const chatSessionId = (await c.post(`/genesys/1/service/${id}/ixn/chat`, { firstName: 'Ann', lastName: 'Lee' })).body
+      .chatSessionId as string;
     expect((await b.post(`/agent/v1/chats/${chatSessionId}/accept`, {}, agentHeaders(alice.id))).status).to.equal(200);
 
     // The session's key carries a Redis TTL of its own (the service's ttl and a grace period to end the chat).
@@ -105,7 +146,9 @@ describe('push across gateway nodes over CometD', function () {
     }
 
     const leftEvents = (): number =>
-      agent.received.filter((m) => m.type === 'events' && m.chatSessionId === chatSessionId && m.events.some((e) => e.type === 'Notice.Left')).length;
+      agent.received.filter(
+        (m) => m.type === 'events' && m.chatSessionId === chatSessionId && m.events.some((e) => e.type === 'Notice.Left'),
+      ).length;
     await eventually(() => leftEvents() > 0, 5000, 'the chat to expire');
     for (const node of nodes) {
       const reply = await node.post(`/genesys/1/service/${id}/ixn/chat/refresh`);

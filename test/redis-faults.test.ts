@@ -42,7 +42,11 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     expect((await chat.call('send', { message: 'before the restart' })).status).to.equal(200);
 
     await redis!.stop();
-    for (const [action, body] of [['send', { message: 'while Redis is down' }], ['refresh', { transcriptPosition: '0' }], ['startTyping', {}]] as const) {
+    for (const [action, body] of [
+      ['send', { message: 'while Redis is down' }],
+      ['refresh', { transcriptPosition: '0' }],
+      ['startTyping', {}],
+    ] as const) {
       const started = Date.now();
       const reply = await chat.call(action, body);
       expect(reply.status, `${action}: ${JSON.stringify(reply.body)}`).to.equal(503);
@@ -54,10 +58,14 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     expect(gw.alive(), gw.output()).to.equal(true);
 
     await redis!.restart();
-    const back = await eventually(async () => {
-      const reply = await chat.call('send', { message: 'after the restart' });
-      return reply.status === 200 ? reply : undefined;
-    }, 10_000, 'the node to reconnect to Redis');
+    const back = await eventually(
+      async () => {
+        const reply = await chat.call('send', { message: 'after the restart' });
+        return reply.status === 200 ? reply : undefined;
+      },
+      10_000,
+      'the node to reconnect to Redis',
+    );
     expect(back?.status).to.equal(200);
 
     const transcript = (await chat.call('refresh', { transcriptPosition: '0' })).body.transcriptToShow as WireEvent[];
@@ -66,10 +74,14 @@ describe('a gateway node when Redis restarts mid-chat', function () {
 
     // Pushes between the nodes resume too, once their subscriptions are back (none is replayed).
     let ping = 0;
-    await eventually(async () => {
-      await chat.call('send', { message: `ping ${++ping}` });
-      return watched.some((text) => text.startsWith('ping '));
-    }, 10_000, 'a push from the node to reach the other node again');
+    await eventually(
+      async () => {
+        await chat.call('send', { message: `ping ${++ping}` });
+        return watched.some((text) => text.startsWith('ping '));
+      },
+      10_000,
+      'a push from the node to reach the other node again',
+    );
   });
 
   it('leaves no half-written chat when Redis stops while messages are being sent', async () => {
@@ -86,13 +98,19 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     const replies = await Promise.all(sending);
     await redis!.restart();
     expect(replies.filter((r) => r.status === 503)).to.not.have.length(0);
-    expect(replies.every((r) => r.status === 200 || (r.status === 503 && r.body.exception === 'ServiceUnavailable'))).to.equal(true);
+    expect(replies.every((r) => r.status === 200 || (r.status === 503 && r.body.exception === 'ServiceUnavailable'))).to.equal(
+      true,
+    );
     expect(gw.alive(), gw.output()).to.equal(true);
 
-    const after = await eventually(async () => {
-      const reply = await chat.call('refresh', { transcriptPosition: '0' });
-      return reply.status === 200 ? reply : undefined;
-    }, 10_000, 'the node to reconnect to Redis');
+    const after = await eventually(
+      async () => {
+        const reply = await chat.call('refresh', { transcriptPosition: '0' });
+        return reply.status === 200 ? reply : undefined;
+      },
+      10_000,
+      'the node to reconnect to Redis',
+    );
     const events = after!.body.transcriptToShow as WireEvent[];
     expect(after!.body.transcriptPosition).to.equal(String(events.length));
     const stored = events.filter((e) => e[0] === 'Message.Text').map((e) => e[2]);
@@ -118,10 +136,14 @@ describe('a gateway node when Redis restarts mid-chat', function () {
     } finally {
       redis!.thaw();
     }
-    const back = await eventually(async () => {
-      const reply = await chat.call('send', { message: 'heard again' });
-      return reply.status === 200 ? reply : undefined;
-    }, 10_000, 'Redis to answer again');
+    const back = await eventually(
+      async () => {
+        const reply = await chat.call('send', { message: 'heard again' });
+        return reply.status === 200 ? reply : undefined;
+      },
+      10_000,
+      'Redis to answer again',
+    );
     const texts = (back!.body.transcriptToShow as WireEvent[]).map((e) => e[2]);
     expect(texts).to.include('heard again');
     expect(gw.alive(), gw.output()).to.equal(true);

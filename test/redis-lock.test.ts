@@ -18,7 +18,10 @@ describe('the session store on Redis, shared by two nodes', function () {
 
   before(async function () {
     await requireRedis(this);
-    [nodeA, nodeB] = await Promise.all([openStore({ url: SHARED_REDIS_URL, prefix, log }), openStore({ url: SHARED_REDIS_URL, prefix, log })]);
+    [nodeA, nodeB] = await Promise.all([
+      openStore({ url: SHARED_REDIS_URL, prefix, log }),
+      openStore({ url: SHARED_REDIS_URL, prefix, log }),
+    ]);
   });
 
   after(async () => {
@@ -42,10 +45,17 @@ describe('the session store on Redis, shared by two nodes', function () {
       const late = nodeA!.update<string[], void>('chat', async (events = []) => {
         // Node A stalls past its lease (the lock key expires), and node B takes its turn meanwhile.
         await redis.del(`${prefix}:lock:chat`);
-        await nodeB!.update<string[], void>('chat', (current = []) => ({ write: [...current, 'from B'], ttlMs: 60_000, result: undefined }));
+        await nodeB!.update<string[], void>('chat', (current = []) => ({
+          write: [...current, 'from B'],
+          ttlMs: 60_000,
+          result: undefined,
+        }));
         return { write: [...events, 'from A'], ttlMs: 60_000, result: undefined };
       });
-      const refused = await late.then(() => undefined, (err: unknown) => err);
+      const refused = await late.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(refused).to.be.instanceOf(GatewayError);
       expect((refused as GatewayError).exception).to.equal('ServiceUnavailable');
       expect(await nodeB!.get('chat')).to.deep.equal(['hello', 'from B']);

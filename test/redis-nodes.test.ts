@@ -4,7 +4,15 @@
 import { expect } from 'chai';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import type { Reply } from './helpers/gateway.ts';
-import { agentHeaders, dropPrefix, requireRedis, SHARED_REDIS_URL, startNodes, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
+import {
+  agentHeaders,
+  dropPrefix,
+  requireRedis,
+  SHARED_REDIS_URL,
+  startNodes,
+  uniquePrefix,
+  type GatewayNode,
+} from './helpers/redis-nodes.ts';
 
 type WireEvent = [string, string, string, string, string];
 
@@ -26,7 +34,9 @@ describe('several gateway nodes on one Redis', function () {
   const node = (i: number): GatewayNode => nodes[i % nodes.length];
 
   /** A customer whose every call goes to the next node, round robin, as a load balancer would send it. */
-  async function roamingCustomer(): Promise<CustomerChat & { chatSessionId: string; on(i: number, action: string, body?: Record<string, string>): Promise<Reply> }> {
+  async function roamingCustomer(): Promise<
+    CustomerChat & { chatSessionId: string; on(i: number, action: string, body?: Record<string, string>): Promise<Reply> }
+  > {
     let turn = 0;
     const roaming = { post: (p: string, b?: Record<string, string>) => node(turn++).post(p, b) };
     const chat = await startCustomerChat(roaming);
@@ -35,7 +45,13 @@ describe('several gateway nodes on one Redis', function () {
     return { ...chat, chatSessionId: chat.start.body.chatSessionId as string, on };
   }
 
-  function agent(i: number, agentId: string, action: string, chatSessionId: string, body: Record<string, string> = {}): Promise<Reply> {
+  function agent(
+    i: number,
+    agentId: string,
+    action: string,
+    chatSessionId: string,
+    body: Record<string, string> = {},
+  ): Promise<Reply> {
     return node(i).post(`/agent/v1/chats/${chatSessionId}/${action}`, body, agentHeaders(agentId));
   }
 

@@ -28,7 +28,11 @@ describe('the expiry sweep on several nodes', function () {
 
   before(async function () {
     await requireRedis(this);
-    nodes = await startNodes(3, { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, SWEEP_INTERVAL_MS: '100' }, { 'brief.json': { ttl: 1 } });
+    nodes = await startNodes(
+      3,
+      { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix, SWEEP_INTERVAL_MS: '100' },
+      { 'brief.json': { ttl: 1 } },
+    );
   });
 
   after(async () => {
@@ -40,15 +44,25 @@ describe('the expiry sweep on several nodes', function () {
     // Ten sweep intervals pass: one node has swept every time, the others never.
     await eventually(async () => (await Promise.all(nodes.map(figures))).some((f) => f.sweeps >= 10), 5000, 'ten sweeps');
     const sweeps = (await Promise.all(nodes.map(figures))).map((f) => f.sweeps);
-    expect(sweeps.filter((n) => n > 0), `sweeps by node: ${sweeps.join(', ')}`).to.have.length(1);
+    expect(
+      sweeps.filter((n) => n > 0),
+      `sweeps by node: ${sweeps.join(', ')}`,
+    ).to.have.length(1);
 
     // A chat started on any node is counted by the sweeping node and shown by all of them.
     await startCustomerChat(nodes[2], { service: 'brief' });
-    await eventually(async () => (await Promise.all(nodes.map(figures))).every((f) => f.live === 1), 3000, 'the chat on every node');
+    await eventually(
+      async () => (await Promise.all(nodes.map(figures))).every((f) => f.live === 1),
+      3000,
+      'the chat on every node',
+    );
     // It expires after its 1 s, once, by the one node that sweeps.
     await eventually(async () => (await Promise.all(nodes.map(figures))).every((f) => f.live === 0), 4000, 'the chat expired');
     const expired = (await Promise.all(nodes.map(figures))).map((f) => f.expired);
-    expect(expired.reduce((a, b) => a + b, 0), `expired by node: ${expired.join(', ')}`).to.equal(1);
+    expect(
+      expired.reduce((a, b) => a + b, 0),
+      `expired by node: ${expired.join(', ')}`,
+    ).to.equal(1);
     expect(expired.indexOf(1)).to.equal(sweeps.findIndex((n) => n > 0));
   });
 
@@ -60,10 +74,14 @@ describe('the expiry sweep on several nodes', function () {
     const killedAt = Date.now();
 
     let survivor: GatewayNode | undefined;
-    await eventually(async () => {
-      for (const node of others) if ((await figures(node)).sweeps > 0) survivor = node;
-      return survivor;
-    }, 5000, 'another node sweeping');
+    await eventually(
+      async () => {
+        for (const node of others) if ((await figures(node)).sweeps > 0) survivor = node;
+        return survivor;
+      },
+      5000,
+      'another node sweeping',
+    );
     // The lease outlives one interval by a second at most, so the gap is short.
     expect(Date.now() - killedAt).to.be.below(3000);
     await eventually(async () => (await figures(survivor!)).expired === 1, 4000, 'the chat ended by the new sweeper');

@@ -7,13 +7,23 @@ import { MAX_JSON_DEPTH } from '../src/http/body.ts';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { startTestGateway, type Reply, type TestGateway } from './helpers/gateway.ts';
 
-function rawRequest(base: string, method: string, pathname: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+function rawRequest(
+  base: string,
+  method: string,
+  pathname: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(pathname, base), { method, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = http.request(
+      new URL(pathname, base),
+      { method, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -35,22 +45,52 @@ describe('request bodies, errors and headers', () => {
     expect(res.headers.get('content-type')).to.match(/^application\/json/);
     expect(Object.keys(res.body).sort()).to.deep.equal(['exception', 'message']);
     expect(res.body.exception).to.equal(exception);
-    expect(res.body.message).to.be.a('string').and.not.match(/\n\s+at /);
+    expect(res.body.message)
+      .to.be.a('string')
+      .and.not.match(/\n\s+at /);
   }
 
   const shapes: Array<[string, () => { body: string | FormData; headers: Record<string, string>; query?: string }]> = [
-    ['form-urlencoded', () => ({ body: '_gateway_extras=true&topic=billing&lang=en', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })],
-    ['multipart fields', () => {
-      const form = new FormData();
-      form.set('_gateway_extras', 'true');
-      form.set('topic', 'billing');
-      form.set('lang', 'en');
-      return { body: form, headers: {} };
-    }],
-    ['JSON', () => ({ body: '{"_gateway_extras": true, "topic": "billing", "lang": "en"}', headers: { 'Content-Type': 'application/json' } })],
-    ['JSON with the form content type', () => ({ body: '{"_gateway_extras":"true","topic":"billing","lang":"en"}', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' } })],
+    [
+      'form-urlencoded',
+      () => ({
+        body: '_gateway_extras=true&topic=billing&lang=en',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      }),
+    ],
+    [
+      'multipart fields',
+      () => {
+        const form = new FormData();
+        form.set('_gateway_extras', 'true');
+        form.set('topic', 'billing');
+        form.set('lang', 'en');
+        return { body: form, headers: {} };
+      },
+    ],
+    [
+      'JSON',
+      () => ({
+        body: '{"_gateway_extras": true, "topic": "billing", "lang": "en"}',
+        headers: { 'Content-Type': 'application/json' },
+      }),
+    ],
+    [
+      'JSON with the form content type',
+      () => ({
+        body: '{"_gateway_extras":"true","topic":"billing","lang":"en"}',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+      }),
+    ],
     ['query string', () => ({ body: '', headers: {}, query: '?_gateway_extras=True&topic=billing&lang=en' })],
-    ['query string under the body', () => ({ body: 'topic=billing&_gateway_extras=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, query: '?topic=ignored&lang=en' })],
+    [
+      'query string under the body',
+      () => ({
+        body: 'topic=billing&_gateway_extras=1',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        query: '?topic=ignored&lang=en',
+      }),
+    ],
   ];
 
   for (const [name, make] of shapes) {
@@ -63,23 +103,38 @@ describe('request bodies, errors and headers', () => {
   }
 
   it('treats "true", "True" and "1" as true for flags, and anything else as false', async () => {
-    for (const value of ['true', 'True', '1']) expect((await gw.post(create, { _gateway_extras: value })).body).to.have.property('_service');
-    for (const value of ['false', '0', 'no-thanks', '']) expect((await gw.post(create, { _gateway_extras: value })).body).not.to.have.property('_service');
+    for (const value of ['true', 'True', '1'])
+      expect((await gw.post(create, { _gateway_extras: value })).body).to.have.property('_service');
+    for (const value of ['false', '0', 'no-thanks', ''])
+      expect((await gw.post(create, { _gateway_extras: value })).body).not.to.have.property('_service');
     for (const value of ['true', 'True', '1']) {
       const session = await gw.post(create);
-      expect((await gw.post(`/genesys/1/service/${session.body._id}/ixn/chat`, { _verbose: value })).body).to.have.property('secureKey');
+      expect((await gw.post(`/genesys/1/service/${session.body._id}/ixn/chat`, { _verbose: value })).body).to.have.property(
+        'secureKey',
+      );
     }
     const session = await gw.post(create);
-    expect((await gw.post(`/genesys/1/service/${session.body._id}/ixn/chat`, { _verbose: 'no-thanks' })).body).not.to.have.property('secureKey');
+    expect(
+      (await gw.post(`/genesys/1/service/${session.body._id}/ixn/chat`, { _verbose: 'no-thanks' })).body,
+    ).not.to.have.property('secureKey');
     // A new session answers exactly its id and the create URL (with hyphens), _verbose or not, as GMS does.
     expect((await gw.post(create, { topic: 'billing' })).body).to.have.all.keys('_id', '_chatIxnAPI-CREATE-URL');
-    expect((await gw.post(create, { topic: 'billing', _verbose: 'true' })).body).to.have.all.keys('_id', '_chatIxnAPI-CREATE-URL');
+    expect((await gw.post(create, { topic: 'billing', _verbose: 'true' })).body).to.have.all.keys(
+      '_id',
+      '_chatIxnAPI-CREATE-URL',
+    );
   });
 
   it('never merges __proto__, constructor or prototype keys', async () => {
     const bodies: Array<[string, string]> = [
-      ['application/json', '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}, "prototype": "x", "ok": "1", "_gateway_extras": "1"}'],
-      ['application/x-www-form-urlencoded', '__proto__[polluted]=yes&constructor[prototype][polluted]=yes&prototype=x&ok=1&_gateway_extras=1'],
+      [
+        'application/json',
+        '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}, "prototype": "x", "ok": "1", "_gateway_extras": "1"}',
+      ],
+      [
+        'application/x-www-form-urlencoded',
+        '__proto__[polluted]=yes&constructor[prototype][polluted]=yes&prototype=x&ok=1&_gateway_extras=1',
+      ],
     ];
     for (const [type, body] of bodies) {
       const res = await gw.post(`${create}?__proto__=q`, body, { 'Content-Type': type });
@@ -98,7 +153,11 @@ describe('request bodies, errors and headers', () => {
   it('answers 400 InvalidParameter for malformed JSON, non-object JSON and broken multipart', async () => {
     expectError(await gw.post(create, '{"a": ', { 'Content-Type': 'application/json' }), 400, 'InvalidParameter');
     expectError(await gw.post(create, '[1, 2]', { 'Content-Type': 'application/json' }), 400, 'InvalidParameter');
-    expectError(await gw.post(create, '{"a": ', { 'Content-Type': 'application/x-www-form-urlencoded' }), 400, 'InvalidParameter');
+    expectError(
+      await gw.post(create, '{"a": ', { 'Content-Type': 'application/x-www-form-urlencoded' }),
+      400,
+      'InvalidParameter',
+    );
     expectError(await gw.post(create, 'no boundary here', { 'Content-Type': 'multipart/form-data' }), 400, 'InvalidParameter');
   });
 
@@ -136,8 +195,16 @@ describe('request bodies, errors and headers', () => {
 
   it('answers 413 PayloadTooLarge for a body over the limit, in every shape', async () => {
     const big = 'x'.repeat(4096);
-    expectError(await gw.post(create, `data=${big}`, { 'Content-Type': 'application/x-www-form-urlencoded' }), 413, 'PayloadTooLarge');
-    expectError(await gw.post(create, JSON.stringify({ data: big }), { 'Content-Type': 'application/json' }), 413, 'PayloadTooLarge');
+    expectError(
+      await gw.post(create, `data=${big}`, { 'Content-Type': 'application/x-www-form-urlencoded' }),
+      413,
+      'PayloadTooLarge',
+    );
+    expectError(
+      await gw.post(create, JSON.stringify({ data: big }), { 'Content-Type': 'application/json' }),
+      413,
+      'PayloadTooLarge',
+    );
     const form = new FormData();
     form.set('data', big);
     expectError(await gw.post(create, form), 413, 'PayloadTooLarge');
@@ -160,11 +227,17 @@ describe('request bodies, errors and headers', () => {
   it('answers CORS preflights for /genesys/* with gms_user and Content-Type allowed', async () => {
     const res = await fetch(gw.url + create, {
       method: 'OPTIONS',
-      headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'gms_user, content-type' },
+      headers: {
+        Origin: 'https://shop.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'gms_user, content-type',
+      },
     });
     expect(res.status).to.equal(204);
     expect(res.headers.get('access-control-allow-origin')).to.equal('*');
-    expect(res.headers.get('access-control-allow-headers')).to.match(/gms_user/).and.match(/Content-Type/);
+    expect(res.headers.get('access-control-allow-headers'))
+      .to.match(/gms_user/)
+      .and.match(/Content-Type/);
     const post = await gw.post(create, {}, { Origin: 'https://shop.example' });
     expect(post.headers.get('access-control-allow-origin')).to.equal('*');
   });
@@ -180,7 +253,11 @@ describe('request bodies, errors and headers', () => {
       const preflight = (origin: string): Promise<Response> =>
         fetch(`${strict.url}/genesys/cometd`, {
           method: 'OPTIONS',
-          headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type, gms_user' },
+          headers: {
+            Origin: origin,
+            'Access-Control-Request-Method': 'POST',
+            'Access-Control-Request-Headers': 'content-type, gms_user',
+          },
         });
       const allowed = await preflight('https://shop.example');
       expect(allowed.headers.get('access-control-allow-origin')).to.equal('https://shop.example');

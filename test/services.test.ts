@@ -67,7 +67,11 @@ describe('services from files', () => {
     gw = await startTestGateway({ services: { 'support.json': {} } });
     const chat = await startCustomerChat(gw, { service: 'support' });
     await gw.writeService('support.json', { enabled: false });
-    await eventually(async () => (await gw.post('/genesys/1/service/support')).status === 503, 3000, 'the service to be disabled');
+    await eventually(
+      async () => (await gw.post('/genesys/1/service/support')).status === 503,
+      3000,
+      'the service to be disabled',
+    );
     const sent = await chat.call('send', { message: 'still here' });
     expect(sent.status).to.equal(200);
     expect(sent.body).to.include({ chatIxnState: 'CONNECTED', transcriptPosition: '2' });
@@ -93,10 +97,14 @@ describe('services from files', () => {
   it('an invalid file over a valid one keeps the old version serving, and the admin listing shows why', async () => {
     gw = await startTestGateway({ services: { 'chat.json': { ttl: 100 } } });
     await gw.writeService('chat.json', { ttl: -5, colour: 'red' });
-    const listing = await eventually(async () => {
-      const res = await gw.get('/genesys/1/admin/services');
-      return res.body.rejected.length > 0 ? res.body : undefined;
-    }, 3000, 'the rejection');
+    const listing = await eventually(
+      async () => {
+        const res = await gw.get('/genesys/1/admin/services');
+        return res.body.rejected.length > 0 ? res.body : undefined;
+      },
+      3000,
+      'the rejection',
+    );
     expect((await verbose('chat')).body._ttl).to.equal(100);
     const [rejected] = listing.rejected;
     expect(rejected.file).to.equal('chat.json');
@@ -203,10 +211,14 @@ describe('services from files', () => {
   it('two files for one name: the first keeps it, the second is refused', async () => {
     gw = await startTestGateway({ services: { 'twin.json': { ttl: 10 } } });
     await gw.writeService('twin.yaml', 'ttl: 20\n');
-    const listing = await eventually(async () => {
-      const res = await gw.get('/genesys/1/admin/services');
-      return res.body.rejected.length > 0 ? res.body : undefined;
-    }, 3000, 'the rejection');
+    const listing = await eventually(
+      async () => {
+        const res = await gw.get('/genesys/1/admin/services');
+        return res.body.rejected.length > 0 ? res.body : undefined;
+      },
+      3000,
+      'the rejection',
+    );
     expect(listing.rejected[0].file).to.equal('twin.yaml');
     expect((await verbose('twin')).body._ttl).to.equal(10);
   });

@@ -35,7 +35,14 @@ describe('hot sessions on the embedded SQLite store', () => {
   let router: QueueRouter;
   let domain: ChatDomain;
   let updates: ChatUpdate[];
-  const service: ServiceOptions = { name: 'support', ttl: 60, endpoint: 'gms_builtin', enabled: true, maxMessageLength: 100, disconnectedStatus: 200 };
+  const service: ServiceOptions = {
+    name: 'support',
+    ttl: 60,
+    endpoint: 'gms_builtin',
+    enabled: true,
+    maxMessageLength: 100,
+    disconnectedStatus: 200,
+  };
 
   async function open(): Promise<void> {
     store = await openStore({ url: `sqlite://${file}`, prefix: 'test', log: createLogger('silent') });
@@ -130,7 +137,13 @@ describe('hot sessions on the embedded SQLite store', () => {
 
 describe('a store whose values are frozen (test gateways)', () => {
   it('refuses any change to a value it handed out, so a missed copy-on-write fails where it happens', async () => {
-    const store = await openStore({ url: 'memory://', prefix: 'frozen', log: createLogger('silent'), cacheEntries: 10, freezeValues: true });
+    const store = await openStore({
+      url: 'memory://',
+      prefix: 'frozen',
+      log: createLogger('silent'),
+      cacheEntries: 10,
+      freezeValues: true,
+    });
     try {
       await store.set('k', { list: [1], nested: { n: 1 } }, 60_000);
       const value = (await store.get<{ list: number[]; nested: { n: number } }>('k'))!;

@@ -14,9 +14,18 @@ const run = promisify(execFile);
 /** Runs src/main.ts with `env` over a clean environment; the gateway must not start. */
 async function startWith(env: Record<string, string>): Promise<{ code: number; lines: string[]; dir: string }> {
   const dir = await makeTempDir();
-  const base = { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', STORE_URL: `sqlite://${path.join(dir, 's.sqlite')}` };
+  const base = {
+    PATH: process.env.PATH ?? '',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    STORE_URL: `sqlite://${path.join(dir, 's.sqlite')}`,
+  };
   try {
-    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...base, ...env }, timeout: 20_000 });
+    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+      cwd: ROOT,
+      env: { ...base, ...env },
+      timeout: 20_000,
+    });
     throw new Error('the gateway started');
   } catch (err) {
     const { code, stdout, stderr } = err as { code: unknown; stdout: string; stderr: string };
@@ -29,7 +38,10 @@ async function startWith(env: Record<string, string>): Promise<{ code: number; l
 describe('settings checked at start', () => {
   it('PORT=abc: one line naming the setting, its value and what it must be, and exit code 2', async () => {
     const { code, lines, dir } = await startWith({ PORT: 'abc' });
-    expect({ code, lines }).to.deep.equal({ code: 2, lines: ['gateway not started: setting PORT="abc": must be a whole number from 0 to 65535'] });
+    expect({ code, lines }).to.deep.equal({
+      code: 2,
+      lines: ['gateway not started: setting PORT="abc": must be a whole number from 0 to 65535'],
+    });
     expect(await fs.readdir(dir)).to.deep.equal([]);
   });
 

@@ -23,21 +23,35 @@ describe('stopping a gateway that has CometD clients connected', function () {
 
   it('exits cleanly within a second of SIGTERM, with long-polls and websockets open', async () => {
     node = await startNode('S', { STORE_URL: 'memory://', STORE_PREFIX: uniquePrefix('stop') });
-    for (const [user, websocket] of [['ann', false], ['bob', true]] as const) {
+    for (const [user, websocket] of [
+      ['ann', false],
+      ['bob', true],
+    ] as const) {
       const client = new faye.Client(`${node.url}/genesys/cometd`);
       client.setHeader('gms_user', user);
       if (!websocket) client.disable('websocket');
       closers.push(() => client.disconnect());
-      await new Promise<void>((resolve, reject) => void client.subscribe('/_genesys', () => undefined).then(() => resolve(), reject));
+      await new Promise<void>(
+        (resolve, reject) => void client.subscribe('/_genesys', () => undefined).then(() => resolve(), reject),
+      );
       await startCustomerChat(node, { headers: { gms_user: user }, start: { notify_by: 'comet' } });
     }
     const cometd = new CometD();
     cometd.unregisterTransport('websocket');
     cometd.configure({ url: `${node.url}/genesys/cometd`, requestHeaders: { gms_user: 'cy' } });
     closers.push(() => cometd.disconnect());
-    await new Promise<void>((resolve, reject) => cometd.handshake((m) => (m.successful ? resolve() : reject(new Error(JSON.stringify(m))))));
+    await new Promise<void>((resolve, reject) =>
+      cometd.handshake((m) => (m.successful ? resolve() : reject(new Error(JSON.stringify(m))))),
+    );
     // The gateway counts all three: each holds a long-poll (or a websocket) open on it.
-    await eventually(async () => / 3$/m.test(((await node!.get('/metrics')).body as string).split('\n').find((l) => l.startsWith('gms_cometd_clients ')) ?? ''), 3000, 'three clients');
+    await eventually(
+      async () =>
+        / 3$/m.test(
+          ((await node!.get('/metrics')).body as string).split('\n').find((l) => l.startsWith('gms_cometd_clients ')) ?? '',
+        ),
+      3000,
+      'three clients',
+    );
 
     const exited = new Promise<number | null>((resolve) => node!.process.once('exit', (code) => resolve(code)));
     const started = Date.now();
@@ -60,7 +74,10 @@ describe('stopping a gateway that has CometD clients connected', function () {
     await eventually(() => !gw.server.listening, 3000, 'the stop to reach the HTTP server');
     socket.write('Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: gms_user\r\n\r\n');
     await eventually(() => reply.includes('\r\n\r\n'), 3000, 'the answer');
-    expect(reply).to.match(/^HTTP\/1\.1 204 /).and.match(/\r\nConnection: close\r\n/i).and.match(/\r\nAccess-Control-Allow-Headers: gms_user/i);
+    expect(reply)
+      .to.match(/^HTTP\/1\.1 204 /)
+      .and.match(/\r\nConnection: close\r\n/i)
+      .and.match(/\r\nAccess-Control-Allow-Headers: gms_user/i);
     await stopping;
   });
 });

@@ -51,7 +51,7 @@ describe('session store failures', () => {
   it('a stored session that is not valid JSON answers 500 InternalError and is logged at error with its cause', async () => {
     const chat = await startCustomerChat(first);
     const db = otherConnection(file);
-    db.prepare("UPDATE keyv SET value = '{\"value\": {broken' WHERE key LIKE ?").run(`%session:${chat.id}`);
+    db.prepare('UPDATE keyv SET value = \'{"value": {broken\' WHERE key LIKE ?').run(`%session:${chat.id}`);
     db.close();
     const gw = await restartWithLog();
     const reply = await request(gw.url, 'POST', `/genesys/1/service/${chat.id}/ixn/chat/refresh`);

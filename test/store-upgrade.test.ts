@@ -34,7 +34,16 @@ describe('a store written by the previous version', () => {
         secureKey: 'K',
         customer: { nickname: 'Ann', userData: {} },
         agents: [],
-        events: [{ position: 1, type: 'Notice.Joined', nickname: 'Ann', text: 'has joined the session', at: now - 1000, partyType: 'CLIENT' }],
+        events: [
+          {
+            position: 1,
+            type: 'Notice.Joined',
+            nickname: 'Ann',
+            text: 'has joined the session',
+            at: now - 1000,
+            partyType: 'CLIENT',
+          },
+        ],
         clientPosition: 1,
         indexExpiresAt: now + 2_400_000,
         ...chat,
@@ -43,9 +52,22 @@ describe('a store written by the previous version', () => {
     const rows: Record<string, unknown> = {
       'session:S1': session('S1', { chatSessionId: 'C1', state: 'waiting' }),
       'chat:C1': 'S1',
-      'session:S2': session('S2', { chatSessionId: 'C2', state: 'connected', agents: [{ id: 'alice', nickname: 'Alice', joinedAt: now }] }),
+      'session:S2': session('S2', {
+        chatSessionId: 'C2',
+        state: 'connected',
+        agents: [{ id: 'alice', nickname: 'Alice', joinedAt: now }],
+      }),
       'chat:C2': 'S2',
-      'session:S3': session('S3', { chatSessionId: 'C3', state: 'connected', notifyBy: 'comet', agents: [{ id: 'alice', nickname: 'Alice', joinedAt: now }] }, 'ann'),
+      'session:S3': session(
+        'S3',
+        {
+          chatSessionId: 'C3',
+          state: 'connected',
+          notifyBy: 'comet',
+          agents: [{ id: 'alice', nickname: 'Alice', joinedAt: now }],
+        },
+        'ann',
+      ),
       'chat:C3': 'S3',
       // The previous layout: queue shards, agents' lists and the comet index as records.
       'queue:gms_builtin#5': { chunks: [], tail: ['C1', 'C-GONE'], tailFrom: now - 1000, tailTo: now - 1000 },
@@ -55,10 +77,14 @@ describe('a store written by the previous version', () => {
     const db = new Database(file);
     db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
     const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
-    for (const [key, value] of Object.entries(rows)) insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
+    for (const [key, value] of Object.entries(rows))
+      insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
     db.close();
 
-    gw = await startTestGateway({ endpoints: { 'gms_builtin.json': endpointFile(['alice']) }, env: { STORE_URL: `sqlite://${file}` } });
+    gw = await startTestGateway({
+      endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
+      env: { STORE_URL: `sqlite://${file}` },
+    });
     const alice = agentClient(gw, 'alice');
     const ids = (reply: { body: { chats: { chatSessionId: string }[] } }) => reply.body.chats.map((c) => c.chatSessionId).sort();
     expect(ids(await alice.get('/chats'))).to.deep.equal(['C1']);
@@ -69,7 +95,11 @@ describe('a store written by the previous version', () => {
     expect(ids(await alice.get('/chats'))).to.deep.equal([]);
 
     const old = new Database(file, { readonly: true });
-    const left = old.prepare<[], { key: string }>("SELECT key FROM keyv WHERE key LIKE 'gms:queue:%' OR key LIKE 'gms:agent-chats:%' OR key LIKE 'gms:comet:%'").all();
+    const left = old
+      .prepare<[], { key: string }>(
+        "SELECT key FROM keyv WHERE key LIKE 'gms:queue:%' OR key LIKE 'gms:agent-chats:%' OR key LIKE 'gms:comet:%'",
+      )
+      .all();
     old.close();
     expect(left).to.deep.equal([]);
   });
@@ -77,7 +107,15 @@ describe('a store written by the previous version', () => {
   it('written with sets but no expiry index (layout 2): its sessions are indexed at start, and the due ones end', async () => {
     const file = path.join(await makeTempDir('gms-upgrade-'), 'sessions.sqlite');
     const now = Date.now();
-    const session = (id: string, expiresAt: number) => ({ id, service: 'request-chat', createdAt: now - 60_000, lastActivity: now - 60_000, ttl: 600, expiresAt, data: {} });
+    const session = (id: string, expiresAt: number) => ({
+      id,
+      service: 'request-chat',
+      createdAt: now - 60_000,
+      lastActivity: now - 60_000,
+      ttl: 600,
+      expiresAt,
+      data: {},
+    });
     const rows: Record<string, unknown> = {
       'session:LIVE': session('LIVE', now + 600_000),
       // Its time ran out while no gateway ran; its row is still kept (the store's grace).
@@ -87,11 +125,14 @@ describe('a store written by the previous version', () => {
     const db = new Database(file);
     db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
     const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
-    for (const [key, value] of Object.entries(rows)) insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
+    for (const [key, value] of Object.entries(rows))
+      insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
     db.close();
 
     // The full scan (which ended due sessions in earlier versions) is kept out of the way.
-    gw = await startTestGateway({ env: { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50', SWEEP_SCAN_INTERVAL_MS: '600000' } });
+    gw = await startTestGateway({
+      env: { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50', SWEEP_SCAN_INTERVAL_MS: '600000' },
+    });
     expect(await gw.store.upTo(EXPIRY_SET, now + 600_000, 10)).to.include('LIVE');
     await eventually(async () => (await gw!.store.get('session:DUE')) === undefined, 3000, 'the due session ended');
     expect(await gw.store.members(EXPIRY_SET)).to.deep.equal(['LIVE']);

@@ -61,10 +61,14 @@ describe('time to live of service sessions', () => {
     await gateway({ 'support.json': { ttl: 3600 } });
     const chat = await startCustomerChat(gw, { service: 'support' });
     await gw.writeService('support.json', { ttl: 1 });
-    const probe: string = await eventually(async () => {
-      const created = await gw.post('/genesys/1/service/support', { _gateway_extras: 'true' });
-      return created.body._ttl === 1 ? (created.body._id as string) : '';
-    }, 3000, 'the edited service file to load');
+    const probe: string = await eventually(
+      async () => {
+        const created = await gw.post('/genesys/1/service/support', { _gateway_extras: 'true' });
+        return created.body._ttl === 1 ? (created.body._id as string) : '';
+      },
+      3000,
+      'the edited service file to load',
+    );
 
     // A new session runs on the new ttl and is gone within seconds; the running chat, idle since the
     // edit, is still kept on the ttl it was last given.

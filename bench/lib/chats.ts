@@ -23,7 +23,11 @@ export async function startChat(url: string, body = 'firstName=Ann', headers: Re
   const created = await fetch(`${url}/genesys/1/service/request-chat`, { method: 'POST', headers: { ...FORM, ...headers } });
   if (created.status !== 200) throw new Error(`could not create a session: ${created.status} ${await created.text()}`);
   const { _id: id } = (await created.json()) as { _id: string };
-  const started = await fetch(`${url}/genesys/1/service/${id}/ixn/chat`, { method: 'POST', headers: { ...FORM, ...headers }, body });
+  const started = await fetch(`${url}/genesys/1/service/${id}/ixn/chat`, {
+    method: 'POST',
+    headers: { ...FORM, ...headers },
+    body,
+  });
   if (started.status !== 200) throw new Error(`could not start a chat: ${started.status} ${await started.text()}`);
   return { id, chatSessionId: ((await started.json()) as { chatSessionId: string }).chatSessionId };
 }

@@ -34,7 +34,11 @@ export function startHelloRouter(): Promise<Child> {
 /** The reference chat server (lib/reference-chat.ts) on a SQLite file in a temporary folder. */
 export async function startReferenceChat(): Promise<BenchGateway> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gms-reference-'));
-  const child = await startChild(path.join(ROOT, 'bench/lib/reference-chat.ts'), { REFERENCE_DB: path.join(dir, 'data', 'ref.sqlite') }, '/healthz');
+  const child = await startChild(
+    path.join(ROOT, 'bench/lib/reference-chat.ts'),
+    { REFERENCE_DB: path.join(dir, 'data', 'ref.sqlite') },
+    '/healthz',
+  );
   return {
     ...child,
     close: async () => {

@@ -39,7 +39,9 @@ export async function load(name: string, options: Options, server?: { process: {
     p50: result.latency.p50,
     p99: result.latency.p99,
     failed: result.non2xx + result.errors + result.timeouts,
-    ...(serverBefore !== undefined && serverAfter !== undefined ? { serverCpuUs: ((serverAfter - serverBefore) * 1e6) / requests } : {}),
+    ...(serverBefore !== undefined && serverAfter !== undefined
+      ? { serverCpuUs: ((serverAfter - serverBefore) * 1e6) / requests }
+      : {}),
     loadCpuUs: (loadCpu.user + loadCpu.system) / requests,
   };
 }
@@ -50,12 +52,15 @@ export async function load(name: string, options: Options, server?: { process: {
  */
 export function printTable(bare: Figures, rows: Figures[], store: string, length = `${SECONDS} s each`): void {
   console.log(`${CONNECTIONS} connections, ${length}, on ${os.cpus().length} CPU(s), store: ${store}`);
-  console.log('| load | req/s | × bare Koa | p50 ms | p99 ms | non-2xx/errors | server CPU µs/req | × bare Koa | load generator CPU µs/req |');
+  console.log(
+    '| load | req/s | × bare Koa | p50 ms | p99 ms | non-2xx/errors | server CPU µs/req | × bare Koa | load generator CPU µs/req |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const row of [bare, ...rows]) {
     const ratio = (row.requestsPerSec / bare.requestsPerSec).toFixed(2);
     const cpu = row.serverCpuUs === undefined ? '–' : row.serverCpuUs.toFixed(0);
-    const cpuRatio = row.serverCpuUs === undefined || bare.serverCpuUs === undefined ? '–' : (row.serverCpuUs / bare.serverCpuUs).toFixed(2);
+    const cpuRatio =
+      row.serverCpuUs === undefined || bare.serverCpuUs === undefined ? '–' : (row.serverCpuUs / bare.serverCpuUs).toFixed(2);
     console.log(
       `| ${row.name} | ${row.requestsPerSec.toFixed(0)} | ${ratio} | ${row.p50} | ${row.p99} | ${row.failed} | ${cpu} | ${cpuRatio} | ${row.loadCpuUs.toFixed(0)} |`,
     );

@@ -12,7 +12,12 @@ import Database from 'better-sqlite3';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 
-interface Session { id: string; events: string[][]; position: number; expiresAt: number }
+interface Session {
+  id: string;
+  events: string[][];
+  position: number;
+  expiresAt: number;
+}
 const TTL_MS = 3_600_000;
 
 fs.mkdirSync(path.dirname(process.env.REFERENCE_DB!), { recursive: true });
@@ -35,13 +40,22 @@ const commit = db.transaction((batch: typeof pending) => {
 /** Resolves once `session` (and, for a chat start, its place in the waiting queue) is committed. */
 function save(session: Session, queued = false): Promise<void> {
   return new Promise((done) => {
-    if (pending.length === 0) setImmediate(() => { const batch = pending; pending = []; commit(batch); for (const p of batch) p.done(); });
+    if (pending.length === 0)
+      setImmediate(() => {
+        const batch = pending;
+        pending = [];
+        commit(batch);
+        for (const p of batch) p.done();
+      });
     pending.push({ session, queued, done });
   });
 }
 
 const answer = (s: Session, from: number) => ({
-  chatIxnState: 'CONNECTED', chatSessionId: s.id, transcriptPosition: String(s.events.length), chatServiceMessage: 'Chat service is available',
+  chatIxnState: 'CONNECTED',
+  chatSessionId: s.id,
+  transcriptPosition: String(s.events.length),
+  chatServiceMessage: 'Chat service is available',
   transcriptToShow: s.events.slice(from),
 });
 const router = new Router({ prefix: '/genesys/1/service' });
@@ -71,6 +85,12 @@ router.post('/:id/ixn/chat', chatCall);
 router.post('/:id/ixn/chat/:op', chatCall);
 const app = new Koa()
   .use((ctx, next) => (ctx.path === '/healthz' ? void (ctx.body = 'ok') : next()))
-  .use(bodyParser()).use(router.routes());
+  .use(bodyParser())
+  .use(router.routes());
 const server = app.listen(Number(process.env.PORT), '127.0.0.1');
-process.once('SIGTERM', () => server.close(() => { db.close(); process.exit(0); }));
+process.once('SIGTERM', () =>
+  server.close(() => {
+    db.close();
+    process.exit(0);
+  }),
+);

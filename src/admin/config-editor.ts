@@ -121,9 +121,11 @@ export class ConfigEditor<T> {
       () => this.apply(request),
     );
     this.queues.set(request.name, run);
-    void run.finally(() => {
-      if (this.queues.get(request.name) === run) this.queues.delete(request.name);
-    }).catch(() => undefined);
+    void run
+      .finally(() => {
+        if (this.queues.get(request.name) === run) this.queues.delete(request.name);
+      })
+      .catch(() => undefined);
     return run;
   }
 
@@ -149,9 +151,13 @@ export class ConfigEditor<T> {
       text = format(file, after);
       const checked = this.opts.load(path.join(this.opts.dir, file), text);
       if (!checked.ok) {
-        throw new GatewayError('InvalidParameter', `The ${kind} is not valid: ${checked.problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason)).join('; ')}.`, {
-          details: { problems: checked.problems.map(({ field, reason }) => ({ field, reason })) },
-        });
+        throw new GatewayError(
+          'InvalidParameter',
+          `The ${kind} is not valid: ${checked.problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason)).join('; ')}.`,
+          {
+            details: { problems: checked.problems.map(({ field, reason }) => ({ field, reason })) },
+          },
+        );
       }
     }
 
@@ -218,20 +224,30 @@ function checkPreconditions(kind: string, request: ChangeRequest, current: Confi
     throw new GatewayError('NotFound', `There is no ${kind} '${name}'.`);
   }
   if (ifNoneMatch !== undefined && current && (ifNoneMatch.trim() === '*' || matches(ifNoneMatch, current.etag))) {
-    throw new GatewayError('PreconditionFailed', `The ${kind} '${name}' exists already (If-None-Match).`, { headers: { ETag: current.etag } });
+    throw new GatewayError('PreconditionFailed', `The ${kind} '${name}' exists already (If-None-Match).`, {
+      headers: { ETag: current.etag },
+    });
   }
   if (ifMatch !== undefined) {
     if (!current) throw new GatewayError('PreconditionFailed', `There is no ${kind} '${name}' to match (If-Match).`);
     if (ifMatch.trim() !== '*' && !matches(ifMatch, current.etag)) {
-      throw new GatewayError('PreconditionFailed', `The ${kind} '${name}' was changed since you read it: read it again, then retry.`, {
-        headers: { ETag: current.etag },
-        details: { etag: current.etag },
-      });
+      throw new GatewayError(
+        'PreconditionFailed',
+        `The ${kind} '${name}' was changed since you read it: read it again, then retry.`,
+        {
+          headers: { ETag: current.etag },
+          details: { etag: current.etag },
+        },
+      );
     }
   } else if (current && action !== 'create') {
-    throw new GatewayError('PreconditionRequired', `Changing the ${kind} '${name}' needs If-Match with its ETag (GET it first), or If-Match: * to change whatever version is there.`, {
-      headers: { ETag: current.etag },
-    });
+    throw new GatewayError(
+      'PreconditionRequired',
+      `Changing the ${kind} '${name}' needs If-Match with its ETag (GET it first), or If-Match: * to change whatever version is there.`,
+      {
+        headers: { ETag: current.etag },
+      },
+    );
   }
 }
 
@@ -249,7 +265,9 @@ function asOptions(value: Json, kind: string): Record<string, unknown> {
 
 function parseSource(file: string, text: string): Record<string, unknown> | undefined {
   try {
-    const value: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, logLevel: 'silent' });
+    const value: unknown = file.endsWith('.json')
+      ? JSON.parse(text)
+      : parseYaml(text, { maxAliasCount: 100, logLevel: 'silent' });
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -294,7 +312,11 @@ export async function removeFile(target: string, kind: string): Promise<void> {
 function folderError(err: unknown, kind: string, target: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
-    return new GatewayError('Conflict', `The ${kind} folder cannot be written (${code}): change ${path.basename(target)} where it is deployed from.`, { cause: err });
+    return new GatewayError(
+      'Conflict',
+      `The ${kind} folder cannot be written (${code}): change ${path.basename(target)} where it is deployed from.`,
+      { cause: err },
+    );
   }
   return err;
 }

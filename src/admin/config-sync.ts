@@ -106,11 +106,13 @@ export class ConfigSync {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.running.catch(() => undefined);
-    await this.opts.store.update<Record<string, NodeConfig>, void>(NODES_KEY, (current) => {
-      if (!current?.[this.opts.node]) return { result: undefined };
-      const { [this.opts.node]: _gone, ...others } = current;
-      return { write: others, ttlMs: GONE_MS * 6, result: undefined };
-    }).catch(() => undefined);
+    await this.opts.store
+      .update<Record<string, NodeConfig>, void>(NODES_KEY, (current) => {
+        if (!current?.[this.opts.node]) return { result: undefined };
+        const { [this.opts.node]: _gone, ...others } = current;
+        return { write: others, ttlMs: GONE_MS * 6, result: undefined };
+      })
+      .catch(() => undefined);
   }
 
   /** Writes the changes not applied yet (one catch-up at a time), then reports this node's version when due. */
@@ -131,10 +133,17 @@ export class ConfigSync {
       const log = current ?? { revision: 0, entries: {} };
       const existing = log.entries[key];
       if (existing && existing.revision > applied) {
-        throw new GatewayError('PreconditionFailed', `The ${change.kind} '${change.name}' was changed on another node a moment ago: read it again, then retry.`);
+        throw new GatewayError(
+          'PreconditionFailed',
+          `The ${change.kind} '${change.name}' was changed on another node a moment ago: read it again, then retry.`,
+        );
       }
       const next = log.revision + 1;
-      return { write: { revision: next, entries: { ...log.entries, [key]: { ...change, revision: next, at: Date.now() } } }, ttlMs: KEEP_MS, result: next };
+      return {
+        write: { revision: next, entries: { ...log.entries, [key]: { ...change, revision: next, at: Date.now() } } },
+        ttlMs: KEEP_MS,
+        result: next,
+      };
     });
     this.own.add(revision);
     await this.catchUp(true);

@@ -27,5 +27,9 @@ export function changedOptions(
   const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort();
   return keys
     .filter((k) => JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k]))
-    .map((k) => ({ option: k, ...(before && k in before ? { before: before[k] } : {}), ...(after && k in after ? { after: after[k] } : {}) }));
+    .map((k) => ({
+      option: k,
+      ...(before && k in before ? { before: before[k] } : {}),
+      ...(after && k in after ? { after: after[k] } : {}),
+    }));
 }

@@ -22,7 +22,12 @@ export class ChatFiles {
   /** Stores a file's content under a new id, for `ttlMs` (the chat renews it while it lives). */
   async put(chatSessionId: string, file: { name: string; type: string; content: Buffer }, ttlMs: number): Promise<string> {
     const id = randomBytes(8).toString('hex').toUpperCase();
-    const stored: StoredFile = { name: file.name, type: file.type, size: file.content.length, base64: file.content.toString('base64') };
+    const stored: StoredFile = {
+      name: file.name,
+      type: file.type,
+      size: file.content.length,
+      base64: file.content.toString('base64'),
+    };
     await this.store.set(fileKey(chatSessionId, id), stored, ttlMs);
     return id;
   }
@@ -44,6 +49,8 @@ export class ChatFiles {
   /** The ops that keep the chat's files for `ttlMs` more (the store has no touch: each is written again). */
   async renewal(chatSessionId: string, fileIds: readonly string[], ttlMs: number): Promise<Op[]> {
     const files = await Promise.all(fileIds.map((id) => this.get(chatSessionId, id)));
-    return files.flatMap((file, i): Op[] => (file ? [{ kind: 'set', key: fileKey(chatSessionId, fileIds[i]), value: file, ttlMs }] : []));
+    return files.flatMap((file, i): Op[] =>
+      file ? [{ kind: 'set', key: fileKey(chatSessionId, fileIds[i]), value: file, ttlMs }] : [],
+    );
   }
 }

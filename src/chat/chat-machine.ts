@@ -48,7 +48,14 @@ export interface CustomerChange {
 }
 
 export type Command =
-  | { kind: 'start'; ids: { chatSessionId: string; userId: string; secureKey: string }; endpoint: string; notifyBy: 'comet' | 'poll'; gmsUser?: string; params: StartParams }
+  | {
+      kind: 'start';
+      ids: { chatSessionId: string; userId: string; secureKey: string };
+      endpoint: string;
+      notifyBy: 'comet' | 'poll';
+      gmsUser?: string;
+      params: StartParams;
+    }
   | { kind: 'send'; text: string | undefined }
   | { kind: 'typing'; started: boolean }
   | { kind: 'disconnect'; text?: string }
@@ -71,7 +78,15 @@ export type Command =
   | { kind: 'idle' };
 
 /** The customer's own commands: each one says they are there. */
-const CUSTOMER_COMMANDS: ReadonlySet<Command['kind']> = new Set(['start', 'send', 'typing', 'disconnect', 'customerChange', 'seen', 'customerBack']);
+const CUSTOMER_COMMANDS: ReadonlySet<Command['kind']> = new Set([
+  'start',
+  'send',
+  'typing',
+  'disconnect',
+  'customerChange',
+  'seen',
+  'customerBack',
+]);
 
 /** What a system notice (the idle warning) is signed with; v1 shows it as an EXTERNAL party, as GMS does. */
 export const SYSTEM_NICKNAME = 'system';
@@ -105,13 +120,33 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
   const events: ChatEvent[] = [];
   const effects: Effect[] = [];
   const left: string[] = [];
-  const add = (chat: Chat, type: EventType, nickname: string, text: string, party: PartyType, agentId?: string, data?: Record<string, string>): void => {
+  const add = (
+    chat: Chat,
+    type: EventType,
+    nickname: string,
+    text: string,
+    party: PartyType,
+    agentId?: string,
+    data?: Record<string, string>,
+  ): void => {
     if (chat.events.length >= rules.maxTranscriptEvents && type !== 'Notice.Left') {
-      throw new GatewayError('InvalidParameter', `The chat has reached its limit of ${rules.maxTranscriptEvents} events; nothing more can be added to it.`);
+      throw new GatewayError(
+        'InvalidParameter',
+        `The chat has reached its limit of ${rules.maxTranscriptEvents} events; nothing more can be added to it.`,
+      );
     }
     // The stored events array is shared: copied once, by the first event of this command.
     if (events.length === 0) chat.events = chat.events.slice();
-    const event: ChatEvent = { position: chat.events.length + 1, type, nickname, text, at: now, partyType: party, ...(agentId ? { agentId } : {}), ...(data ? { data } : {}) };
+    const event: ChatEvent = {
+      position: chat.events.length + 1,
+      type,
+      nickname,
+      text,
+      at: now,
+      partyType: party,
+      ...(agentId ? { agentId } : {}),
+      ...(data ? { data } : {}),
+    };
     chat.events.push(event);
     events.push(event);
   };
@@ -127,7 +162,8 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       const e = chat.events[i];
       if (e.type !== 'Notice.TypingStarted' && e.type !== 'Notice.TypingStopped') continue;
       if (e.partyType !== party || e.agentId !== agentId) continue;
-      if (e.type === 'Notice.TypingStarted' && chat.events.length < rules.maxTranscriptEvents) add(chat, 'Notice.TypingStopped', nickname, NOTICE_TEXT.typingStopped, party, agentId);
+      if (e.type === 'Notice.TypingStarted' && chat.events.length < rules.maxTranscriptEvents)
+        add(chat, 'Notice.TypingStopped', nickname, NOTICE_TEXT.typingStopped, party, agentId);
       return;
     }
   };
@@ -151,7 +187,12 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
         notifyBy: command.notifyBy,
         customer: {
           nickname,
-          ...definedOnly({ firstName: params.firstName, lastName: params.lastName, email: params.email, subject: params.subject }),
+          ...definedOnly({
+            firstName: params.firstName,
+            lastName: params.lastName,
+            email: params.email,
+            subject: params.subject,
+          }),
           // The business data given at session creation is attached to the interaction (spec §1); a key given again at start wins.
           userData: { ...session.data, ...params.userData },
         },
@@ -170,7 +211,9 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
     }
     case 'typing': {
       const chat = liveChat(session);
-      const [type, text] = command.started ? (['Notice.TypingStarted', NOTICE_TEXT.typingStarted] as const) : (['Notice.TypingStopped', NOTICE_TEXT.typingStopped] as const);
+      const [type, text] = command.started
+        ? (['Notice.TypingStarted', NOTICE_TEXT.typingStarted] as const)
+        : (['Notice.TypingStopped', NOTICE_TEXT.typingStopped] as const);
       add(chat, type, chat.customer.nickname, text, 'CLIENT');
       break;
     }
@@ -178,14 +221,19 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       const chat = startedChat(session);
       // Leaving an ended chat again is harmless (a retried request).
       if (chat.state === 'ended') break;
-      if (command.text !== undefined && command.text !== '') add(chat, 'Message.Text', chat.customer.nickname, checkMessage(command.text, rules), 'CLIENT');
+      if (command.text !== undefined && command.text !== '')
+        add(chat, 'Message.Text', chat.customer.nickname, checkMessage(command.text, rules), 'CLIENT');
       customerLeaves(chat);
       break;
     }
     case 'customerChange': {
       const chat = startedChat(session);
       const change = command.change;
-      const changes = change.nickname !== undefined || change.userData !== undefined || change.fileId !== undefined || (change.events?.length ?? 0) > 0;
+      const changes =
+        change.nickname !== undefined ||
+        change.userData !== undefined ||
+        change.fileId !== undefined ||
+        (change.events?.length ?? 0) > 0;
       if (changes && chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
       if (change.nickname !== undefined) chat.customer = { ...chat.customer, nickname: change.nickname };
       if (change.userData) chat.customer = { ...chat.customer, userData: { ...chat.customer.userData, ...change.userData } };
@@ -210,7 +258,12 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       byAgent(startedChat(session), command.agentId, 'Message.Text', command.text);
       break;
     case 'agentTyping':
-      byAgent(startedChat(session), command.agentId, command.started ? 'Notice.TypingStarted' : 'Notice.TypingStopped', command.started ? NOTICE_TEXT.typingStarted : NOTICE_TEXT.typingStopped);
+      byAgent(
+        startedChat(session),
+        command.agentId,
+        command.started ? 'Notice.TypingStarted' : 'Notice.TypingStopped',
+        command.started ? NOTICE_TEXT.typingStarted : NOTICE_TEXT.typingStopped,
+      );
       break;
     case 'agentPushUrl':
       byAgent(startedChat(session), command.agentId, 'Notice.PushUrl', command.url);
@@ -286,15 +339,22 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
   const chat = session.chat;
   // The customer's own call says they are there (recorded at most once a second, or a quarter of the
   // warning time, so that most polls stay free of writes), and takes back a warning of their absence.
-  if (chat && chat.state !== 'ended' && CUSTOMER_COMMANDS.has(command.kind) && (chat.idleWarnedAt !== undefined || now - (chat.customerSeenAt ?? chat.startedAt) >= seenSlackMs(rules.customerIdle))) {
+  if (
+    chat &&
+    chat.state !== 'ended' &&
+    CUSTOMER_COMMANDS.has(command.kind) &&
+    (chat.idleWarnedAt !== undefined || now - (chat.customerSeenAt ?? chat.startedAt) >= seenSlackMs(rules.customerIdle))
+  ) {
     chat.customerSeenAt = now;
     chat.idleWarnedAt = undefined;
   }
   // A comet chat's new events are pushed as they commit: they count as given to the customer, unless its
   // app is in the background, where the away mark holds its place (README "Background and return").
-  if (chat?.notifyBy === 'comet' && chat.awayPosition === undefined && events.length > 0) chat.clientPosition = chat.events.length;
+  if (chat?.notifyBy === 'comet' && chat.awayPosition === undefined && events.length > 0)
+    chat.clientPosition = chat.events.length;
   if (events.length > 0) effects.unshift({ kind: 'publish', agentIds: [...(chat?.agents.map((a) => a.id) ?? []), ...left] });
-  const changed = events.length > 0 || effects.length > 0 || session.gmsUser !== stored.gmsUser || differs(session.chat, stored.chat);
+  const changed =
+    events.length > 0 || effects.length > 0 || session.gmsUser !== stored.gmsUser || differs(session.chat, stored.chat);
   return { session: changed ? session : stored, events, effects };
 }
 

@@ -36,7 +36,8 @@ export class ChatQuota {
     max: number,
     sessionId: string,
     now: number,
-    refusal: () => GatewayError = () => new GatewayError('ServiceUnavailable', `Service '${service}' already has its maximum of ${max} chats; try again later.`),
+    refusal: () => GatewayError = () =>
+      new GatewayError('ServiceUnavailable', `Service '${service}' already has its maximum of ${max} chats; try again later.`),
   ): Promise<void> {
     return this.store.update<Admitted, void>(quotaKey(service), async (current) => {
       // A copy: the stored list is a shared snapshot (store.ts).

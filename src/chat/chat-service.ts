@@ -19,10 +19,27 @@ import type {
   ServiceSession,
 } from './types.ts';
 import { ChatFiles } from './chat-files.ts';
-import { apply, startedChat, type Command, type CustomerChange, type Effect, type Rules, type StartParams } from './chat-machine.ts';
+import {
+  apply,
+  startedChat,
+  type Command,
+  type CustomerChange,
+  type Effect,
+  type Rules,
+  type StartParams,
+} from './chat-machine.ts';
 import { ChatQuota, type Place } from './chat-quota.ts';
 import { ClientCaps, type ClientLimits } from './client-caps.ts';
-import { chatKey, cometSet, EXPIRY_SET, indexOps, membership, recordEventCount, sessionKey, SessionRecords } from './session-records.ts';
+import {
+  chatKey,
+  cometSet,
+  EXPIRY_SET,
+  indexOps,
+  membership,
+  recordEventCount,
+  sessionKey,
+  SessionRecords,
+} from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
 export { NOTICE_TEXT, type CustomerChange, type StartParams } from './chat-machine.ts';
@@ -114,7 +131,12 @@ export class ChatDomain {
   // ---- service sessions (spec §1) ----
 
   /** `client`: the address asking, counted against MAX_SESSIONS_PER_ADDRESS (none: not counted). */
-  async createSession(service: ServiceOptions, data: Record<string, string>, gmsUser?: string, client?: string): Promise<ServiceSession> {
+  async createSession(
+    service: ServiceOptions,
+    data: Record<string, string>,
+    gmsUser?: string,
+    client?: string,
+  ): Promise<ServiceSession> {
     if (!service.enabled) {
       throw new GatewayError('ServiceUnavailable', `Service '${service.name}' is disabled and takes no new chats.`);
     }
@@ -133,7 +155,10 @@ export class ChatDomain {
       data,
       ...(gmsUser ? { gmsUser } : {}),
     };
-    await this.store.write([{ kind: 'set', key: sessionKey(session.id), value: session, ttlMs: this.storeTtl(service.ttl) }, ...indexOps(undefined, session)]);
+    await this.store.write([
+      { kind: 'set', key: sessionKey(session.id), value: session, ttlMs: this.storeTtl(service.ttl) },
+      ...indexOps(undefined, session),
+    ]);
     return session;
   }
 
@@ -190,10 +215,18 @@ export class ChatDomain {
    * notices, files). `decide` sees the chat as it is inside the atomic change and may refuse by throwing;
    * it is handed ended chats too, so that a change that only reads (a refresh) still counts as activity.
    */
-  customerChange(id: string, gmsUser: string | undefined, decide: (chat: Readonly<Chat>, now: number) => CustomerChange): Promise<ChatView> {
+  customerChange(
+    id: string,
+    gmsUser: string | undefined,
+    decide: (chat: Readonly<Chat>, now: number) => CustomerChange,
+  ): Promise<ChatView> {
     return this.customer(id, gmsUser, (session, now) => {
       const change = decide(startedChat(session), now);
-      const changes = change.nickname !== undefined || change.userData !== undefined || change.fileId !== undefined || (change.events?.length ?? 0) > 0;
+      const changes =
+        change.nickname !== undefined ||
+        change.userData !== undefined ||
+        change.fileId !== undefined ||
+        (change.events?.length ?? 0) > 0;
       return { command: { kind: 'customerChange', change }, pollOnly: !changes };
     });
   }
@@ -223,7 +256,8 @@ export class ChatDomain {
   /** Events the customer missed while away, for its new CometD session (spec §4); clears the away mark. */
   async comeBack(id: string): Promise<ChatView | undefined> {
     const session = await this.store.get<ServiceSession>(sessionKey(id));
-    if (!session?.chat || (session.chat.awayPosition === undefined && session.chat.customerGoneAt === undefined)) return undefined;
+    if (!session?.chat || (session.chat.awayPosition === undefined && session.chat.customerGoneAt === undefined))
+      return undefined;
     return this.customer(id, session.gmsUser, (s) => {
       const chat = startedChat(s);
       return { command: { kind: 'customerBack' }, from: chat.awayPosition ?? chat.clientPosition, comeBack: true };
@@ -248,7 +282,8 @@ export class ChatDomain {
     const live: string[] = [];
     for (const id of await this.store.members(cometSet(gmsUser))) {
       const session = await this.store.get<ServiceSession>(sessionKey(id));
-      if (session?.chat?.notifyBy === 'comet' && session.gmsUser === gmsUser && session.expiresAt > this.clock.now()) live.push(id);
+      if (session?.chat?.notifyBy === 'comet' && session.gmsUser === gmsUser && session.expiresAt > this.clock.now())
+        live.push(id);
     }
     return live;
   }
@@ -293,7 +328,8 @@ export class ChatDomain {
       // ran out with no node sweeping) leaves it; one extended by a write that lost the index (never by
       // this version) is put back at its time.
       if (!record) return { result: false, also: [{ kind: 'remove', set: EXPIRY_SET, member: id }] };
-      if (record.expiresAt > now) return { result: false, also: [{ kind: 'add', set: EXPIRY_SET, member: id, score: record.expiresAt }] };
+      if (record.expiresAt > now)
+        return { result: false, also: [{ kind: 'add', set: EXPIRY_SET, member: id, score: record.expiresAt }] };
       // A transcript whose chunks are lost still ends: its last event is then numbered from what is left.
       const stored = await this.records.assemble(record).catch(() => record);
       const outcome = apply(stored, { kind: 'expire' }, now, this.rules(stored));
@@ -312,13 +348,23 @@ export class ChatDomain {
     if (!serviceId) return this.store.write([{ kind: 'remove', set, member: chatSessionId }]);
     await this.store.update<ServiceSession, void>(sessionKey(serviceId), (current) => {
       const place = current?.chat?.chatSessionId === chatSessionId ? membership(current, set, chatSessionId) : undefined;
-      return { result: undefined, also: [place ? { kind: 'add', set, member: chatSessionId, score: place.score } : { kind: 'remove', set, member: chatSessionId }] };
+      return {
+        result: undefined,
+        also: [
+          place
+            ? { kind: 'add', set, member: chatSessionId, score: place.score }
+            : { kind: 'remove', set, member: chatSessionId },
+        ],
+      };
     });
   }
 
   /** Adds every set membership a stored session stands for (a session stored before the sets existed). */
   reindex(id: string): Promise<void> {
-    return this.store.update<ServiceSession, void>(sessionKey(id), (current) => ({ result: undefined, also: indexOps(undefined, current) }));
+    return this.store.update<ServiceSession, void>(sessionKey(id), (current) => ({
+      result: undefined,
+      also: indexOps(undefined, current),
+    }));
   }
 
   // ---- the shell ----
@@ -339,7 +385,11 @@ export class ChatDomain {
 
   private rules(session: ServiceSession): Rules {
     const options = this.options(session);
-    return { maxTranscriptEvents: this.limits.maxTranscriptEvents, maxMessageLength: options.maxMessageLength, ...(options.customerIdle ? { customerIdle: options.customerIdle } : {}) };
+    return {
+      maxTranscriptEvents: this.limits.maxTranscriptEvents,
+      maxMessageLength: options.maxMessageLength,
+      ...(options.customerIdle ? { customerIdle: options.customerIdle } : {}),
+    };
   }
 
   private storeTtl(ttlSeconds: number): number {
@@ -372,9 +422,11 @@ export class ChatDomain {
 
   /** A change no party made (presence, the sweep): nothing is written when the command changes nothing; gone sessions are skipped. */
   private async quiet(id: string, command: () => Command): Promise<void> {
-    await this.change(sessionKey(id), () => ({ command: command(), quiet: true, view: () => undefined })).catch((err: unknown) => {
-      if (!(err instanceof GatewayError && err.exception === 'SessionNotFound')) throw err;
-    });
+    await this.change(sessionKey(id), () => ({ command: command(), quiet: true, view: () => undefined })).catch(
+      (err: unknown) => {
+        if (!(err instanceof GatewayError && err.exception === 'SessionNotFound')) throw err;
+      },
+    );
   }
 
   /** An agent's change of a chat, found by its id. */
@@ -398,10 +450,13 @@ export class ChatDomain {
       if (!record || record.expiresAt <= now) throw sessionNotFound();
       const stored = await this.records.assemble(record);
       const step = await decide(stored, now);
-      const outcome = step.command ? apply(stored, step.command, now, this.rules(stored)) : { session: stored, events: [], effects: [] };
+      const outcome = step.command
+        ? apply(stored, step.command, now, this.rules(stored))
+        : { session: stored, events: [], effects: [] };
       if (step.quiet && outcome.session === stored) return { result: step.view(stored) };
       // What the shell itself changes (positions, time to live) goes on a copy, never on `stored`.
-      const session = outcome.session !== stored ? outcome.session : stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
+      const session =
+        outcome.session !== stored ? outcome.session : stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
       const view = step.view(session);
       // Activity extends the session by the service's ttl in force now (spec §3).
       const ttl = this.options(session).ttl;
@@ -429,7 +484,8 @@ export class ChatDomain {
       if (chat?.fileIds?.length && chat.indexExpiresAt !== indexBefore) {
         written.ops.push(...(await this.files.renewal(chat.chatSessionId, chat.fileIds, chat.indexExpiresAt! - now)));
       }
-      for (const effect of outcome.effects) if (effect.kind === 'deleteFiles') written.ops.push(...this.files.removal(chat?.chatSessionId, effect.fileIds));
+      for (const effect of outcome.effects)
+        if (effect.kind === 'deleteFiles') written.ops.push(...this.files.removal(chat?.chatSessionId, effect.fileIds));
       return {
         write: written.record,
         ttlMs: this.storeTtl(ttl),

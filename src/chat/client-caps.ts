@@ -38,8 +38,16 @@ export class ClientCaps {
   admitSession(address: string, sessionId: string, now: number): Promise<void> {
     const max = this.limits.sessions;
     if (max === 0) return Promise.resolve();
-    return this.sessions.admit(`sessions@${address}`, max, sessionId, now, () =>
-      new GatewayError('RateLimited', `Your address already holds ${max} open chat sessions; end one, or try again once one has expired.`),
+    return this.sessions.admit(
+      `sessions@${address}`,
+      max,
+      sessionId,
+      now,
+      () =>
+        new GatewayError(
+          'RateLimited',
+          `Your address already holds ${max} open chat sessions; end one, or try again once one has expired.`,
+        ),
     );
   }
 
@@ -47,8 +55,16 @@ export class ClientCaps {
   admitWaiting(address: string, sessionId: string, now: number): Promise<void> {
     const max = this.limits.waiting;
     if (max === 0) return Promise.resolve();
-    return this.waiting.admit(`waiting@${address}`, max, sessionId, now, () =>
-      new GatewayError('RateLimited', `Your address already has ${max} chats waiting for an agent; end one or wait until an agent takes one.`),
+    return this.waiting.admit(
+      `waiting@${address}`,
+      max,
+      sessionId,
+      now,
+      () =>
+        new GatewayError(
+          'RateLimited',
+          `Your address already has ${max} chats waiting for an agent; end one or wait until an agent takes one.`,
+        ),
     );
   }
 }

@@ -138,7 +138,9 @@ export class ExpirySweeper {
     if (!this.leading) return;
     this.setLeading(false);
     await this.store
-      .update<Lease, void>(SWEEP_LEASE_KEY, (lease) => (lease?.node === this.node ? { remove: true, result: undefined } : { result: undefined }))
+      .update<Lease, void>(SWEEP_LEASE_KEY, (lease) =>
+        lease?.node === this.node ? { remove: true, result: undefined } : { result: undefined },
+      )
       .catch(() => undefined);
   }
 
@@ -158,7 +160,9 @@ export class ExpirySweeper {
     const expired = await this.expireDue(now);
     const full = !this.lastScan || now - this.lastScan.at >= this.scanIntervalMs;
     // No index of absent customers yet: while a service times them out, every pass reads the sessions.
-    const idleRules = [...new Set([...(this.options.services?.() ?? []), ...(this.lastScan?.services ?? [])])].some((s) => this.options.idleRule?.(s));
+    const idleRules = [...new Set([...(this.options.services?.() ?? []), ...(this.lastScan?.services ?? [])])].some((s) =>
+      this.options.idleRule?.(s),
+    );
     if (full || idleRules || !this.options.services) {
       const scan = await this.scan(now, full);
       for (const id of scan.idle) await this.sessions.idle(id);
@@ -172,11 +176,22 @@ export class ExpirySweeper {
     }
     const services = Object.create(null) as Record<string, { waiting: number; connected: number }>;
     for (const service of new Set([...(this.options.services?.() ?? []), ...scan.services])) {
-      const counts = { waiting: await this.store.count(serviceWaitingSet(service)), connected: await this.store.count(serviceConnectedSet(service)) };
+      const counts = {
+        waiting: await this.store.count(serviceWaitingSet(service)),
+        connected: await this.store.count(serviceConnectedSet(service)),
+      };
       if (counts.waiting > 0 || counts.connected > 0) services[service] = counts;
     }
     const connected = await this.store.count(CONNECTED_SET);
-    const census: ChatCensus = { waiting, connected, services: { ...services }, agents: { ...scan.agents }, scannedAt: scan.at, at: now, node: this.node };
+    const census: ChatCensus = {
+      waiting,
+      connected,
+      services: { ...services },
+      agents: { ...scan.agents },
+      scannedAt: scan.at,
+      at: now,
+      node: this.node,
+    };
     // Kept for a few leases: when no node sweeps any more, the figure disappears rather than lie.
     await this.store.set(CENSUS_KEY, census, 3 * this.leaseMs);
     return { expired, census };
@@ -208,7 +223,8 @@ export class ExpirySweeper {
   private async scan(now: number, repair: boolean): Promise<Scan> {
     // The chats each set derived from the sessions should hold, as the scan finds them.
     const expected = new Map<string, Set<string>>([[CONNECTED_SET, new Set()]]);
-    const expect = (set: string, chatSessionId: string): void => void (expected.get(set) ?? expected.set(set, new Set()).get(set)!).add(chatSessionId);
+    const expect = (set: string, chatSessionId: string): void =>
+      void (expected.get(set) ?? expected.set(set, new Set()).get(set)!).add(chatSessionId);
     const endpoints = new Set(this.options.endpoints?.() ?? []);
     const services = new Set(this.options.services?.() ?? []);
     const agents = Object.create(null) as Record<string, number>;

@@ -20,7 +20,14 @@ export interface FileLimits {
   needAgent: boolean;
 }
 
-export const NO_FILES: FileLimits = { enabled: false, maxFileSize: 0, maxFiles: 0, maxTotalSize: 0, fileTypes: [], needAgent: true };
+export const NO_FILES: FileLimits = {
+  enabled: false,
+  maxFileSize: 0,
+  maxFiles: 0,
+  maxTotalSize: 0,
+  fileTypes: [],
+  needAgent: true,
+};
 
 /** Why an upload was refused; Chat API v2 gives each reason its own error code. */
 export type FileRefusal = 'disabled' | 'type' | 'size' | 'count' | 'total' | 'agent' | 'unknown';
@@ -151,6 +158,7 @@ export function findFile(events: readonly ChatEvent[], fileId: string): { upload
 /** A file of the chat that can still be downloaded, or the error that says why not. */
 export function liveFile(chat: Chat, fileId: string): ChatEvent {
   const found = findFile(chat.events, fileId);
-  if (!found || found.deleted) throw new FileRefused('unknown', 'No such file in this chat: the id is unknown or the file was deleted.');
+  if (!found || found.deleted)
+    throw new FileRefused('unknown', 'No such file in this chat: the id is unknown or the file was deleted.');
   return found.uploaded;
 }

@@ -61,9 +61,15 @@ export class SessionRecords {
     if (known) return known;
     const chunks = await Promise.all(chat.chunks.map((id) => this.store.get<ChatEvent[]>(chunkKey(record.id, id))));
     if (chunks.some((events) => events === undefined)) {
-      throw new GatewayError('ServiceUnavailable', 'Part of the transcript of this chat could not be read from the session store.');
+      throw new GatewayError(
+        'ServiceUnavailable',
+        'Part of the transcript of this chat could not be read from the session store.',
+      );
     }
-    const session: ServiceSession = { ...record, chat: { ...chat, events: [...(chunks as ChatEvent[][]).flat(), ...chat.events] } };
+    const session: ServiceSession = {
+      ...record,
+      chat: { ...chat, events: [...(chunks as ChatEvent[][]).flat(), ...chat.events] },
+    };
     this.whole.set(record, session);
     return session;
   }

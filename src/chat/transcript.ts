@@ -39,13 +39,25 @@ const RECENT_ISO_MAX = 10_000;
  * another kind is shown as EXTERNAL, as GMS shows system parties.
  */
 export const V1_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'Message.Text', 'Notice.Joined', 'Notice.Left', 'Notice.TypingStarted', 'Notice.TypingStopped', 'Notice.PushUrl', 'Notice.Custom',
+  'Message.Text',
+  'Notice.Joined',
+  'Notice.Left',
+  'Notice.TypingStarted',
+  'Notice.TypingStopped',
+  'Notice.PushUrl',
+  'Notice.Custom',
 ]);
 export const V1_PARTY_TYPES: ReadonlySet<string> = new Set(['CLIENT', 'AGENT', 'SUPERVISOR', 'EXTERNAL']);
 
 export function toWireEvent(event: ChatEvent, startedAt: number): WireEvent {
   const seconds = Math.max(0, Math.floor(event.at / 1000) - Math.floor(startedAt / 1000));
-  return [event.type, event.nickname, event.text, String(seconds), V1_PARTY_TYPES.has(event.partyType) ? event.partyType : 'EXTERNAL'];
+  return [
+    event.type,
+    event.nickname,
+    event.text,
+    String(seconds),
+    V1_PARTY_TYPES.has(event.partyType) ? event.partyType : 'EXTERNAL',
+  ];
 }
 
 export function eventsAfter(chat: Chat, position: number): ChatEvent[] {

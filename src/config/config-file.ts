@@ -15,7 +15,9 @@ export type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false;
 export type LoadResult<T> = { ok: true; name: string; value: T } | { ok: false; name?: string; problems: ConfigProblem[] };
 
 /** A file read and validated against `schemas/<schema>.schema.json`, defaults filled in. */
-export type Validated = { ok: true; name: string; label: string; options: Record<string, unknown> } | { ok: false; name?: string; problems: ConfigProblem[] };
+export type Validated =
+  | { ok: true; name: string; label: string; options: Record<string, unknown> }
+  | { ok: false; name?: string; problems: ConfigProblem[] };
 
 /**
  * The steps every kind of config file shares: parse, let `prepare` adjust the options (aliases) or
@@ -60,7 +62,10 @@ export function parseConfigText(file: string, text: string): Parsed {
   if (text.trim() === '') return fail(label, '', 'the file is empty');
   let value: unknown;
   try {
-    value = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
+    value =
+      path.extname(file).toLowerCase() === '.json'
+        ? JSON.parse(text)
+        : parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
   } catch (err) {
     return fail(label, '', path.extname(file).toLowerCase() === '.json' ? jsonError(text, err) : yamlError(err));
   }

@@ -38,7 +38,9 @@ async function inside(dir: string, file: string): Promise<string | FolderRead> {
     throw err;
   }
   const realDir = await fs.promises.realpath(dir);
-  return real.startsWith(realDir + path.sep) ? real : refused('is a link to a file outside its folder; only files inside the folder are read');
+  return real.startsWith(realDir + path.sep)
+    ? real
+    : refused('is a link to a file outside its folder; only files inside the folder are read');
 }
 
 function checkStat(stat: fs.Stats): FolderRead | undefined {
@@ -55,7 +57,8 @@ export async function readFolderFile(dir: string, file: string): Promise<FolderR
     handle = await fs.promises.open(real, OPEN_FLAGS);
   } catch (err) {
     if (isMissing(err)) return { ok: false, gone: true };
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return refused('was replaced by a link while it was read; it is read again at its next change');
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+      return refused('was replaced by a link while it was read; it is read again at its next change');
     throw err;
   }
   try {

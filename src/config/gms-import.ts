@@ -25,22 +25,25 @@ export function readIni(text: string): IniReading {
   const sections: IniSection[] = [];
   const unreadable: IniReading['unreadable'] = [];
   let current: IniSection | undefined;
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith(';') || line.startsWith('#')) return;
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header) {
-      current = { name: header[1].trim(), line: i + 1, options: Object.create(null) as Record<string, string> };
-      sections.push(current);
-      return;
-    }
-    const eq = line.indexOf('=');
-    if (!current || eq <= 0) {
-      unreadable.push({ line: i + 1, text: raw });
-      return;
-    }
-    current.options[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
-  });
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, i) => {
+      const line = raw.trim();
+      if (line === '' || line.startsWith(';') || line.startsWith('#')) return;
+      const header = /^\[(.+)\]$/.exec(line);
+      if (header) {
+        current = { name: header[1].trim(), line: i + 1, options: Object.create(null) as Record<string, string> };
+        sections.push(current);
+        return;
+      }
+      const eq = line.indexOf('=');
+      if (!current || eq <= 0) {
+        unreadable.push({ line: i + 1, text: raw });
+        return;
+      }
+      current.options[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+    });
   return { sections, unreadable };
 }
 
@@ -81,15 +84,26 @@ export function planImport(sections: IniSection[], source: string): ImportPlan {
     const name = section.name.slice(SERVICE_PREFIX.length);
     const { _service: kind, _type: type } = section.options;
     if (kind !== 'request-chat') {
-      plan.skipped.push({ section: label, reason: kind ? `a GMS ${kind} service (_service=${kind}), not a basic chat service` : 'no _service option: not a service this gateway can tell' });
+      plan.skipped.push({
+        section: label,
+        reason: kind
+          ? `a GMS ${kind} service (_service=${kind}), not a basic chat service`
+          : 'no _service option: not a service this gateway can tell',
+      });
       continue;
     }
     if (type !== 'builtin') {
-      plan.skipped.push({ section: label, reason: `_type=${type ?? '(none)'}: only the built-in request-chat (_type=builtin) is a basic chat service; ORS-based chat runs a strategy this gateway does not have` });
+      plan.skipped.push({
+        section: label,
+        reason: `_type=${type ?? '(none)'}: only the built-in request-chat (_type=builtin) is a basic chat service; ORS-based chat runs a strategy this gateway does not have`,
+      });
       continue;
     }
     if (!NAME_PATTERN.test(name)) {
-      plan.skipped.push({ section: label, reason: `'${name}' cannot be a service name here (it must match ${NAME_PATTERN.source})` });
+      plan.skipped.push({
+        section: label,
+        reason: `'${name}' cannot be a service name here (it must match ${NAME_PATTERN.source})`,
+      });
       continue;
     }
     const imported = importService(section, name, properties, source);
@@ -99,12 +113,24 @@ export function planImport(sections: IniSection[], source: string): ImportPlan {
   return plan;
 }
 
-function importService(section: IniSection, name: string, properties: OptionSchemas, source: string): ImportedService | { problems: string[] } {
+function importService(
+  section: IniSection,
+  name: string,
+  properties: OptionSchemas,
+  source: string,
+): ImportedService | { problems: string[] } {
   const known: Record<string, string> = {};
   const leftOut: OptionOutcome[] = [];
   for (const [option, value] of Object.entries(section.options)) {
     if (Object.hasOwn(properties, option)) known[option] = value;
-    else leftOut.push({ kind: 'left-out', option, value, reason: 'not an option of a GMS request-chat service this gateway knows (check it: a typo, or an option to add to the schema)' });
+    else
+      leftOut.push({
+        kind: 'left-out',
+        option,
+        value,
+        reason:
+          'not an option of a GMS request-chat service this gateway knows (check it: a typo, or an option to add to the schema)',
+      });
   }
   const loaded = loadServiceFile(`${name}.json`, JSON.stringify(known));
   if (!loaded.ok) return { problems: loaded.problems.map(formatProblem) };

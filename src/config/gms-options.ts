@@ -35,7 +35,11 @@ export interface IgnoredOption {
  * as strings, as GMS writes every option: `"3600"` for a whole number, `"true"` / `"False"` for a flag
  * (Java's reading of booleans). Only that direction: a number where text is due stays refused.
  */
-export function prepareGmsOptions(options: Record<string, unknown>, label: string, properties: OptionSchemas): ConfigProblem | undefined {
+export function prepareGmsOptions(
+  options: Record<string, unknown>,
+  label: string,
+  properties: OptionSchemas,
+): ConfigProblem | undefined {
   for (const [gms, { ours }] of Object.entries(GMS_MAPPED)) {
     if (Object.hasOwn(options, gms) && Object.hasOwn(options, ours)) {
       return { file: label, field: gms, reason: `is GMS's name for '${ours}'; give only one of them` };

@@ -27,7 +27,9 @@ function parseArgs(argv: string[]): Args | string {
     else if (args.exportFile) return 'give one options export';
     else args.exportFile = arg;
   }
-  return args.exportFile ? args : 'usage: npm run import-gms -- <options export> [--out services.d] [--endpoints endpoints.d] [--force]';
+  return args.exportFile
+    ? args
+    : 'usage: npm run import-gms -- <options export> [--out services.d] [--endpoints endpoints.d] [--force]';
 }
 
 export function importGms(argv: string[], out: (line: string) => void): boolean {
@@ -44,7 +46,8 @@ export function importGms(argv: string[], out: (line: string) => void): boolean 
     return false;
   }
   const { sections, unreadable } = readIni(text);
-  for (const u of unreadable) out(`unread   line ${u.line}: ${JSON.stringify(u.text.trim())} is neither a [section] nor key=value`);
+  for (const u of unreadable)
+    out(`unread   line ${u.line}: ${JSON.stringify(u.text.trim())} is neither a [section] nor key=value`);
   const plan = planImport(sections, path.basename(args.exportFile!));
   fs.mkdirSync(args.out, { recursive: true });
   let written = 0;
@@ -62,7 +65,8 @@ export function importGms(argv: string[], out: (line: string) => void): boolean 
     if (note) out(`  note     ${note}`);
   }
   for (const s of plan.skipped) out(`skipped  ${s.section}: ${s.reason}`);
-  if (written === 0) out(plan.services.length === 0 ? 'no basic chat service (request-chat, _type=builtin) found to import' : 'nothing written');
+  if (written === 0)
+    out(plan.services.length === 0 ? 'no basic chat service (request-chat, _type=builtin) found to import' : 'nothing written');
   else out(`${written} service file(s) written to ${args.out}; check them with: npm run validate -- ${args.out}`);
   return written > 0;
 }
@@ -85,7 +89,9 @@ function describeOutcome(o: OptionOutcome): string {
 function endpointNote(service: ImportedService, endpointsDir: string): string | undefined {
   const name = service.service.endpoint;
   const defined = ['.json', '.yaml', '.yml'].some((ext) => fs.existsSync(path.join(endpointsDir, `${name}${ext}`)));
-  return defined ? undefined : `chats route to endpoint '${name}', which ${endpointsDir} does not define yet: the service answers 503 until ${path.join(endpointsDir, `${name}.json`)} exists`;
+  return defined
+    ? undefined
+    : `chats route to endpoint '${name}', which ${endpointsDir} does not define yet: the service answers 503 until ${path.join(endpointsDir, `${name}.json`)} exists`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {

@@ -46,7 +46,12 @@ const shownName = (name: string): string => (SHOWN_NAME.test(name) ? name : '(a 
 
 export function describeErrors(file: string, errors: ErrorObject[] | null | undefined): ConfigProblem[] {
   return (errors ?? []).map((e) => {
-    const path = e.instancePath.replace(/^\//, '').split('/').filter((p) => p !== '').map((p) => shownName(p.replaceAll('~1', '/').replaceAll('~0', '~'))).join('.');
+    const path = e.instancePath
+      .replace(/^\//, '')
+      .split('/')
+      .filter((p) => p !== '')
+      .map((p) => shownName(p.replaceAll('~1', '/').replaceAll('~0', '~')))
+      .join('.');
     if (e.keyword === 'additionalProperties') {
       const extra = shownName(String((e.params as { additionalProperty: string }).additionalProperty));
       return { file, field: path ? `${path}.${extra}` : extra, reason: 'unknown option (check its spelling)' };
@@ -56,7 +61,7 @@ export function describeErrors(file: string, errors: ErrorObject[] | null | unde
       return { file, field: path ? `${path}.${missing}` : missing, reason: 'is required' };
     }
     if (e.keyword === 'enum' || e.keyword === 'const') {
-      const allowed = (e.params as { allowedValues?: unknown[]; allowedValue?: unknown });
+      const allowed = e.params as { allowedValues?: unknown[]; allowedValue?: unknown };
       const values = allowed.allowedValues ?? [allowed.allowedValue];
       return { file, field: path, reason: `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}` };
     }

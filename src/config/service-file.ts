@@ -21,12 +21,26 @@ export interface ServiceDefinition extends ServiceOptions {
 
 export function loadServiceFile(file: string, text: string): LoadResult<ServiceDefinition> {
   const properties = schemaFor('request-chat').properties as OptionSchemas;
-  const checked = validateConfigText(file, text, 'request-chat', (options, label) => prepareGmsOptions(options, label, properties));
+  const checked = validateConfigText(file, text, 'request-chat', (options, label) =>
+    prepareGmsOptions(options, label, properties),
+  );
   if (!checked.ok) return checked;
   const { name, options } = checked;
   const ignored = applyGmsNames(options, properties);
-  const { type, ttl, endpoint: written, enabled, maxMessageLength, disconnectedStatus, maxChats, description, chatApiVersions, fileTransfer, customerIdleWarning, customerIdleEnd } =
-    options as unknown as ServiceDefinition & { customerIdleWarning?: number; customerIdleEnd: number };
+  const {
+    type,
+    ttl,
+    endpoint: written,
+    enabled,
+    maxMessageLength,
+    disconnectedStatus,
+    maxChats,
+    description,
+    chatApiVersions,
+    fileTransfer,
+    customerIdleWarning,
+    customerIdleEnd,
+  } = options as unknown as ServiceDefinition & { customerIdleWarning?: number; customerIdleEnd: number };
   // GMS writes endpoints as <tenant>:<name>; the gateway is one tenant, so the name alone routes.
   const [tenant, endpoint] = written.includes(':') ? written.split(':') : [undefined, written];
   return {
@@ -42,7 +56,9 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
       maxMessageLength,
       disconnectedStatus,
       ...(maxChats !== undefined ? { maxChats } : {}),
-      ...(customerIdleWarning !== undefined ? { customerIdle: { warningSeconds: customerIdleWarning, endSeconds: customerIdleEnd } } : {}),
+      ...(customerIdleWarning !== undefined
+        ? { customerIdle: { warningSeconds: customerIdleWarning, endSeconds: customerIdleEnd } }
+        : {}),
       ...(description ? { description } : {}),
       ...(ignored.length > 0 ? { ignored } : {}),
       chatApiVersions,

@@ -59,7 +59,9 @@ export function validate(args: string[], out: (line: string) => void): boolean {
       const result = loaders[kind](file, read.text);
       if (result.ok) {
         out(`ok      ${file}: ${kind} '${result.name}'${kind === 'service' ? summary(result.value) : ''}`);
-        if (kind === 'service') for (const notice of serviceNotices(path.basename(file), result.value as ServiceDefinition)) out(`ignored ${path.dirname(file)}/${notice}`);
+        if (kind === 'service')
+          for (const notice of serviceNotices(path.basename(file), result.value as ServiceDefinition))
+            out(`ignored ${path.dirname(file)}/${notice}`);
       } else {
         ok = false;
         for (const p of result.problems) out(`invalid ${path.dirname(file)}/${formatProblem(p)}`);

@@ -81,7 +81,10 @@ export class ConfigWatcher<T> {
       do {
         state.again = false;
         await this.apply(file).catch((err: unknown) =>
-          this.opts.log.error({ file: path.basename(file), err: String(err) }, `could not apply a change to a ${this.opts.kind} file`),
+          this.opts.log.error(
+            { file: path.basename(file), err: String(err) },
+            `could not apply a change to a ${this.opts.kind} file`,
+          ),
         );
       } while (state.again);
       this.busy.delete(file);
@@ -100,12 +103,18 @@ export class ConfigWatcher<T> {
       this.opts.onChange?.({ file: label, outcome: 'removed' });
       return;
     }
-    const result: LoadResult<T> = read.ok ? load(file, read.text) : { ok: false, name: configName(file), problems: [{ file: label, field: '', reason: read.reason }] };
+    const result: LoadResult<T> = read.ok
+      ? load(file, read.text)
+      : { ok: false, name: configName(file), problems: [{ file: label, field: '', reason: read.reason }] };
     if (result.ok) {
       const accepted = registry.accept(label, result.name, result.value);
       if (accepted.ok) {
-        log.info({ file: label, [kind]: result.name, options: this.opts.describe ? this.opts.describe(result.value) : result.value }, `${kind} '${result.name}' loaded from ${label}`);
-        for (const notice of this.opts.notices?.(label, result.value) ?? []) log.warn({ file: label, [kind]: result.name }, notice);
+        log.info(
+          { file: label, [kind]: result.name, options: this.opts.describe ? this.opts.describe(result.value) : result.value },
+          `${kind} '${result.name}' loaded from ${label}`,
+        );
+        for (const notice of this.opts.notices?.(label, result.value) ?? [])
+          log.warn({ file: label, [kind]: result.name }, notice);
         this.opts.onChange?.({ file: label, outcome: 'loaded' });
       } else {
         log.warn({ file: label, reason: accepted.problem }, `${label} rejected: ${accepted.problem}`);

@@ -107,7 +107,9 @@ export class AgentDesk {
     const ids = await this.store.members(agentSet(agent.id));
     const found = await Promise.all(ids.map((id) => this.domain.findChat(id)));
     return found.flatMap((f) =>
-      f && agent.endpoints.includes(f.chat.endpoint) && f.chat.agents.some((a) => a.id === agent.id) ? [chatView(f.session, f.chat)] : [],
+      f && agent.endpoints.includes(f.chat.endpoint) && f.chat.agents.some((a) => a.id === agent.id)
+        ? [chatView(f.session, f.chat)]
+        : [],
     );
   }
 
@@ -145,7 +147,10 @@ export class AgentDesk {
         ? await this.domain.accept(chatSessionId, agent)
         : await this.store.update<never, Chat>(acceptingKey(agent.id), async () => {
             if ((await this.store.count(agentSet(agent.id))) >= max) {
-              throw new GatewayError('Conflict', `You already hold ${max} chats, the most you may hold at once: leave or close one first.`);
+              throw new GatewayError(
+                'Conflict',
+                `You already hold ${max} chats, the most you may hold at once: leave or close one first.`,
+              );
             }
             return { result: await this.domain.accept(chatSessionId, agent) };
           });
@@ -184,7 +189,12 @@ export class AgentDesk {
   }
 
   /** The agent sends a file into a chat they are in, within the service's file limits for the agent side. */
-  async uploadFile(agent: Agent, chatSessionId: string, file: { name: string; content: Buffer }, limits: FileLimits): Promise<AgentChatView> {
+  async uploadFile(
+    agent: Agent,
+    chatSessionId: string,
+    file: { name: string; content: Buffer },
+    limits: FileLimits,
+  ): Promise<AgentChatView> {
     const { session, chat } = await this.served(agent, chatSessionId);
     const name = sanitizeFileName(file.name);
     const size = file.content.length;
@@ -192,7 +202,12 @@ export class AgentDesk {
     const type = contentTypeFor(name);
     const fileId = await this.domain.putFile(session, { name, type, content: file.content });
     try {
-      return await this.command(session, { kind: 'agentFile', agentId: agent.id, file: { id: fileId, name, size, type }, limits });
+      return await this.command(session, {
+        kind: 'agentFile',
+        agentId: agent.id,
+        file: { id: fileId, name, size, type },
+        limits,
+      });
     } catch (err) {
       // Refused inside the change (a concurrent upload used the allowance): the content goes too.
       await this.domain.files.remove(chatSessionId, [fileId]);
@@ -271,7 +286,8 @@ function required(value: string | undefined, name: string, max: number): string 
   if (value === undefined || value.trim() === '') {
     throw new GatewayError('InvalidParameter', `The parameter '${name}' is required and must not be empty.`);
   }
-  if ([...value].length > max) throw new GatewayError('InvalidParameter', `The parameter '${name}' is longer than ${max} characters.`);
+  if ([...value].length > max)
+    throw new GatewayError('InvalidParameter', `The parameter '${name}' is longer than ${max} characters.`);
   return value;
 }
 

@@ -13,7 +13,14 @@ import type { Agent, AgentDirectory } from './agents.ts';
 export type AgentPushMessage =
   | { type: 'waiting'; chat: WaitingChat }
   | { type: 'dequeued'; chatSessionId: string; endpoint: string }
-  | { type: 'events'; chatSessionId: string; service: string; endpoint: string; state: ChatUpdate['state']; events: AgentEvent[] };
+  | {
+      type: 'events';
+      chatSessionId: string;
+      service: string;
+      endpoint: string;
+      state: ChatUpdate['state'];
+      events: AgentEvent[];
+    };
 
 /** Sends a message to the agent: the one of the message's endpoint (an id with another token elsewhere is another agent). */
 export type PublishToAgent = (agent: Agent, message: AgentPushMessage) => void;
@@ -47,7 +54,9 @@ export function pushToAgents(options: AgentPushOptions): () => void {
   return options.hub.subscribe((update) => {
     const isNew = update.state === 'waiting' && update.events.some((e) => e.position === 1);
     if (isNew) {
-      announce(update).catch((err: unknown) => log.warn({ err: String(err), chatSessionId: update.chatSessionId }, 'could not announce a waiting chat'));
+      announce(update).catch((err: unknown) =>
+        log.warn({ err: String(err), chatSessionId: update.chatSessionId }, 'could not announce a waiting chat'),
+      );
     }
     // A chat leaves the queue when an agent joins it, or when it ends before anyone did.
     const taken = update.events.some((e) => e.type === 'Notice.Joined' && e.partyType === 'AGENT');

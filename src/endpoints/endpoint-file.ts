@@ -34,7 +34,10 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
   const checked = validateConfigText(file, text, 'endpoint');
   if (!checked.ok) return checked;
   const { name, label, options } = checked;
-  const { open, maxWaiting, maxChatsPerAgent, description, cannedResponses, agents } = options as unknown as Omit<EndpointDefinition, 'name'>;
+  const { open, maxWaiting, maxChatsPerAgent, description, cannedResponses, agents } = options as unknown as Omit<
+    EndpointDefinition,
+    'name'
+  >;
   const seen = new Set<string>();
   for (const [i, agent] of agents.entries()) {
     if (seen.has(agent.id)) {
@@ -51,15 +54,27 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
       ...(maxWaiting !== undefined ? { maxWaiting } : {}),
       ...(maxChatsPerAgent !== undefined ? { maxChatsPerAgent } : {}),
       ...(description ? { description } : {}),
-      ...(cannedResponses && cannedResponses.length > 0 ? { cannedResponses: cannedResponses.map(({ title, text }) => ({ title, text })) } : {}),
-      agents: agents.map(({ id, nickname, token, maxChats }) => ({ id, nickname, token: token.toLowerCase(), ...(maxChats !== undefined ? { maxChats } : {}) })),
+      ...(cannedResponses && cannedResponses.length > 0
+        ? { cannedResponses: cannedResponses.map(({ title, text }) => ({ title, text })) }
+        : {}),
+      agents: agents.map(({ id, nickname, token, maxChats }) => ({
+        id,
+        nickname,
+        token: token.toLowerCase(),
+        ...(maxChats !== undefined ? { maxChats } : {}),
+      })),
     },
   };
 }
 
 /** An endpoint as operators may see it, in logs and the admin listing: its agents without token hashes. */
-export function publicEndpoint(value: EndpointDefinition): Omit<EndpointDefinition, 'agents'> & { agents: Array<{ id: string; nickname: string }> } {
-  return { ...value, agents: value.agents.map(({ id, nickname, maxChats }) => ({ id, nickname, ...(maxChats !== undefined ? { maxChats } : {}) })) };
+export function publicEndpoint(
+  value: EndpointDefinition,
+): Omit<EndpointDefinition, 'agents'> & { agents: Array<{ id: string; nickname: string }> } {
+  return {
+    ...value,
+    agents: value.agents.map(({ id, nickname, maxChats }) => ({ id, nickname, ...(maxChats !== undefined ? { maxChats } : {}) })),
+  };
 }
 
 /** An endpoint file's content with its agents' token hashes hidden (audit lines, read-only admins). */
@@ -68,6 +83,8 @@ export function redactAgentTokens(source: Record<string, unknown>): Record<strin
   if (!Array.isArray(agents)) return source;
   return {
     ...source,
-    agents: agents.map((a: unknown) => (typeof a === 'object' && a !== null && 'token' in a ? { ...a, token: 'sha256:(hidden)' } : a)),
+    agents: agents.map((a: unknown) =>
+      typeof a === 'object' && a !== null && 'token' in a ? { ...a, token: 'sha256:(hidden)' } : a,
+    ),
   };
 }

@@ -65,11 +65,15 @@ export class AdminAccess {
     const address = ctx.req.socket.remoteAddress ?? '';
     const match = BEARER.exec(ctx.get('authorization'));
     if (!this.locked) {
-      if (LOOPBACK.test(address) && !FORWARDED.some((h) => ctx.get(h) !== '')) return { who: 'local', role: 'read-write', address };
-      throw unauthorized('No admin token is configured (ADMIN_TOKENS), so the admin routes answer only on the gateway\'s own machine.');
+      if (LOOPBACK.test(address) && !FORWARDED.some((h) => ctx.get(h) !== ''))
+        return { who: 'local', role: 'read-write', address };
+      throw unauthorized(
+        "No admin token is configured (ADMIN_TOKENS), so the admin routes answer only on the gateway's own machine.",
+      );
     }
     const admin = match ? findAdmin(this.tokens, match[1]) : undefined;
-    if (!admin) throw unauthorized(match ? 'The admin token is not valid.' : 'Send an admin token as Authorization: Bearer <token>.');
+    if (!admin)
+      throw unauthorized(match ? 'The admin token is not valid.' : 'Send an admin token as Authorization: Bearer <token>.');
     return { who: admin.name, role: admin.role, address };
   }
 }

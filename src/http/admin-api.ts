@@ -44,14 +44,22 @@ export function adminApiRoutes(kinds: Array<AdminKind<unknown>>, access: AdminAc
         ...(file ? { etag: file.etag, source: mayWrite ? (file.source ?? null) : kind.editor.redact(file.source) } : {}),
         options: entry ? kind.show(entry.value) : null,
         ...(entry ? { loadedAt: entry.loadedAt } : {}),
-        ...(rejection ? { problems: rejection.problems.map(({ field, reason }) => ({ field, reason })), lastGoodServing: rejection.lastGoodServing } : {}),
+        ...(rejection
+          ? {
+              problems: rejection.problems.map(({ field, reason }) => ({ field, reason })),
+              lastGoodServing: rejection.lastGoodServing,
+            }
+          : {}),
       };
     });
 
     router.post(`/${kind.segment}`, access.require('write'), async (ctx) => {
       const body = jsonBody(ctx);
       if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.name !== 'string') {
-        throw new GatewayError('InvalidParameter', `Send the new ${kind.editor.kind} as a JSON object with its "name" and its options.`);
+        throw new GatewayError(
+          'InvalidParameter',
+          `Send the new ${kind.editor.kind} as a JSON object with its "name" and its options.`,
+        );
       }
       const { name, ...options } = body;
       await answer(ctx, kind, { ...request(ctx, 'create', name), body: options });
@@ -101,7 +109,10 @@ async function answer(ctx: Context, kind: AdminKind<unknown>, change: ChangeRequ
 function jsonBody(ctx: Context): Json {
   const type = ctx.request.type.trim().toLowerCase();
   if (!JSON_TYPES.has(type)) {
-    throw new GatewayError('UnsupportedMediaType', 'Send the body as application/json (or application/merge-patch+json for PATCH).');
+    throw new GatewayError(
+      'UnsupportedMediaType',
+      'Send the body as application/json (or application/merge-patch+json for PATCH).',
+    );
   }
   const text = typeof ctx.request.body === 'string' ? ctx.request.body : '';
   if (text.trim() === '') throw new GatewayError('InvalidParameter', 'The body is empty: send a JSON object.');

@@ -26,7 +26,9 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory & CannedResp
   /** The ready-made answers of the agent's endpoints, each with its endpoint (ours). */
   router.get('/canned-responses', (ctx) => {
     const agent = agentOf(ctx);
-    ctx.body = { responses: agent.endpoints.flatMap((endpoint) => agents.cannedResponses(endpoint).map((r) => ({ endpoint, ...r }))) };
+    ctx.body = {
+      responses: agent.endpoints.flatMap((endpoint) => agents.cannedResponses(endpoint).map((r) => ({ endpoint, ...r }))),
+    };
   });
 
   /** Whether the agent takes chats, how many it holds and may hold (ours). */

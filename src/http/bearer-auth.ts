@@ -18,9 +18,13 @@ export function bearerAuth(agents: AgentDirectory): (ctx: Context, next: Next) =
     const match = BEARER.exec(ctx.get('authorization'));
     const agent = match ? agents.authenticate(match[1]) : undefined;
     if (!agent) {
-      throw new GatewayError('Unauthorized', match ? 'The agent token is not valid.' : 'Send the agent token as Authorization: Bearer <token>.', {
-        headers: { 'WWW-Authenticate': 'Bearer realm="agent"' },
-      });
+      throw new GatewayError(
+        'Unauthorized',
+        match ? 'The agent token is not valid.' : 'Send the agent token as Authorization: Bearer <token>.',
+        {
+          headers: { 'WWW-Authenticate': 'Bearer realm="agent"' },
+        },
+      );
     }
     ctx.state.agent = agent;
     await next();

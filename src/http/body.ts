@@ -12,7 +12,12 @@ export type Params = Record<string, string>;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_PARAMS = 256;
 /** Bodies read as text: JSON, forms (which may hold a JSON object) and plain text. */
-const TEXT_TYPES = new Set(['application/json', 'application/merge-patch+json', 'application/x-www-form-urlencoded', 'text/plain']);
+const TEXT_TYPES = new Set([
+  'application/json',
+  'application/merge-patch+json',
+  'application/x-www-form-urlencoded',
+  'text/plain',
+]);
 const MAX_KEY_LENGTH = 256;
 /** Deepest nesting of arrays and objects in a JSON body: a parameter is a value, at most a small structure. */
 export const MAX_JSON_DEPTH = 32;
@@ -59,7 +64,10 @@ export function paramsReader({ limitBytes, leaveBody }: BodyOptions): ParamsRead
         await readText(ctx, () => Promise.resolve());
         merge(params, decode(ctx.request.body, type === 'application/json'));
       } else {
-        throw new GatewayError('UnsupportedMediaType', `Content type '${type}' is not supported; send a form, multipart form or JSON.`);
+        throw new GatewayError(
+          'UnsupportedMediaType',
+          `Content type '${type}' is not supported; send a form, multipart form or JSON.`,
+        );
       }
     }
     return params;
@@ -110,7 +118,8 @@ function nestingExceeds(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // a backslash escapes the next character
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -126,7 +135,8 @@ function nestingExceeds(text: string, max: number): boolean {
 function merge(into: Params, from: Record<string, string>): void {
   for (const [key, value] of Object.entries(from)) {
     if (FORBIDDEN_KEYS.has(key)) continue;
-    if (key.length > MAX_KEY_LENGTH) throw new GatewayError('InvalidParameter', `A parameter name is longer than ${MAX_KEY_LENGTH} characters.`);
+    if (key.length > MAX_KEY_LENGTH)
+      throw new GatewayError('InvalidParameter', `A parameter name is longer than ${MAX_KEY_LENGTH} characters.`);
     if (!(key in into) && Object.keys(into).length >= MAX_PARAMS) {
       throw new GatewayError('InvalidParameter', `More than ${MAX_PARAMS} parameters.`);
     }
@@ -138,7 +148,10 @@ function readMultipart(ctx: Context, limitBytes: number): Promise<Params> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: ctx.req.headers, limits: { fieldSize: limitBytes, fields: MAX_PARAMS, files: 0, parts: MAX_PARAMS } });
+      parser = busboy({
+        headers: ctx.req.headers,
+        limits: { fieldSize: limitBytes, fields: MAX_PARAMS, files: 0, parts: MAX_PARAMS },
+      });
     } catch {
       reject(new GatewayError('InvalidParameter', 'The multipart body has no valid boundary.'));
       return;
@@ -165,7 +178,9 @@ function readMultipart(ctx: Context, limitBytes: number): Promise<Params> {
       stream.resume();
       fail(new GatewayError('InvalidParameter', 'File uploads are not accepted; send plain fields.'));
     });
-    parser.on('filesLimit', () => fail(new GatewayError('InvalidParameter', 'File uploads are not accepted; send plain fields.')));
+    parser.on('filesLimit', () =>
+      fail(new GatewayError('InvalidParameter', 'File uploads are not accepted; send plain fields.')),
+    );
     parser.on('fieldsLimit', () => fail(new GatewayError('InvalidParameter', `More than ${MAX_PARAMS} parameters.`)));
     parser.on('error', () => fail(new GatewayError('InvalidParameter', 'The multipart body is malformed.')));
     parser.on('close', () => {

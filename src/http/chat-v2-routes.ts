@@ -6,7 +6,16 @@ import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parsePosition, type ChatDomain, type ChatView } from '../chat/chat-service.ts';
-import { checkUpload, contentTypeFor, FileRefused, fileEventData, fileUsage, liveFile, sanitizeFileName, type FileLimits } from '../chat/file-rules.ts';
+import {
+  checkUpload,
+  contentTypeFor,
+  FileRefused,
+  fileEventData,
+  fileUsage,
+  liveFile,
+  sanitizeFileName,
+  type FileLimits,
+} from '../chat/file-rules.ts';
 import type { Chat, ServiceSession } from '../chat/types.ts';
 import { NAME_PATTERN } from '../config/config-file.ts';
 import type { ServiceDefinition } from '../config/service-file.ts';
@@ -51,7 +60,12 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
     const secureKey = required(p, 'secureKey');
     const chatId = (ctx.params as Record<string, string>).chatId;
     const found = CHAT_ID.test(chatId) ? await domain.findChat(chatId) : undefined;
-    if (!found || found.session.service !== (ctx.params as Record<string, string>).service || !same(found.chat.secureKey, secureKey) || !same(found.chat.userId, userId)) {
+    if (
+      !found ||
+      found.session.service !== (ctx.params as Record<string, string>).service ||
+      !same(found.chat.secureKey, secureKey) ||
+      !same(found.chat.userId, userId)
+    ) {
       throw chatNotFound();
     }
     return { ...found, service: services(found.session.service) };
@@ -64,7 +78,7 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
       from !== undefined
         ? v2Messages(view.chat, Math.max(1, from))
         : fallback === 'unseen'
-          ? v2Messages(view.chat, (view.events[0]?.position ?? Infinity))
+          ? v2Messages(view.chat, view.events[0]?.position ?? Infinity)
           : [];
     ctx.body = v2Answer(view.chat, messages, extra);
   };
@@ -72,17 +86,25 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
   router.post('/:service', async (ctx) => {
     const name = ctx.params.service;
     const service = NAME_PATTERN.test(name) ? services(name) : undefined;
-    if (!service?.chatApiVersions.includes(2)) throw new GatewayError('ServiceNotFound', `No service named '${name}' answers Chat API v2.`);
+    if (!service?.chatApiVersions.includes(2))
+      throw new GatewayError('ServiceNotFound', `No service named '${name}' answers Chat API v2.`);
     const p = ctx.state.params;
     const nickname = p.nickname?.trim();
     if (!nickname && !p.firstName?.trim() && !p.lastName?.trim()) {
       throw new GatewayError('InvalidParameter', "Give a 'nickname', or 'firstName' and 'lastName'.");
     }
-    if (nickname && [...nickname].length > MAX_NICKNAME) throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
+    if (nickname && [...nickname].length > MAX_NICKNAME)
+      throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
     const client = limits.capped(ctx.state.clientAddress);
     const session = await domain.createSession(service, {}, undefined, client);
     let view = await domain.startChat(session.id, undefined, {
-      ...defined({ firstName: p.firstName, lastName: p.lastName, email: p.emailAddress, subject: p.subject, userDisplayName: nickname }),
+      ...defined({
+        firstName: p.firstName,
+        lastName: p.lastName,
+        email: p.emailAddress,
+        subject: p.subject,
+        userDisplayName: nickname,
+      }),
       userData: userDataOf(p),
       ...(client !== undefined ? { client } : {}),
     });
@@ -129,7 +151,8 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
   router.post('/:service/:chatId/updateNickname', async (ctx) => {
     const { session } = await customerChat(ctx);
     const nickname = required(ctx.state.params, 'nickname').trim();
-    if ([...nickname].length > MAX_NICKNAME) throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
+    if ([...nickname].length > MAX_NICKNAME)
+      throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
     const view = await domain.customerChange(session.id, session.gmsUser, (chat) => ({
       nickname,
       events: [{ type: 'Notice.NicknameUpdated', text: `was ${chat.customer.nickname}` }],
@@ -142,19 +165,28 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
     const text = ctx.state.params.message ?? '';
     const max = service?.maxMessageLength ?? 4096;
     if ([...text].length > max) throw new GatewayError('InvalidParameter', `The message is longer than ${max} characters.`);
-    answer(ctx, await domain.customerChange(session.id, session.gmsUser, () => ({ events: [{ type: 'Notice.Custom', text }] })), 'none');
+    answer(
+      ctx,
+      await domain.customerChange(session.id, session.gmsUser, () => ({ events: [{ type: 'Notice.Custom', text }] })),
+      'none',
+    );
   });
 
   router.post('/:service/:chatId/pushUrl', async (ctx) => {
     const { session } = await customerChat(ctx);
     const url = webUrl(required(ctx.state.params, 'pushUrl'));
-    answer(ctx, await domain.customerChange(session.id, session.gmsUser, () => ({ events: [{ type: 'Notice.PushUrl', text: url }] })), 'none');
+    answer(
+      ctx,
+      await domain.customerChange(session.id, session.gmsUser, () => ({ events: [{ type: 'Notice.PushUrl', text: url }] })),
+      'none',
+    );
   });
 
   router.post('/:service/:chatId/updateData', async (ctx) => {
     const { session } = await customerChat(ctx);
     const userData = userDataOf(ctx.state.params);
-    if (Object.keys(userData).length === 0) throw new GatewayError('InvalidParameter', "Give the data to attach as 'userData[key]=value'.");
+    if (Object.keys(userData).length === 0)
+      throw new GatewayError('InvalidParameter', "Give the data to attach as 'userData[key]=value'.");
     answer(ctx, await domain.customerChange(session.id, session.gmsUser, () => ({ userData })), 'none');
   });
 
@@ -175,7 +207,13 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
       'used-upload-max-total-size': String(used.bytes),
       'used-download-attempts': '0',
     };
-    const notice = { from: { nickname: chat.customer.nickname, participantId: 1, type: 'Client' }, type: 'Notice', text: LIMITS_NOTICE, utcTime: Date.now(), userData };
+    const notice = {
+      from: { nickname: chat.customer.nickname, participantId: 1, type: 'Client' },
+      type: 'Notice',
+      text: LIMITS_NOTICE,
+      utcTime: Date.now(),
+      userData,
+    };
     ctx.body = { messages: [notice], chatEnded: chat.state === 'ended', statusCode: 0, userData };
   });
 
@@ -201,7 +239,10 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
     try {
       view = await domain.customerChange(session.id, session.gmsUser, (current) => {
         checkUpload(current, limits, 'CLIENT', { name, size: upload.file.content.length });
-        const data = { ...fileEventData({ id: fileId, name, size: upload.file.content.length, type }), ...(description ? { 'file-description': description } : {}) };
+        const data = {
+          ...fileEventData({ id: fileId, name, size: upload.file.content.length, type }),
+          ...(description ? { 'file-description': description } : {}),
+        };
         return { fileId, events: [{ type: 'Notice.FileUploaded', text: name, data }] };
       });
     } catch (err) {
@@ -227,7 +268,10 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
       const event = liveFile(current, fileId);
       if (event.partyType !== 'CLIENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
       // The event and the removal of the content are one change of the chat.
-      return { events: [{ type: 'Notice.FileDeleted', text: event.text, data: { 'file-id': fileId } }], deletedFileIds: [fileId] };
+      return {
+        events: [{ type: 'Notice.FileDeleted', text: event.text, data: { 'file-id': fileId } }],
+        deletedFileIds: [fileId],
+      };
     });
     answer(ctx, view, 'none');
   });
@@ -236,16 +280,22 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
 }
 
 function chatNotFound(): GatewayError {
-  return new GatewayError('SessionNotFound', 'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.');
+  return new GatewayError(
+    'SessionNotFound',
+    'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.',
+  );
 }
 
 function fileLimits(service: ServiceDefinition | undefined): FileLimits {
-  return service?.fileTransfer ?? { enabled: false, maxFileSize: 1, maxFiles: 0, maxTotalSize: 0, fileTypes: [], needAgent: true };
+  return (
+    service?.fileTransfer ?? { enabled: false, maxFileSize: 1, maxFiles: 0, maxTotalSize: 0, fileTypes: [], needAgent: true }
+  );
 }
 
 function required(params: Params, name: string): string {
   const value = params[name];
-  if (value === undefined || value.trim() === '') throw new GatewayError('InvalidParameter', `The parameter '${name}' is required.`);
+  if (value === undefined || value.trim() === '')
+    throw new GatewayError('InvalidParameter', `The parameter '${name}' is required.`);
   return value;
 }
 
@@ -262,7 +312,11 @@ export function userDataOf(params: Params): Record<string, string> {
   const put = (key: string, value: unknown): void => {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') return;
     const text = typeof value === 'string' ? value : JSON.stringify(value);
-    if ([...text].length > MAX_USER_DATA_VALUE) throw new GatewayError('InvalidParameter', `The value of userData[${key}] is longer than ${MAX_USER_DATA_VALUE} characters.`);
+    if ([...text].length > MAX_USER_DATA_VALUE)
+      throw new GatewayError(
+        'InvalidParameter',
+        `The value of userData[${key}] is longer than ${MAX_USER_DATA_VALUE} characters.`,
+      );
     data[key] = text;
   };
   for (const [key, value] of Object.entries(params)) {
@@ -285,7 +339,9 @@ export function userDataOf(params: Params): Record<string, string> {
 }
 
 export function defined(values: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined && e[1].trim() !== ''));
+  return Object.fromEntries(
+    Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined && e[1].trim() !== ''),
+  );
 }
 
 export function webUrl(raw: string): string {
@@ -295,6 +351,7 @@ export function webUrl(raw: string): string {
   } catch {
     throw new GatewayError('InvalidParameter', "The parameter 'pushUrl' is not a valid absolute URL.");
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GatewayError('InvalidParameter', "The parameter 'pushUrl' must be an http or https URL.");
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new GatewayError('InvalidParameter', "The parameter 'pushUrl' must be an http or https URL.");
   return url.href;
 }

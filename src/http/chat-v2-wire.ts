@@ -31,7 +31,12 @@ const TYPES: Record<EventType, string> = {
   'Notice.FileDeleted': 'FileDeleted',
 };
 
-const PARTY_TYPES: Record<PartyType, string> = { CLIENT: 'Client', AGENT: 'Agent', SUPERVISOR: 'Supervisor', EXTERNAL: 'External' };
+const PARTY_TYPES: Record<PartyType, string> = {
+  CLIENT: 'Client',
+  AGENT: 'Agent',
+  SUPERVISOR: 'Supervisor',
+  EXTERNAL: 'External',
+};
 
 /** Event types whose text v2 shows (a join or a typing notice carries none). */
 const WITH_TEXT = new Set<EventType>(['Message.Text', 'Notice.PushUrl', 'Notice.Custom']);
@@ -109,7 +114,15 @@ const CODES: Record<ExceptionName, [statusCode: 1 | 2, code: number]> = {
   PreconditionRequired: [1, 117],
 };
 
-const FILE_CODES: Record<FileRefusal, number> = { disabled: 120, type: 121, size: 122, count: 123, total: 124, agent: 125, unknown: 126 };
+const FILE_CODES: Record<FileRefusal, number> = {
+  disabled: 120,
+  type: 121,
+  size: 122,
+  count: 123,
+  total: 124,
+  agent: 125,
+  unknown: 126,
+};
 
 export function v2ErrorBody(err: GatewayError): { statusCode: 1 | 2; errors: { code: number; advice: string }[] } {
   const [statusCode, code] = CODES[err.exception] ?? [2, 100];

@@ -27,7 +27,10 @@ export function clientAddress(req: Pick<IncomingMessage, 'socket' | 'headers'>, 
   const header = req.headers[proxy.ipHeader];
   const value = Array.isArray(header) ? header.join(',') : header;
   if (!value) return peer;
-  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   // Fewer entries than hops: the nearest proxies added nothing more, the first entry is the client.
   const chosen = entries[Math.max(0, entries.length - proxy.hops)];
   return chosen !== undefined && net.isIP(chosen) !== 0 ? chosen : peer;

@@ -11,7 +11,12 @@ const ANSWERS: Record<string, [status: number, reason: string, exception: Except
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'PayloadTooLarge', 'The chunk extensions are too large.'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'InvalidParameter', 'The request did not arrive in time.'],
 };
-const MALFORMED: [number, string, ExceptionName, string] = [400, 'Bad Request', 'InvalidParameter', 'The HTTP request is malformed.'];
+const MALFORMED: [number, string, ExceptionName, string] = [
+  400,
+  'Bad Request',
+  'InvalidParameter',
+  'The HTTP request is malformed.',
+];
 
 function answer(code: string | undefined, head: boolean): string {
   const [status, reason, exception, message] = (code && ANSWERS[code]) || MALFORMED;

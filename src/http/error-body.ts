@@ -12,8 +12,15 @@ function fromHttpError(err: unknown): GatewayError | undefined {
   const status = (err as { status?: unknown })?.status;
   if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
   const byStatus: Partial<Record<number, ExceptionName>> = {
-    400: 'InvalidParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
-    409: 'Conflict', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType', 429: 'RateLimited',
+    400: 'InvalidParameter',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'NotFound',
+    405: 'MethodNotAllowed',
+    409: 'Conflict',
+    413: 'PayloadTooLarge',
+    415: 'UnsupportedMediaType',
+    429: 'RateLimited',
   };
   const exception = byStatus[status] ?? 'InvalidParameter';
   const expose = (err as { expose?: boolean }).expose;

@@ -19,9 +19,18 @@ export const GATEWAY_EXTRAS = '_gateway_extras';
 
 /** Chat-start parameters with a meaning of their own; every other key is user data. */
 const START_PARAMS = new Set([
-  '_verbose', 'notify_by', 'firstName', 'lastName', 'email', 'subject', 'userDisplayName',
+  '_verbose',
+  'notify_by',
+  'firstName',
+  'lastName',
+  'email',
+  'subject',
+  'userDisplayName',
   // Mobile push registration (spec §2): named parameters, not user data; this gateway pushes over CometD only.
-  'subscriptionID', 'push_notification_deviceid', 'push_notification_type', 'push_notification_language',
+  'subscriptionID',
+  'push_notification_deviceid',
+  'push_notification_type',
+  'push_notification_language',
   'push_notification_debug',
 ]);
 
@@ -47,7 +56,9 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
     ctx.body = {
       _id: session.id,
       '_chatIxnAPI-CREATE-URL': `${BASE}/${session.id}/ixn/chat`,
-      ...(flag(params[GATEWAY_EXTRAS]) ? { _service: service.name, _ttl: service.ttl, _endpoint: service.endpoint, _data: data } : {}),
+      ...(flag(params[GATEWAY_EXTRAS])
+        ? { _service: service.name, _ttl: service.ttl, _endpoint: service.endpoint, _data: data }
+        : {}),
     };
   });
 
@@ -92,7 +103,9 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
 
 function respond(ctx: Context, view: ChatView): void {
   const body = chatResponse(view.chat, view.events, view.position);
-  ctx.body = flag(ctx.state.params._verbose) ? { ...body, ...verboseExtras(view.session, view.chat), ...chatServerFields(ctx, view) } : body;
+  ctx.body = flag(ctx.state.params._verbose)
+    ? { ...body, ...verboseExtras(view.session, view.chat), ...chatServerFields(ctx, view) }
+    : body;
 }
 
 /**

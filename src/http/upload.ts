@@ -17,7 +17,11 @@ const ENVELOPE_BYTES = 64 * 1024;
 
 /** A multipart POST to an upload path: its body is read by its route, not by the body normaliser. */
 export function isUploadRequest(ctx: Context): boolean {
-  return ctx.method === 'POST' && ctx.request.type.toLowerCase() === 'multipart/form-data' && UPLOAD_PATHS.some((p) => p.test(ctx.path));
+  return (
+    ctx.method === 'POST' &&
+    ctx.request.type.toLowerCase() === 'multipart/form-data' &&
+    UPLOAD_PATHS.some((p) => p.test(ctx.path))
+  );
 }
 
 export interface Upload {
@@ -87,7 +91,8 @@ export function readUpload(ctx: Context, maxFileBytes: number): Promise<Upload> 
     parser.on('close', () => {
       void reading.then(() => {
         if (failed) return;
-        if (!file) fail(new GatewayError('InvalidParameter', "The parameter 'file' is required: send the file as a multipart part."));
+        if (!file)
+          fail(new GatewayError('InvalidParameter', "The parameter 'file' is required: send the file as a multipart part."));
         else resolve({ fields, file });
       });
     });

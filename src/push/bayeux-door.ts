@@ -82,22 +82,30 @@ export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
     }
     if (req.method === 'OPTIONS') return preflight(res, allowed ? origin : undefined);
     if (!allowed) return refuse(403, 'Forbidden', 'This origin may not use the CometD endpoint.');
-    if (req.method !== 'GET' && req.method !== 'POST') return refuse(405, 'MethodNotAllowed', 'The CometD endpoint takes GET and POST.');
+    if (req.method !== 'GET' && req.method !== 'POST')
+      return refuse(405, 'MethodNotAllowed', 'The CometD endpoint takes GET and POST.');
 
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.bodyLimitBytes) return tooLarge();
-    readBounded(req, options.bodyLimitBytes).then((body) => {
-      if (body === undefined) return tooLarge();
-      const query = (req.url ?? '').includes('?') ? req.url!.slice(req.url!.indexOf('?') + 1) : '';
-      const jsonp = req.method === 'GET' ? new URLSearchParams(query).get('jsonp') : null;
-      if (jsonp !== null && !JSONP_CALLBACK.test(jsonp)) return refuse(400, 'InvalidParameter', 'The jsonp callback must be a JavaScript name.');
-      const check = checkBayeux(bayeuxText(req.method, body.toString('utf8'), req.headers['content-type'], query), options.limits);
-      if (!check.ok) return refuse(400, 'InvalidParameter', check.reason);
-      adapter.handle(req.method === 'GET' ? req : replay(req, body), res);
-    }, () => {
-      // The client went away or broke the stream: there is no one to answer.
-      req.socket.destroy();
-    });
+    readBounded(req, options.bodyLimitBytes).then(
+      (body) => {
+        if (body === undefined) return tooLarge();
+        const query = (req.url ?? '').includes('?') ? req.url!.slice(req.url!.indexOf('?') + 1) : '';
+        const jsonp = req.method === 'GET' ? new URLSearchParams(query).get('jsonp') : null;
+        if (jsonp !== null && !JSONP_CALLBACK.test(jsonp))
+          return refuse(400, 'InvalidParameter', 'The jsonp callback must be a JavaScript name.');
+        const check = checkBayeux(
+          bayeuxText(req.method, body.toString('utf8'), req.headers['content-type'], query),
+          options.limits,
+        );
+        if (!check.ok) return refuse(400, 'InvalidParameter', check.reason);
+        adapter.handle(req.method === 'GET' ? req : replay(req, body), res);
+      },
+      () => {
+        // The client went away or broke the stream: there is no one to answer.
+        req.socket.destroy();
+      },
+    );
 
     function tooLarge(): void {
       // The rest of the body is not read: the connection closes after the answer.
@@ -107,7 +115,8 @@ export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!isBayeux(req)) return refuseUpgrade(socket, 404, 'NotFound', 'No websocket is served here.');
-    if (!pageOrigin(req, true).allowed) return refuseUpgrade(socket, 403, 'Forbidden', 'This origin may not use the CometD endpoint.');
+    if (!pageOrigin(req, true).allowed)
+      return refuseUpgrade(socket, 403, 'Forbidden', 'This origin may not use the CometD endpoint.');
     // Counted as the client's bytes arrive, before the websocket library assembles a message.
     const meter = new FrameMeter(options.bodyLimitBytes);
     const watch = (chunk: Buffer): void => {
@@ -150,11 +159,21 @@ function corsHeaders(origin: string): Record<string, string> {
   return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
 }
 
-function answer(res: http.ServerResponse, status: number, body: { message: string; exception: ExceptionName }, headers: Record<string, string>): void {
+function answer(
+  res: http.ServerResponse,
+  status: number,
+  body: { message: string; exception: ExceptionName },
+  headers: Record<string, string>,
+): void {
   const text = JSON.stringify(body);
   queueMicrotask(() => {
     if (res.headersSent) return;
-    res.writeHead(status, { ...NO_CACHE, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), ...headers });
+    res.writeHead(status, {
+      ...NO_CACHE,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(text)),
+      ...headers,
+    });
     res.end(text);
   });
 }

@@ -12,7 +12,12 @@ export interface BayeuxLimits {
 export type BayeuxCheck = { ok: true; count: number } | { ok: false; reason: string };
 
 /** The text faye will parse: a GET's `message` query field, a JSON POST's body, else the form's `message` field. */
-export function bayeuxText(method: string | undefined, body: string, contentType: string | undefined, query: string): string | undefined {
+export function bayeuxText(
+  method: string | undefined,
+  body: string,
+  contentType: string | undefined,
+  query: string,
+): string | undefined {
   if (method === 'GET') return new URLSearchParams(query).get('message') ?? undefined;
   const type = (contentType ?? '').split(';')[0];
   if (type === 'application/json') return body;
@@ -28,7 +33,8 @@ export function checkBayeux(text: string | undefined, limits: BayeuxLimits): Bay
   } catch {
     return { ok: false, reason: 'The Bayeux message is not valid JSON.' };
   }
-  if (typeof parsed !== 'object' || parsed === null) return { ok: false, reason: 'A Bayeux request holds a message object or an array of them.' };
+  if (typeof parsed !== 'object' || parsed === null)
+    return { ok: false, reason: 'A Bayeux request holds a message object or an array of them.' };
   const count = Array.isArray(parsed) ? parsed.length : 1;
   if (count > limits.maxMessages) return { ok: false, reason: `More than ${limits.maxMessages} Bayeux messages in one request.` };
   // The array of messages is one level more than each message.

@@ -176,13 +176,19 @@ export class ChannelGuard implements ServerExtension {
           // Bayeux lets a client ask for its long-poll's timeout; none may hold a connection longer than ours.
           if (typeof message.advice === 'object' && message.advice !== null) {
             const advice = message.advice as { timeout?: unknown };
-            if (typeof advice.timeout !== 'number' || !(advice.timeout <= this.options.maxPollMs)) advice.timeout = this.options.maxPollMs;
+            if (typeof advice.timeout !== 'number' || !(advice.timeout <= this.options.maxPollMs))
+              advice.timeout = this.options.maxPollMs;
           }
           return callback(message);
         default:
           // faye refuses unknown /meta channels.
           if (message.channel.startsWith('/meta/')) return callback(message);
-          if (message.channel.startsWith(CHAT_V2_PREFIX) && this.options.onChatV2 && message.clientId && this.identities.has(message.clientId)) {
+          if (
+            message.channel.startsWith(CHAT_V2_PREFIX) &&
+            this.options.onChatV2 &&
+            message.clientId &&
+            this.identities.has(message.clientId)
+          ) {
             const service = message.channel.slice(CHAT_V2_PREFIX.length);
             if (!SERVICE_NAME.test(service)) {
               message.error = `404:${message.channel}:No such service`;
@@ -214,7 +220,11 @@ export class ChannelGuard implements ServerExtension {
         // A client that named no one cannot be offered websocket: a browser's websocket carries none of
         // the app's headers, so its gms_user could never arrive. It stays on HTTP, where every request
         // carries them (see `bindLate`).
-        if (identity.gmsUser === undefined && identity.agentToken === undefined && Array.isArray(message.supportedConnectionTypes)) {
+        if (
+          identity.gmsUser === undefined &&
+          identity.agentToken === undefined &&
+          Array.isArray(message.supportedConnectionTypes)
+        ) {
           message.supportedConnectionTypes = message.supportedConnectionTypes.filter((type) => type !== 'websocket');
         }
       } else {
@@ -239,8 +249,10 @@ export class ChannelGuard implements ServerExtension {
   private limit(message: BayeuxMessage, request: BayeuxRequest): string | undefined {
     const wait = this.options.limits.rate?.addressWait(this.options.addressOf(request)) ?? 0;
     if (wait > 0) return `429:${wait}:Too many messages from this address; retry later`;
-    if (this.countInBatch(request) > this.options.maxMessages) return `400::More than ${this.options.maxMessages} messages in one request`;
-    if (depthExceeds(message, this.options.maxDepth)) return `400::A message may not nest deeper than ${this.options.maxDepth} levels`;
+    if (this.countInBatch(request) > this.options.maxMessages)
+      return `400::More than ${this.options.maxMessages} messages in one request`;
+    if (depthExceeds(message, this.options.maxDepth))
+      return `400::A message may not nest deeper than ${this.options.maxDepth} levels`;
     if (message.channel === '/meta/handshake' || typeof message.clientId !== 'string') return undefined;
     const identity = this.identities.get(message.clientId);
     if (identity?.revoked) return '401::This agent token is no longer valid';
@@ -265,7 +277,8 @@ export class ChannelGuard implements ServerExtension {
     if (header === undefined) return undefined;
     if (header.length > MAX_GMS_USER_LENGTH) return `400::gms_user is longer than ${MAX_GMS_USER_LENGTH} characters`;
     if (identity.gmsUser === undefined && identity.agentToken === undefined) identity.gmsUser = header;
-    else if (identity.gmsUser !== undefined && identity.gmsUser !== header) return "403::The gms_user header is not this client's";
+    else if (identity.gmsUser !== undefined && identity.gmsUser !== header)
+      return "403::The gms_user header is not this client's";
     return undefined;
   }
 
@@ -326,7 +339,12 @@ export class ChannelGuard implements ServerExtension {
 
   private subscription(message: BayeuxMessage): BayeuxMessage {
     const identity = (message.clientId && this.identities.get(message.clientId)) || {};
-    const asked = message.subscription === undefined ? [] : Array.isArray(message.subscription) ? message.subscription : [message.subscription];
+    const asked =
+      message.subscription === undefined
+        ? []
+        : Array.isArray(message.subscription)
+          ? message.subscription
+          : [message.subscription];
     const mapped: string[] = [];
     for (const channel of asked) {
       const real = typeof channel === 'string' ? this.serverChannel(channel, identity, message) : undefined;
@@ -348,7 +366,9 @@ export class ChannelGuard implements ServerExtension {
     }
     if (channel.startsWith(CHAT_V2_PREFIX)) {
       const service = channel.slice(CHAT_V2_PREFIX.length);
-      return this.options.onChatV2 && SERVICE_NAME.test(service) && this.identities.has(message.clientId) ? chatV2Channel(message.clientId, service) : undefined;
+      return this.options.onChatV2 && SERVICE_NAME.test(service) && this.identities.has(message.clientId)
+        ? chatV2Channel(message.clientId, service)
+        : undefined;
     }
     if (channel.startsWith(AGENT_PREFIX)) {
       const agentId = channel.slice(AGENT_PREFIX.length);
@@ -377,7 +397,8 @@ export class ChannelGuard implements ServerExtension {
     const gmsUser = known ?? (request ? headerUser(request) : undefined) ?? fromExt;
     const raw = message.ext?.transcriptPosition;
     const text = typeof raw === 'number' ? String(raw) : raw;
-    if (gmsUser === undefined || gmsUser.length > MAX_GMS_USER_LENGTH || typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return callback(message);
+    if (gmsUser === undefined || gmsUser.length > MAX_GMS_USER_LENGTH || typeof text !== 'string' || !/^\d{1,15}$/.test(text))
+      return callback(message);
     if (request) {
       let marked = this.awayInBatch.get(request);
       if (!marked) {
@@ -408,7 +429,10 @@ function headerUser(request: BayeuxRequest): string | undefined {
 function adviseOnRefusal(message: BayeuxMessage): void {
   const rate = /^429:(\d+):/.exec(message.error as string);
   if (rate) {
-    message.advice = { reconnect: message.channel === '/meta/handshake' ? 'handshake' : 'retry', interval: Number(rate[1]) * 1000 };
+    message.advice = {
+      reconnect: message.channel === '/meta/handshake' ? 'handshake' : 'retry',
+      interval: Number(rate[1]) * 1000,
+    };
   } else if ((message.error as string).startsWith('401::This agent token')) {
     message.advice = { reconnect: 'none' };
   }

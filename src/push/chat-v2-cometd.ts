@@ -71,14 +71,22 @@ export class ChatV2Cometd {
         const notice = { ...v2Answer(found.chat, messages), nextPosition: last + 1, chatEnded: update.state === 'ended' };
         for (const [clientId, service] of this.followers.get(update.chatSessionId) ?? []) this.deliver(clientId, service, notice);
       })
-      .catch((err: unknown) => this.log.warn({ err, chatSessionId: update.chatSessionId }, 'a Chat API v2 CometD notification could not be sent'))
+      .catch((err: unknown) =>
+        this.log.warn({ err, chatSessionId: update.chatSessionId }, 'a Chat API v2 CometD notification could not be sent'),
+      )
       .finally(() => {
         if (this.queues.get(update.chatSessionId) === next) this.queues.delete(update.chatSessionId);
       });
     this.queues.set(update.chatSessionId, next);
   };
 
-  private async perform(clientId: string, serviceName: string, operation: string, p: Params, address?: string): Promise<{ view: ChatView; messages: ReturnType<typeof v2Messages> }> {
+  private async perform(
+    clientId: string,
+    serviceName: string,
+    operation: string,
+    p: Params,
+    address?: string,
+  ): Promise<{ view: ChatView; messages: ReturnType<typeof v2Messages> }> {
     if (operation === 'requestChat') {
       const view = await this.requestChat(serviceName, p, address);
       this.follow(clientId, view.chat.chatSessionId, serviceName);
@@ -105,11 +113,16 @@ export class ChatV2Cometd {
         break;
       case 'updateNickname': {
         const nickname = nicknameOf(p.nickname);
-        view = await this.domain.customerChange(id, owner, (chat) => ({ nickname, events: [{ type: 'Notice.NicknameUpdated', text: `was ${chat.customer.nickname}` }] }));
+        view = await this.domain.customerChange(id, owner, (chat) => ({
+          nickname,
+          events: [{ type: 'Notice.NicknameUpdated', text: `was ${chat.customer.nickname}` }],
+        }));
         break;
       }
       case 'customNotice':
-        view = await this.domain.customerChange(id, owner, () => ({ events: [{ type: 'Notice.Custom', text: p.message ?? '' }] }));
+        view = await this.domain.customerChange(id, owner, () => ({
+          events: [{ type: 'Notice.Custom', text: p.message ?? '' }],
+        }));
         break;
       case 'pushUrl': {
         const url = webUrl(p.pushUrl ?? '');
@@ -131,13 +144,21 @@ export class ChatV2Cometd {
 
   private async requestChat(name: string, p: Params, client?: string): Promise<ChatView> {
     const service = NAME_PATTERN.test(name) ? this.services(name) : undefined;
-    if (!service?.chatApiVersions.includes(2)) throw new GatewayError('ServiceNotFound', `No service named '${name}' answers Chat API v2.`);
+    if (!service?.chatApiVersions.includes(2))
+      throw new GatewayError('ServiceNotFound', `No service named '${name}' answers Chat API v2.`);
     const nickname = p.nickname?.trim();
-    if (!nickname && !p.firstName?.trim() && !p.lastName?.trim()) throw new GatewayError('InvalidParameter', "Give a 'nickname', or 'firstName' and 'lastName'.");
+    if (!nickname && !p.firstName?.trim() && !p.lastName?.trim())
+      throw new GatewayError('InvalidParameter', "Give a 'nickname', or 'firstName' and 'lastName'.");
     if (nickname) nicknameOf(nickname);
     const session = await this.domain.createSession(service, {}, undefined, client);
     let view = await this.domain.startChat(session.id, undefined, {
-      ...defined({ firstName: p.firstName, lastName: p.lastName, email: p.emailAddress, subject: p.subject, userDisplayName: nickname }),
+      ...defined({
+        firstName: p.firstName,
+        lastName: p.lastName,
+        email: p.emailAddress,
+        subject: p.subject,
+        userDisplayName: nickname,
+      }),
       userData: userDataOf(p),
       ...(client !== undefined ? { client } : {}),
     });
@@ -150,9 +171,15 @@ export class ChatV2Cometd {
     const chatId = p.chatId ?? '';
     if (!p.secureKey) throw new GatewayError('InvalidParameter', "The parameter 'secureKey' is required.");
     const found = CHAT_ID.test(chatId) ? await this.domain.findChat(chatId) : undefined;
-    const keysMatch = found !== undefined && same(found.chat.secureKey, p.secureKey) && (p.userId === undefined || same(found.chat.userId, p.userId));
+    const keysMatch =
+      found !== undefined &&
+      same(found.chat.secureKey, p.secureKey) &&
+      (p.userId === undefined || same(found.chat.userId, p.userId));
     if (!found || found.session.service !== service || !keysMatch) {
-      throw new GatewayError('SessionNotFound', 'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.');
+      throw new GatewayError(
+        'SessionNotFound',
+        'No such chat: the chatId is unknown or expired, or userId and secureKey do not match it.',
+      );
     }
     return found;
   }
@@ -181,12 +208,14 @@ function toParams(data: unknown): Params {
 function nicknameOf(raw: string | undefined): string {
   const nickname = raw?.trim() ?? '';
   if (!nickname) throw new GatewayError('InvalidParameter', "The parameter 'nickname' is required.");
-  if ([...nickname].length > MAX_NICKNAME) throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
+  if ([...nickname].length > MAX_NICKNAME)
+    throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
   return nickname;
 }
 
 function positionOf(raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d{1,15}$/.test(raw)) throw new GatewayError('InvalidParameter', 'transcriptPosition must be a whole number of 0 or more.');
+  if (!/^\d{1,15}$/.test(raw))
+    throw new GatewayError('InvalidParameter', 'transcriptPosition must be a whole number of 0 or more.');
   return Math.max(1, Number(raw));
 }

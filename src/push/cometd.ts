@@ -9,7 +9,14 @@ import type { AgentDirectory } from '../endpoints/agents.ts';
 import type { Logger } from '../log.ts';
 import { openBayeuxDoor } from './bayeux-door.ts';
 import type { BayeuxLimits } from './bayeux-limits.ts';
-import { agentOfChannel, ChannelGuard, chatV2Channel, clientChannel, isAgentClientChannel, type AddressLimits } from './channel-guard.ts';
+import {
+  agentOfChannel,
+  ChannelGuard,
+  chatV2Channel,
+  clientChannel,
+  isAgentClientChannel,
+  type AddressLimits,
+} from './channel-guard.ts';
 import type { ChatHub } from './chat-hub.ts';
 import { CustomerPush, type CometChats } from './customer-push.ts';
 
@@ -88,7 +95,9 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
     ...(options.chatV2
       ? {
           onChatV2: (clientId: string, service: string, data: unknown, address: string | undefined) => {
-            options.chatV2!.handle(clientId, service, data, address).catch((err: unknown) => log.error({ err }, 'a Chat API v2 CometD operation failed'));
+            options
+              .chatV2!.handle(clientId, service, data, address)
+              .catch((err: unknown) => log.error({ err }, 'a Chat API v2 CometD operation failed'));
           },
         }
       : {}),

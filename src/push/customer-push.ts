@@ -94,7 +94,12 @@ export class CustomerPush {
       client.held = undefined;
       for (const update of held) {
         const after = seen.get(update.serviceId) ?? 0;
-        this.send(client, update.serviceId, update, update.events.filter((e) => e.position > after));
+        this.send(
+          client,
+          update.serviceId,
+          update,
+          update.events.filter((e) => e.position > after),
+        );
       }
     }
   }
@@ -109,7 +114,10 @@ export class CustomerPush {
     if (ids?.size !== 0) return;
     this.byUser.delete(client.gmsUser);
     this.lastGone(client.gmsUser).catch((err: unknown) =>
-      this.log.warn({ err: String(err) }, "could not note that a customer's last CometD client went; their chat is not timed out for it"),
+      this.log.warn(
+        { err: String(err) },
+        "could not note that a customer's last CometD client went; their chat is not timed out for it",
+      ),
     );
   }
 

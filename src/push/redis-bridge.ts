@@ -67,7 +67,10 @@ export class RedisBridge {
     const envelope: Envelope = { origin: this.nodeId, update };
     this.options.redis.client.publish(this.channel, JSON.stringify(envelope)).catch((err: unknown) => {
       // The change is stored; only other nodes' push clients miss it, and they catch up on refresh.
-      this.options.log.warn({ err: String(err), chatSessionId: update.chatSessionId }, 'a chat update could not be sent to the other nodes');
+      this.options.log.warn(
+        { err: String(err), chatSessionId: update.chatSessionId },
+        'a chat update could not be sent to the other nodes',
+      );
     });
   }
 

@@ -80,7 +80,9 @@ export class EmbeddedSqlite implements Backend {
       // Whenever the log starts over, it is cut back to this size instead of keeping its largest.
       db.pragma(`journal_size_limit = ${options.walLimitBytes ?? WAL_LIMIT_BYTES}`);
       db.exec(`CREATE TABLE IF NOT EXISTS keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )`);
-      db.exec(`CREATE TABLE IF NOT EXISTS sets(name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name, member)) WITHOUT ROWID`);
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS sets(name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name, member)) WITHOUT ROWID`,
+      );
       db.exec(`CREATE INDEX IF NOT EXISTS sets_by_score ON sets(name, score)`);
     } catch (err) {
       db.close();
@@ -132,7 +134,7 @@ export class EmbeddedSqlite implements Backend {
   async *scan(prefix: string): AsyncIterable<[string, unknown]> {
     const from = this.name(prefix);
     const skip = this.name('').length;
-    for (let after = ''; ; ) {
+    for (let after = ''; ;) {
       const rows = this.statements.page.all(`${escapeLike(from)}%`, after, this.options.pageSize);
       const now = Date.now();
       for (const { key, value } of rows) {
@@ -190,17 +192,23 @@ export class EmbeddedSqlite implements Backend {
 function prepare(db: Database.Database) {
   return {
     get: db.prepare<[string], { value: string }>(`SELECT value FROM keyv WHERE key = ?`),
-    upsert: db.prepare<[string, string]>(`INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+    upsert: db.prepare<[string, string]>(
+      `INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+    ),
     delete: db.prepare<[string]>(`DELETE FROM keyv WHERE key = ?`),
     deleteIfSame: db.prepare<[string, string]>(`DELETE FROM keyv WHERE key = ? AND value = ?`),
     page: db.prepare<[string, string, number], { key: string; value: string }>(
       `SELECT key, value FROM keyv WHERE key LIKE ? ESCAPE '\\' AND key > ? ORDER BY key LIMIT ?`,
     ),
-    add: db.prepare<[string, string, number]>(`INSERT INTO sets (name, member, score) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET score = excluded.score`),
+    add: db.prepare<[string, string, number]>(
+      `INSERT INTO sets (name, member, score) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET score = excluded.score`,
+    ),
     remove: db.prepare<[string, string]>(`DELETE FROM sets WHERE name = ? AND member = ?`),
     members: db.prepare<[string], { member: string }>(`SELECT member FROM sets WHERE name = ? ORDER BY score, member`),
     count: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM sets WHERE name = ?`),
-    upTo: db.prepare<[string, number, number], { member: string }>(`SELECT member FROM sets WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`),
+    upTo: db.prepare<[string, number, number], { member: string }>(
+      `SELECT member FROM sets WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`,
+    ),
   };
 }
 

@@ -33,7 +33,9 @@ export class KvStore implements Store {
     private readonly lock: KeyLock,
     options: KvStoreOptions = {},
   ) {
-    this.cache = options.cacheEntries ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues }) : undefined;
+    this.cache = options.cacheEntries
+      ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues })
+      : undefined;
     this.absent = options.cacheEntries ? new ValueCache({ maxEntries: ABSENT_ENTRIES }) : undefined;
   }
 

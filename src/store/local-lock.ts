@@ -9,7 +9,10 @@ export class LocalLock implements KeyLock {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const run = previous.then(fn, fn);
     // The tail never rejects, so one failed update does not poison the queue behind it.
-    const tail = run.then(() => undefined, () => undefined);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
     this.tails.set(key, tail);
     try {
       return await run;

@@ -41,7 +41,10 @@ export class MemoryBackend implements Backend {
   // with the set; the memory backend is for tests and small single nodes.
   async upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
     const due = [...(this.sets.get(set) ?? [])].filter(([, score]) => score <= maxScore);
-    return due.sort((a, b) => a[1] - b[1]).slice(0, limit).map(([member]) => member);
+    return due
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([member]) => member);
   }
 
   async *scan(prefix: string): AsyncIterable<[string, unknown]> {

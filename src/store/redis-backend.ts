@@ -62,7 +62,9 @@ export class RedisBackend implements Backend {
   }
 
   upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
-    return this.redis.timed(this.redis.client.zRange(this.setKey(set), '-inf', maxScore, { BY: 'SCORE', LIMIT: { offset: 0, count: limit } }));
+    return this.redis.timed(
+      this.redis.client.zRange(this.setKey(set), '-inf', maxScore, { BY: 'SCORE', LIMIT: { offset: 0, count: limit } }),
+    );
   }
 
   async *scan(prefix: string): AsyncIterable<[string, unknown]> {
@@ -74,7 +76,8 @@ export class RedisBackend implements Backend {
       cursor = String(page.cursor);
       if (page.keys.length === 0) continue;
       const texts = await this.redis.timed(this.redis.client.mGet(page.keys));
-      for (const [i, text] of texts.entries()) if (text !== null) yield [page.keys[i].slice(skip), (JSON.parse(text) as Row).value];
+      for (const [i, text] of texts.entries())
+        if (text !== null) yield [page.keys[i].slice(skip), (JSON.parse(text) as Row).value];
     } while (cursor !== '0');
   }
 

@@ -38,7 +38,12 @@ export class RedisConnection {
     return this.outage.down;
   }
 
-  static async open({ url, log, commandTimeoutMs = 2000, connectTimeoutMs = 5000 }: RedisConnectionOptions): Promise<RedisConnection> {
+  static async open({
+    url,
+    log,
+    commandTimeoutMs = 2000,
+    connectTimeoutMs = 5000,
+  }: RedisConnectionOptions): Promise<RedisConnection> {
     const client = createClient({
       url,
       // Without this, commands issued while Redis is down wait in an offline queue until it is back:
@@ -80,7 +85,10 @@ export class RedisConnection {
   timed<T>(pending: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnreachable(`Redis did not answer within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+      timer = setTimeout(
+        () => reject(new StoreUnreachable(`Redis did not answer within ${this.commandTimeoutMs} ms`)),
+        this.commandTimeoutMs,
+      );
     });
     return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
   }

@@ -67,21 +67,26 @@ export class RedisLock implements KeyLock {
     await this.acquire(lockKey, token);
     const client = this.redis.client;
     let lost = false;
-    const renewal = setInterval(() => {
-      this.redis.timed(client.eval(RENEW, { keys: [lockKey], arguments: [token, String(this.leaseMs)] })).then(
-        (renewed) => {
-          if (renewed === 0) lost = true;
-        },
-        // A renewal that fails because Redis is down leaves the holder's own commands to fail too.
-        () => undefined,
-      );
-    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        this.redis.timed(client.eval(RENEW, { keys: [lockKey], arguments: [token, String(this.leaseMs)] })).then(
+          (renewed) => {
+            if (renewed === 0) lost = true;
+          },
+          // A renewal that fails because Redis is down leaves the holder's own commands to fail too.
+          () => undefined,
+        );
+      },
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
     renewal.unref();
     try {
       return await fn({ lockKey, token });
     } finally {
       clearInterval(renewal);
-      const released = await this.redis.timed(client.eval(RELEASE, { keys: [lockKey], arguments: [token] })).catch(() => undefined);
+      const released = await this.redis
+        .timed(client.eval(RELEASE, { keys: [lockKey], arguments: [token] }))
+        .catch(() => undefined);
       // undefined: Redis is unreachable; the lease then simply runs out.
       if (lost || released === 0) this.options.onLeaseLost?.(key);
     }
@@ -93,7 +98,9 @@ export class RedisLock implements KeyLock {
     for (let attempt = 0; ; attempt++) {
       let reply: string | null;
       try {
-        reply = await this.redis.timed(client.set(lockKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.leaseMs } }));
+        reply = await this.redis.timed(
+          client.set(lockKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.leaseMs } }),
+        );
       } catch (err) {
         // A Redis that hangs may still apply this SET once it answers again: a release queued behind it
         // on the same connection keeps it from leaving a lease that nobody holds.

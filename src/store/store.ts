@@ -18,11 +18,7 @@ export type Op =
   | { kind: 'remove'; set: string; member: string };
 
 /** What an update function decides: write `value` (with its time to live), delete the key, or leave it. */
-export type Change<T, R> = (
-  | { write: T; ttlMs: number; result: R }
-  | { remove: true; result: R }
-  | { result: R }
-) & {
+export type Change<T, R> = ({ write: T; ttlMs: number; result: R } | { remove: true; result: R } | { result: R }) & {
   /** Other keys and set members changed in the same atomic write. */
   also?: Op[];
   /** Runs once the change is stored, still inside the key's lock: observers see changes in order. */

@@ -30,7 +30,12 @@ export function startCheckpointer(
   file: string,
   options: { intervalMs: number; busyTimeoutMs: number; walLimitBytes: number; onError: (err: Error) => void },
 ): Promise<Checkpointer> {
-  const worker = startWorker({ file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs, walLimitBytes: options.walLimitBytes });
+  const worker = startWorker({
+    file,
+    intervalMs: options.intervalMs,
+    busyTimeoutMs: options.busyTimeoutMs,
+    walLimitBytes: options.walLimitBytes,
+  });
   // A gateway that is done must not be kept alive by its checkpoints.
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

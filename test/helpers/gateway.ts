@@ -34,7 +34,13 @@ export async function makeTempDir(prefix = 'gms-test-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
-export async function request(base: string, method: string, pathname: string, body?: Body, headers: Record<string, string> = {}): Promise<Reply> {
+export async function request(
+  base: string,
+  method: string,
+  pathname: string,
+  body?: Body,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const init: RequestInit = { method, headers };
   if (body !== undefined) {
     init.body = (
@@ -70,13 +76,16 @@ export async function startTestGateway(
   const endpointsDir = path.join(dir, 'endpoints.d');
   await fs.mkdir(servicesDir, { recursive: true });
   await fs.mkdir(endpointsDir, { recursive: true });
-  const writeIn = (folder: string) => (file: string, content: unknown): Promise<void> =>
-    fs.writeFile(path.join(folder, file), typeof content === 'string' ? content : JSON.stringify(content));
+  const writeIn =
+    (folder: string) =>
+    (file: string, content: unknown): Promise<void> =>
+      fs.writeFile(path.join(folder, file), typeof content === 'string' ? content : JSON.stringify(content));
   const write = writeIn(servicesDir);
   const writeEndpoint = writeIn(endpointsDir);
   if (!options.dir) {
     for (const [file, content] of Object.entries(options.services ?? { 'request-chat.json': {} })) await write(file, content);
-    for (const [file, content] of Object.entries(options.endpoints ?? { 'gms_builtin.json': {} })) await writeEndpoint(file, content);
+    for (const [file, content] of Object.entries(options.endpoints ?? { 'gms_builtin.json': {} }))
+      await writeEndpoint(file, content);
   }
   const settings = readSettings({
     PORT: '0',
@@ -113,7 +122,8 @@ export async function eventually<T>(check: () => Promise<T> | T, ms = 3000, what
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -123,13 +123,18 @@ function killAllAndStop(signal: NodeJS.Signals): void {
 }
 
 /** Starts one gateway process and waits for the line in which it says where it listens. */
-export async function startNode(name: string, env: NodeEnv, services: ServiceFiles = { 'request-chat.json': {} }): Promise<GatewayNode> {
+export async function startNode(
+  name: string,
+  env: NodeEnv,
+  services: ServiceFiles = { 'request-chat.json': {} },
+): Promise<GatewayNode> {
   const dir = await makeTempDir(`gms-node-${name}-`);
   const servicesDir = path.join(dir, 'services.d');
   const endpointsDir = path.join(dir, 'endpoints.d');
   await fs.mkdir(servicesDir);
   await fs.mkdir(endpointsDir);
-  for (const [file, content] of Object.entries(services)) await fs.writeFile(path.join(servicesDir, file), JSON.stringify(content));
+  for (const [file, content] of Object.entries(services))
+    await fs.writeFile(path.join(servicesDir, file), JSON.stringify(content));
   const agents = AGENTS.map((a) => ({ id: a.id, nickname: a.nickname, token: hashToken(a.token) }));
   await fs.writeFile(path.join(endpointsDir, 'gms_builtin.json'), JSON.stringify({ open: true, agents }));
 
@@ -211,7 +216,9 @@ export async function startNode(name: string, env: NodeEnv, services: ServiceFil
 
 /** Starts nodes A, B, C...; if one cannot start, stops the others so that no process is left behind. */
 export async function startNodes(count: number, env: NodeEnv, services?: ServiceFiles): Promise<GatewayNode[]> {
-  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startNode(String.fromCharCode(65 + i), env, services)));
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) => startNode(String.fromCharCode(65 + i), env, services)),
+  );
   const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
@@ -250,9 +257,13 @@ export class OwnRedis {
 
   /** Starts the server again on the same port, with what it saved when it stopped. */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      {
+        stdio: 'ignore',
+      },
+    );
     this.child = child;
     const deadline = Date.now() + 5000;
     while (!(await reachable(this.url, 200))) {

@@ -54,7 +54,8 @@
     sessionStorage.setItem('agentSeen', JSON.stringify(seen));
   }
 
-  const counts = (e) => e.partyType === 'CLIENT' && (e.type === 'Message.Text' || e.type === 'Notice.PushUrl' || e.type === 'Notice.FileUploaded');
+  const counts = (e) =>
+    e.partyType === 'CLIENT' && (e.type === 'Message.Text' || e.type === 'Notice.PushUrl' || e.type === 'Notice.FileUploaded');
   const unread = (chat) => chat.events.filter((e) => e.position > (seen[chat.chatSessionId] || 0) && counts(e)).length;
   const watching = () => !document.hidden;
 
@@ -124,10 +125,13 @@
     $('who').hidden = false;
     $('who-name').textContent = 'Signed in as ' + me.nickname;
     listen();
-    api('GET', '/canned-responses').then((r) => {
-      canned = r.responses;
-      if (currentChat) renderCanned(currentChat);
-    }, () => undefined);
+    api('GET', '/canned-responses').then(
+      (r) => {
+        canned = r.responses;
+        if (currentChat) renderCanned(currentChat);
+      },
+      () => undefined,
+    );
     await refreshLists();
     const reopen = sessionStorage.getItem('agentCurrent');
     if (reopen && mine.has(reopen)) await openChat(reopen);
@@ -159,7 +163,8 @@
   /** Whether the agent may take one more chat now, and if not, why, in the agent's words. */
   function blocked() {
     if (!status.ready) return 'You are not ready: set yourself ready to accept chats.';
-    if (status.maxChats !== null && status.chats >= status.maxChats) return 'You hold ' + status.chats + ' of ' + status.maxChats + ' chats: close one to accept another.';
+    if (status.maxChats !== null && status.chats >= status.maxChats)
+      return 'You hold ' + status.chats + ' of ' + status.maxChats + ' chats: close one to accept another.';
     return '';
   }
 
@@ -224,14 +229,32 @@
           el('span', { className: 'avatar', textContent: initial(c.customer.nickname) }),
           el('span', { className: 'label' }, [
             el('strong', { textContent: c.customer.nickname }),
-            el('span', { className: 'meta preview', textContent: c.state === 'ended' ? 'Ended' : last ? (last.partyType === 'AGENT' ? 'You: ' : '') + (last.type === 'Notice.FileUploaded' ? 'a file, ' : '') + last.text : 'No message yet' }),
+            el('span', {
+              className: 'meta preview',
+              textContent:
+                c.state === 'ended'
+                  ? 'Ended'
+                  : last
+                    ? (last.partyType === 'AGENT' ? 'You: ' : '') +
+                      (last.type === 'Notice.FileUploaded' ? 'a file, ' : '') +
+                      last.text
+                    : 'No message yet',
+            }),
           ]),
           ...(count > 0 ? [el('span', { className: 'count unread', textContent: String(count) })] : []),
         ]);
-        open.setAttribute('aria-label', 'Open the chat with ' + c.customer.nickname + (count > 0 ? ', ' + count + ' unread' : '') + (c.state === 'ended' ? ', ended' : ''));
+        open.setAttribute(
+          'aria-label',
+          'Open the chat with ' +
+            c.customer.nickname +
+            (count > 0 ? ', ' + count + ' unread' : '') +
+            (c.state === 'ended' ? ', ended' : ''),
+        );
         if (c.chatSessionId === current) open.setAttribute('aria-current', 'true');
         open.addEventListener('click', () => openChat(c.chatSessionId));
-        return el('li', { className: (c.chatSessionId === current ? 'current ' : '') + (c.state === 'ended' ? 'ended' : '') }, [open]);
+        return el('li', { className: (c.chatSessionId === current ? 'current ' : '') + (c.state === 'ended' ? 'ended' : '') }, [
+          open,
+        ]);
       }),
     );
     updateTitle();
@@ -265,7 +288,8 @@
   const soundBox = $('sound');
   const desktopBox = $('desktop');
   soundBox.checked = localStorage.getItem('agentSound') === 'on';
-  desktopBox.checked = localStorage.getItem('agentDesktop') === 'on' && 'Notification' in window && Notification.permission === 'granted';
+  desktopBox.checked =
+    localStorage.getItem('agentDesktop') === 'on' && 'Notification' in window && Notification.permission === 'granted';
 
   soundBox.addEventListener('change', () => {
     localStorage.setItem('agentSound', soundBox.checked ? 'on' : 'off');
@@ -305,7 +329,11 @@
     if (blocked()) return; // a chat the agent cannot take now is no call to act
     if (soundBox.checked) beep();
     if (desktopBox.checked && 'Notification' in window && Notification.permission === 'granted') {
-      const note = new Notification('New chat waiting: ' + chat.nickname, { body: chat.subject || 'No subject', tag: chat.chatSessionId, icon: '/favicon.svg' });
+      const note = new Notification('New chat waiting: ' + chat.nickname, {
+        body: chat.subject || 'No subject',
+        tag: chat.chatSessionId,
+        icon: '/favicon.svg',
+      });
       note.onclick = () => {
         window.focus();
         note.close();
@@ -363,7 +391,11 @@
 
   function setState(chat) {
     const ended = chat.state === 'ended';
-    $('chat-state').textContent = ended ? 'This chat has ended.' : chat.state === 'connected' ? 'Connected · started ' + clock(chat.startedAt) : 'Waiting';
+    $('chat-state').textContent = ended
+      ? 'This chat has ended.'
+      : chat.state === 'connected'
+        ? 'Connected · started ' + clock(chat.startedAt)
+        : 'Waiting';
     $('compose').hidden = ended;
     if (ended) $('canned').hidden = true;
     $('more').hidden = ended;
@@ -376,7 +408,10 @@
   function renderCanned(chat) {
     const mine = canned.filter((r) => r.endpoint === chat.endpoint);
     $('canned').hidden = mine.length === 0 || chat.state === 'ended';
-    $('canned').replaceChildren(el('option', { value: '', textContent: 'Insert a canned response…' }), ...mine.map((r, i) => el('option', { value: String(i), textContent: r.title })));
+    $('canned').replaceChildren(
+      el('option', { value: '', textContent: 'Insert a canned response…' }),
+      ...mine.map((r, i) => el('option', { value: String(i), textContent: r.title })),
+    );
     $('canned').onchange = () => {
       const picked = mine[Number($('canned').value)];
       $('canned').value = '';
@@ -397,7 +432,9 @@
       ['Started', new Date(chat.startedAt).toLocaleString()],
       ...Object.entries(chat.userData || {}),
     ].filter(([, v]) => v);
-    $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: String(v) })]));
+    $('facts').replaceChildren(
+      ...facts.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: String(v) })]),
+    );
     $('details').hidden = false;
   }
 
@@ -409,7 +446,8 @@
       if (shown.has(e.position)) continue;
       if (e.type === 'Notice.TypingStarted' || e.type === 'Notice.TypingStopped') {
         // The customer's typing is a passing state, not a line of the transcript.
-        if (e.partyType === 'CLIENT') $('typing').textContent = e.type === 'Notice.TypingStarted' ? e.nickname + ' is typing…' : '';
+        if (e.partyType === 'CLIENT')
+          $('typing').textContent = e.type === 'Notice.TypingStarted' ? e.nickname + ' is typing…' : '';
         continue;
       }
       if (e.type === 'Message.Text' && e.partyType === 'CLIENT') $('typing').textContent = '';
@@ -424,7 +462,12 @@
   }
 
   function renderEvent(e) {
-    const time = el('time', { className: 'time', dateTime: e.at, textContent: clock(e.at), title: new Date(e.at).toLocaleString() });
+    const time = el('time', {
+      className: 'time',
+      dateTime: e.at,
+      textContent: clock(e.at),
+      title: new Date(e.at).toLocaleString(),
+    });
     if (e.type === 'Message.Text') {
       return el('li', { className: 'message ' + e.partyType }, [
         el('span', { className: 'who', textContent: e.nickname }),
@@ -459,8 +502,15 @@
     const get = el('button', { type: 'button', className: 'file', textContent: e.text });
     get.setAttribute('aria-label', 'Download ' + e.text);
     get.addEventListener('click', () => download(data['file-id'], e.text));
-    const facts = el('span', { className: 'file-facts', textContent: [size(data['file-size'] || 0), data['file-description']].filter(Boolean).join(' · ') });
-    const item = el('li', { className: 'message ' + e.partyType }, [el('span', { className: 'who', textContent: e.nickname }), el('p', { className: 'text' }, [get, ' ', facts]), time]);
+    const facts = el('span', {
+      className: 'file-facts',
+      textContent: [size(data['file-size'] || 0), data['file-description']].filter(Boolean).join(' · '),
+    });
+    const item = el('li', { className: 'message ' + e.partyType }, [
+      el('span', { className: 'who', textContent: e.nickname }),
+      el('p', { className: 'text' }, [get, ' ', facts]),
+      time,
+    ]);
     item.dataset.file = data['file-id'] || '';
     return item;
   }
@@ -477,7 +527,9 @@
   async function download(fileId, name) {
     let res;
     try {
-      res = await fetch(API + '/chats/' + current + '/files/' + encodeURIComponent(fileId), { headers: { Authorization: 'Bearer ' + token } });
+      res = await fetch(API + '/chats/' + current + '/files/' + encodeURIComponent(fileId), {
+        headers: { Authorization: 'Bearer ' + token },
+      });
     } catch {
       setRequestDown(true);
       return showError('No connection to the gateway. Try again when the connection is back.');
@@ -503,7 +555,11 @@
     try {
       let res;
       try {
-        res = await fetch(API + '/chats/' + current + '/files', { method: 'POST', headers: { Authorization: 'Bearer ' + token }, body: form });
+        res = await fetch(API + '/chats/' + current + '/files', {
+          method: 'POST',
+          headers: { Authorization: 'Bearer ' + token },
+          body: form,
+        });
       } catch {
         setRequestDown(true);
         throw new Error('No connection to the gateway. Try again when the connection is back.');
@@ -584,7 +640,8 @@
   // Leaving a live chat ends it for the customer: ask first. Closing an ended chat needs no question.
   $('leave').addEventListener('click', () => {
     if (currentChat && currentChat.state === 'ended') return leave();
-    $('confirm-leave-text').textContent = 'The chat ends for ' + currentChat.customer.nickname + ', who cannot write to you any more.';
+    $('confirm-leave-text').textContent =
+      'The chat ends for ' + currentChat.customer.nickname + ', who cannot write to you any more.';
     $('confirm-leave').showModal();
   });
 
@@ -648,7 +705,8 @@
         const known = new Set(chat.events.map((e) => e.position));
         chat.events.push(...message.events.filter((e) => !known.has(e.position)));
         chat.state = message.state;
-        if (message.events.length > 0) chat.transcriptPosition = Math.max(chat.transcriptPosition, ...message.events.map((e) => e.position));
+        if (message.events.length > 0)
+          chat.transcriptPosition = Math.max(chat.transcriptPosition, ...message.events.map((e) => e.position));
       }
       if (message.chatSessionId === current) {
         addEvents(message.events);

@@ -14,7 +14,9 @@
 
   // One random, unguessable id per browser, as GMS apps keep one per install. getRandomValues works on
   // plain-http pages too, where crypto.randomUUID does not exist.
-  const gmsUser = stored(USER_KEY) || 'web-' + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const gmsUser =
+    stored(USER_KEY) ||
+    'web-' + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
   keep(USER_KEY, gmsUser);
 
   let serviceId = null;
@@ -141,11 +143,16 @@
   }
 
   function render(type, nickname, text, mine, at) {
-    const time = at === null ? [] : [el('time', { className: 'time', dateTime: new Date(at).toISOString(), textContent: clock(at) })];
+    const time =
+      at === null ? [] : [el('time', { className: 'time', dateTime: new Date(at).toISOString(), textContent: clock(at) })];
     if (type === 'Message.Text') {
       if (!mine) $('typing').textContent = '';
       const who = el('span', { className: 'who', textContent: mine ? 'You' : nickname });
-      return el('li', { className: 'message ' + (mine ? 'mine' : 'theirs') }, [who, el('p', { className: 'text', textContent: text }), ...time]);
+      return el('li', { className: 'message ' + (mine ? 'mine' : 'theirs') }, [
+        who,
+        el('p', { className: 'text', textContent: text }),
+        ...time,
+      ]);
     }
     if (type === 'Notice.PushUrl') {
       const link = el('a', { textContent: text, rel: 'noopener noreferrer', target: '_blank' });
@@ -217,7 +224,12 @@
       if (serviceId && !ended) catchUp();
     });
     return new Promise((resolve) => {
-      faye.subscribe('/_genesys', (push) => push && push.message && show(push.message)).then(() => resolve(true), () => resolve(false));
+      faye
+        .subscribe('/_genesys', (push) => push && push.message && show(push.message))
+        .then(
+          () => resolve(true),
+          () => resolve(false),
+        );
     });
   }
 
@@ -273,7 +285,12 @@
       if (faye) faye.disconnect();
       faye = null;
       setPushDown(false);
-      $('start-error').textContent = err.status === 503 ? 'Chat is not available right now. Please try again later.' : err.exception === 'offline' ? err.message : 'We could not start the chat. Please try again.';
+      $('start-error').textContent =
+        err.status === 503
+          ? 'Chat is not available right now. Please try again later.'
+          : err.exception === 'offline'
+            ? err.message
+            : 'We could not start the chat. Please try again.';
     } finally {
       button.disabled = false;
     }
@@ -299,7 +316,8 @@
       showStart();
       return;
     }
-    if (!ended && $('status').textContent === 'Reconnecting to your chat…') $('status').textContent = 'Waiting for someone to join…';
+    if (!ended && $('status').textContent === 'Reconnecting to your chat…')
+      $('status').textContent = 'Waiting for someone to join…';
     if (!ended && !comet) startPolling();
     if (!ended) $('message').focus();
   }
@@ -338,8 +356,10 @@
     } catch (err) {
       if (err.exception === 'ChatEnded' || err.exception === 'SessionNotFound') return finish();
       $('chat-error').textContent =
-        err.exception === 'offline' ? 'Not sent: no connection. Your message is kept; send it again when we are back.'
-          : err.status === 429 ? 'You are sending messages very fast. Please wait a moment.'
+        err.exception === 'offline'
+          ? 'Not sent: no connection. Your message is kept; send it again when we are back.'
+          : err.status === 429
+            ? 'You are sending messages very fast. Please wait a moment.'
             : 'Your message could not be sent. Please try again.';
     }
     $('message').focus();
@@ -397,11 +417,14 @@
 
   fetch('/demo/service/' + encodeURIComponent(service))
     .then((res) => (res.ok ? res.json() : null))
-    .then((settings) => {
-      if (!settings) return;
-      maxLength = settings.maxMessageLength;
-      count();
-    }, () => undefined);
+    .then(
+      (settings) => {
+        if (!settings) return;
+        maxLength = settings.maxMessageLength;
+        count();
+      },
+      () => undefined,
+    );
 
   let saved;
   try {

@@ -13,13 +13,19 @@
   let typingTimer = null;
 
   async function post(path, params, body) {
-    const res = await fetch(path, body ? { method: 'POST', body } : {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(params || {}),
-    });
+    const res = await fetch(
+      path,
+      body
+        ? { method: 'POST', body }
+        : {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams(params || {}),
+          },
+    );
     const data = await res.json().catch(() => ({}));
-    if (data.statusCode !== 0) throw new Error((data.errors && data.errors[0] && data.errors[0].advice) || 'The request failed (' + res.status + ').');
+    if (data.statusCode !== 0)
+      throw new Error((data.errors && data.errors[0] && data.errors[0].advice) || 'The request failed (' + res.status + ').');
     return data;
   }
 
@@ -66,7 +72,14 @@
     } else if (m.type === 'FileUploaded') {
       const data = m.userData || {};
       const link = el('a', { textContent: data['file-name'], download: data['file-name'] });
-      link.href = base + '/' + chat.chatId + '/file/' + encodeURIComponent(data['file-id']) + '/download?' + new URLSearchParams(credentials());
+      link.href =
+        base +
+        '/' +
+        chat.chatId +
+        '/file/' +
+        encodeURIComponent(data['file-id']) +
+        '/download?' +
+        new URLSearchParams(credentials());
       item = el('li', { className: 'notice' }, [who + ' sent a file: ', link]);
     } else if (m.type === 'FileDeleted') {
       item = el('li', { className: 'notice', textContent: who + ' deleted a file.' });
@@ -74,7 +87,10 @@
       item = el('li', { className: 'notice', textContent: m.from.nickname + ': ' + (m.text || '') });
     } else if (m.type === 'ParticipantJoined' || m.type === 'ParticipantLeft') {
       const joined = m.type === 'ParticipantJoined';
-      item = el('li', { className: 'notice', textContent: who + (mine ? (joined ? ' have joined' : ' have left') : (joined ? ' has joined' : ' has left')) + ' the chat' });
+      item = el('li', {
+        className: 'notice',
+        textContent: who + (mine ? (joined ? ' have joined' : ' have left') : joined ? ' has joined' : ' has left') + ' the chat',
+      });
       if (!mine && joined) {
         $('status').textContent = 'You are chatting with ' + m.from.nickname + '.';
         limits();
@@ -93,7 +109,10 @@
       const allowed = Number(l['upload-max-files']) > Number(l['used-upload-max-files']);
       $('files').hidden = !allowed;
       $('file-types').textContent = '(' + l['upload-file-types'].split(':').join(', ') + ')';
-      $('file').accept = l['upload-file-types'].split(':').map((t) => '.' + t).join(',');
+      $('file').accept = l['upload-file-types']
+        .split(':')
+        .map((t) => '.' + t)
+        .join(',');
     } catch {
       $('files').hidden = true;
     }
