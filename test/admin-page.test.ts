@@ -5,12 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { endpointFile } from './helpers/agent-client.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { hashToken } from '../src/endpoints/token-hash.ts';
-import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
+import { launchChromium, requireChromium } from './helpers/chromium.ts';
 
 describe('admin page in a browser', function () {
   this.timeout(60_000);
@@ -19,18 +19,7 @@ describe('admin page in a browser', function () {
 
   before(async function () {
     requireChromium(this);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -7,10 +7,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
+import { launchChromium, requireChromium } from './helpers/chromium.ts';
 
 const COMETD_DIR = path.resolve('node_modules/cometd');
 
@@ -70,18 +70,7 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     gw = await startTestGateway({ env: { CORS_ORIGINS: siteUrl }, endpoints: { 'gms_builtin.json': endpointFile(['alice']) } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

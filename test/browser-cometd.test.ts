@@ -8,10 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
+import { launchChromium, requireChromium } from './helpers/chromium.ts';
 
 const COMETD_DIR = path.resolve('node_modules/cometd');
 const AGENT = { id: 'a1', nickname: 'Bob' };
@@ -68,18 +68,7 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     // Only the app's site may call the gateway from a browser: the real set-up, not `*`.
     gw = await startTestGateway({ env: { CORS_ORIGINS: siteUrl } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

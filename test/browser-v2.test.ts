@@ -3,10 +3,10 @@
 
 import fs from 'node:fs';
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { CHROMIUM, requireChromium } from './helpers/chromium.ts';
+import { launchChromium, requireChromium } from './helpers/chromium.ts';
 
 describe('the Chat API v2 demo page in a browser', function () {
   this.timeout(60_000);
@@ -19,18 +19,7 @@ describe('the Chat API v2 demo page in a browser', function () {
       services: { 'request-chat.json': { fileTransfer: { enabled: true, fileTypes: ['txt'] } } },
       endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
