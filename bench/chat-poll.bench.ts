@@ -5,7 +5,7 @@
 // with (memory://, redis://...).
 
 import type { Request } from 'autocannon';
-import { FORM, inBatches, startChat, chatOf, type ChatContext } from './lib/chats.ts';
+import { FORM, chatStartRequests, inBatches, startChat, chatOf, type ChatContext } from './lib/chats.ts';
 import { startBenchGateway, startHelloKoa } from './lib/gateway.ts';
 import { load, printTable, type Figures } from './lib/load.ts';
 
@@ -20,23 +20,7 @@ const gateway = await startBenchGateway({
   env: process.env.SWEEP_INTERVAL_MS ? { SWEEP_INTERVAL_MS: process.env.SWEEP_INTERVAL_MS } : {},
 });
 try {
-  // One chat start is two requests: create the service session, then start its chat.
-  const startRequests: Request[] = [
-    {
-      method: 'POST',
-      path: '/genesys/1/service/request-chat',
-      headers: FORM,
-      body: 'topic=bench',
-      onResponse: (status, body, context) => {
-        if (status === 200) (context as ChatContext).id = (JSON.parse(body) as { _id: string })._id;
-      },
-    },
-    {
-      method: 'POST',
-      headers: FORM,
-      setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat`, body: 'firstName=Ann' }),
-    },
-  ];
+  const startRequests = chatStartRequests;
   // Measured first, with the customer leaving at once so that the endpoint's waiting queue stays
   // short; then chats that stay and pile up in the queue, as in a rush with no agent free.
   const leaveRequest: Request = {

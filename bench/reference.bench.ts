@@ -6,7 +6,7 @@
 // BENCH_SECONDS, BENCH_CONNECTIONS as in lib/load.ts; BENCH_ROUNDS (default 2).
 
 import type { Request } from 'autocannon';
-import { FORM, inBatches, startChat, chatOf, type ChatContext } from './lib/chats.ts';
+import { FORM, chatStartRequests, inBatches, startChat, chatOf, type ChatContext } from './lib/chats.ts';
 import { startBenchGateway, startHelloKoa, startReferenceChat, type BenchGateway } from './lib/gateway.ts';
 import { load, type Figures } from './lib/load.ts';
 import type { Child } from './lib/processes.ts';
@@ -27,26 +27,7 @@ const rows: Row[] = [
   {
     name: 'chat start (create + start)',
     target: 1.5,
-    requests: () => [
-      {
-        method: 'POST',
-        path: '/genesys/1/service/request-chat',
-        headers: FORM,
-        body: 'topic=bench',
-        onResponse: (status, body, context) => {
-          if (status === 200) (context as ChatContext).id = (JSON.parse(body) as { _id: string })._id;
-        },
-      },
-      {
-        method: 'POST',
-        headers: FORM,
-        setupRequest: (req, context) => ({
-          ...req,
-          path: `/genesys/1/service/${chatOf(context)}/ixn/chat`,
-          body: 'firstName=Ann',
-        }),
-      },
-    ],
+    requests: () => chatStartRequests,
   },
   {
     name: 'refresh, nothing new',

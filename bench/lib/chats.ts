@@ -1,6 +1,8 @@
 // Chats started through the customer API before a measurement: created and started in concurrent
 // batches, so that setting up thousands takes seconds, and never measured themselves.
 
+import type { Request } from 'autocannon';
+
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** Runs `make(i)` for i = 0..count-1, `size` at a time; the results in order. */
@@ -38,3 +40,21 @@ export interface ChatContext {
 }
 
 export const chatOf = (context: object): string => String((context as ChatContext).id);
+
+/** One chat start under autocannon, two requests: create the service session, then start its chat. */
+export const chatStartRequests: Request[] = [
+  {
+    method: 'POST',
+    path: '/genesys/1/service/request-chat',
+    headers: FORM,
+    body: 'topic=bench',
+    onResponse: (status, body, context) => {
+      if (status === 200) (context as ChatContext).id = (JSON.parse(body) as { _id: string })._id;
+    },
+  },
+  {
+    method: 'POST',
+    headers: FORM,
+    setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat`, body: 'firstName=Ann' }),
+  },
+];
