@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { endpointFile } from './helpers/agent-client.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -24,7 +24,17 @@ describe('admin page in a browser', function () {
   after(async () => {
     await browser?.close();
   });
-  afterEach(() => gw?.close());
+  // The pages are the gateway's clients: closed first, so that no request of theirs is in flight as it stops.
+  const contexts: BrowserContext[] = [];
+  const newPage = async (options?: BrowserContextOptions): Promise<Page> => {
+    const context = await browser.newContext(options);
+    contexts.push(context);
+    return context.newPage();
+  };
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+    await gw?.close();
+  });
 
   async function snap(page: Page, name: string): Promise<void> {
     const dir = process.env.SCREENSHOT_DIR;
@@ -43,7 +53,7 @@ describe('admin page in a browser', function () {
       env: { SWEEP_INTERVAL_MS: '100' },
     });
     await startCustomerChat(gw, { service: 'billing' });
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+    const page = await newPage({ viewport: { width: 1280, height: 860 } });
     await page.goto(`${gw.url}/admin/`);
     await page.getByRole('heading', { name: 'Services' }).waitFor();
     // The refused file and its problem are shown, and the live chat counted for its service.
@@ -82,7 +92,7 @@ describe('admin page in a browser', function () {
       description: 'Spring promotion',
     });
 
-    const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    const phone = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
     await phone.goto(`${gw.url}/admin/`);
     await phone.getByRole('heading', { name: 'Services' }).waitFor();
     await phone.locator('#service-rows tr', { hasText: 'promo' }).waitFor();
@@ -94,7 +104,7 @@ describe('admin page in a browser', function () {
 
   it('on a locked gateway asks for an admin token, and refuses a wrong one', async () => {
     gw = await startTestGateway({ env: { ADMIN_TOKENS: `ops:read-write:${hashToken('page-admin-token')}` } });
-    const page = await (await browser.newContext()).newPage();
+    const page = await newPage();
     await page.goto(`${gw.url}/admin/`);
     await page.getByLabel('Admin token').fill('wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();
