@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import { awaySet } from '../src/chat/session-records.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -83,6 +84,8 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
     }
     expect((await customer.call('startTyping')).status).to.equal(200);
     const lastCall = Date.now();
+    // The sweep finds the absent customer in the service's set of them, not by reading every session.
+    expect(await gw.store.members(awaySet('brisk'))).to.include(customer.id);
     expect(listener.eventsOf(chatId).filter((e) => e.type === 'Notice.Custom')).to.deep.equal([]);
 
     await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Left'), 6000, 'the chat to end');

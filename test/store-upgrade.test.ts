@@ -6,7 +6,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
-import { EXPIRY_SET, queueSet } from '../src/chat/session-records.ts';
+import { awaySet, EXPIRY_SET, queueSet } from '../src/chat/session-records.ts';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -136,5 +136,67 @@ describe('a store written by the previous version', () => {
     expect(await gw.store.upTo(EXPIRY_SET, now + 600_000, 10)).to.include('LIVE');
     await eventually(async () => (await gw!.store.get('session:DUE')) === undefined, 3000, 'the due session ended');
     expect(await gw.store.members(EXPIRY_SET)).to.deep.equal(['LIVE']);
+  });
+
+  it('written before the sets of absent customers (layout 3): a chat whose customer left long ago is warned after the upgrade', async () => {
+    const file = path.join(await makeTempDir('gms-upgrade-'), 'sessions.sqlite');
+    const now = Date.now();
+    const rows: Record<string, unknown> = {
+      'session:GONE': {
+        id: 'GONE',
+        service: 'brisk',
+        createdAt: now - 60_000,
+        lastActivity: now - 60_000,
+        ttl: 600,
+        expiresAt: now + 540_000,
+        data: {},
+        chat: {
+          chatSessionId: 'CG',
+          state: 'waiting',
+          startedAt: now - 60_000,
+          customerSeenAt: now - 60_000,
+          endpoint: 'gms_builtin',
+          notifyBy: 'poll',
+          userId: 'U',
+          secureKey: 'K',
+          customer: { nickname: 'Gus', userData: {} },
+          agents: [],
+          events: [
+            {
+              position: 1,
+              type: 'Notice.Joined',
+              nickname: 'Gus',
+              text: 'has joined the session',
+              at: now - 60_000,
+              partyType: 'CLIENT',
+            },
+          ],
+          clientPosition: 1,
+          indexExpiresAt: now + 2_400_000,
+        },
+      },
+      'chat:CG': 'GONE',
+      'store-layout': 3,
+    };
+    const db = new Database(file);
+    db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
+    const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
+    for (const [key, value] of Object.entries(rows))
+      insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
+    db.close();
+
+    gw = await startTestGateway({
+      services: { 'brisk.json': { customerIdleWarning: 5, customerIdleEnd: 600 } },
+      env: { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50', SWEEP_SCAN_INTERVAL_MS: '600000' },
+    });
+    await eventually(
+      async () => {
+        const session = await gw!.store.get<{ chat: { events: { type: string }[] } }>('session:GONE');
+        return session?.chat.events.some((e) => e.type === 'Notice.Custom') ?? false;
+      },
+      3000,
+      'the warning',
+    );
+    expect(await gw.store.members(awaySet('brisk'))).to.deep.equal([]);
   });
 });

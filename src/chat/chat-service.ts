@@ -271,10 +271,16 @@ export class ChatDomain {
 
   /**
    * The sweep found this chat's customer gone long enough by the service's customerIdleWarning /
-   * customerIdleEnd: the machine warns, or ends the chat, if that is still due under the lock.
+   * customerIdleEnd (found in `set`): the machine warns, or ends the chat, if that is still due under the lock.
    */
-  idle(id: string): Promise<void> {
-    return this.quiet(id, () => ({ kind: 'idle' }));
+  async idle(id: string, set: string): Promise<void> {
+    try {
+      await this.change(sessionKey(id), () => ({ command: { kind: 'idle' }, quiet: true, view: () => undefined }));
+    } catch (err) {
+      if (!(err instanceof GatewayError && err.exception === 'SessionNotFound')) throw err;
+      // Gone with its store TTL while no node swept: nothing else takes it out of the set it was found in.
+      await this.store.write([{ kind: 'remove', set, member: id }]);
+    }
   }
 
   /** The service ids of a customer's comet-mode chats whose sessions are alive (ended chats included). */

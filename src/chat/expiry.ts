@@ -2,14 +2,21 @@
 // (sessions by expiresAt, written with every session change) and ends those sessions, and takes the
 // census from set sizes: its cost does not grow with the number of chats. A full scan of the store,
 // far less often (`scanIntervalMs`), repairs queues behind a session lost with no node sweeping and
-// counts the chats each agent is in (the one figure no set gives). Chats whose customer is gone
-// (customerIdleWarning / customerIdleEnd) are still found by reading every session: while any service
-// has that rule, each pass scans (its cost then grows with the chats). With several nodes on one store,
+// counts the chats each agent is in (the one figure no set gives). Chats whose customer is gone too long
+// (customerIdleWarning / customerIdleEnd) are the due parts of each such service's `away:` and `warned:`
+// sets, read like the expiry index. With several nodes on one store,
 // a lease key lets one node at a time do it; the census is kept in the store for every node's /metrics.
 
 import type { Store } from '../store/store.ts';
-import { CONNECTED_SET, EXPIRY_SET, queueSet, serviceConnectedSet, serviceWaitingSet } from './session-records.ts';
-import { idleStep } from './customer-idle.ts';
+import {
+  awaySet,
+  CONNECTED_SET,
+  EXPIRY_SET,
+  queueSet,
+  serviceConnectedSet,
+  serviceWaitingSet,
+  warnedSet,
+} from './session-records.ts';
 import type { Clock, CustomerIdleRule, ServiceSession } from './types.ts';
 
 /** Chats under way, as the last sweep found them. */
@@ -41,8 +48,8 @@ export interface SessionExpirer {
   expire(sessionId: string): Promise<boolean>;
   /** Puts a chat in, or takes it out of, a set derived from its session (a queue, a census set), as its session says now. */
   repairMember(set: string, chatSessionId: string): Promise<void>;
-  /** Warns, or ends, a chat whose customer is gone too long, if that is still due under its lock. */
-  idle(sessionId: string): Promise<void>;
+  /** Warns, or ends, a chat whose customer is gone too long (found in `set`), if that is still due under its lock. */
+  idle(sessionId: string, set: string): Promise<void>;
 }
 
 export interface ExpirySweeperOptions {
@@ -84,8 +91,6 @@ const DUE_PAGE = 100;
 /** What a full scan of the store found. */
 interface Scan {
   at: number;
-  /** Chats whose customer has been gone long enough for a warning or the end (customer-idle.ts). */
-  idle: string[];
   endpoints: Set<string>;
   services: Set<string>;
   agents: Record<string, number>;
@@ -158,17 +163,17 @@ export class ExpirySweeper {
   async sweep(): Promise<SweepResult> {
     const now = this.clock.now();
     const expired = await this.expireDue(now);
-    const full = !this.lastScan || now - this.lastScan.at >= this.scanIntervalMs;
-    // No index of absent customers yet: while a service times them out, every pass reads the sessions.
-    const idleRules = [...new Set([...(this.options.services?.() ?? []), ...(this.lastScan?.services ?? [])])].some((s) =>
-      this.options.idleRule?.(s),
-    );
-    if (full || idleRules || !this.options.services) {
-      const scan = await this.scan(now, full);
-      for (const id of scan.idle) await this.sessions.idle(id);
-      if (full) this.lastScan = scan;
+    if (!this.lastScan || now - this.lastScan.at >= this.scanIntervalMs) this.lastScan = await this.scan(now);
+    const scan = this.lastScan;
+    for (const service of new Set([...(this.options.services?.() ?? []), ...scan.services])) {
+      const rule = this.options.idleRule?.(service);
+      if (!rule) continue;
+      for (const [set, since] of [
+        [awaySet(service), rule.warningSeconds],
+        [warnedSet(service), rule.endSeconds],
+      ] as const)
+        await this.eachDue(set, now - since * 1000, (id) => this.sessions.idle(id, set));
     }
-    const scan = this.lastScan!;
     const waiting = Object.create(null) as Record<string, number>;
     for (const endpoint of new Set([...(this.options.endpoints?.() ?? []), ...scan.endpoints])) {
       const n = await this.store.count(queueSet(endpoint));
@@ -200,14 +205,22 @@ export class ExpirySweeper {
   /** Ends the sessions the expiry index says are due, each under its lock in one write that also takes it out of the index. */
   private async expireDue(now: number): Promise<number> {
     let expired = 0;
-    // Each one ended, or found gone or extended, leaves the due range: a page met again means no progress.
+    await this.eachDue(EXPIRY_SET, now, async (id) => {
+      if (await this.sessions.expire(id)) expired++;
+    });
+    return expired;
+  }
+
+  /** Hands each member of `set` scored `maxScore` or less to `fn`, once, a page at a time. */
+  private async eachDue(set: string, maxScore: number, fn: (id: string) => Promise<unknown>): Promise<void> {
+    // Each one handled leaves the due range (or was found changed): a page met again means no progress.
     const met = new Set<string>();
     for (;;) {
-      const page = (await this.store.upTo(EXPIRY_SET, now, DUE_PAGE)).filter((id) => !met.has(id));
-      if (page.length === 0) return expired;
+      const page = (await this.store.upTo(set, maxScore, DUE_PAGE)).filter((id) => !met.has(id));
+      if (page.length === 0) return;
       for (const id of page) {
         met.add(id);
-        if (await this.sessions.expire(id)) expired++;
+        await fn(id);
       }
       // Many due at once: let requests in between pages, so that polls keep their latency.
       await new Promise((resolve) => setImmediate(resolve));
@@ -220,7 +233,7 @@ export class ExpirySweeper {
    * and lets the store drop entries whose own time to live ran out while no gateway was running (the
    * backends delete those as they meet them).
    */
-  private async scan(now: number, repair: boolean): Promise<Scan> {
+  private async scan(now: number): Promise<Scan> {
     // The chats each set derived from the sessions should hold, as the scan finds them.
     const expected = new Map<string, Set<string>>([[CONNECTED_SET, new Set()]]);
     const expect = (set: string, chatSessionId: string): void =>
@@ -228,7 +241,6 @@ export class ExpirySweeper {
     const endpoints = new Set(this.options.endpoints?.() ?? []);
     const services = new Set(this.options.services?.() ?? []);
     const agents = Object.create(null) as Record<string, number>;
-    const idle: string[] = [];
     let seen = 0;
     for await (const [key, value] of this.store.entries<unknown>('')) {
       const at = key.indexOf(SESSION_PREFIX);
@@ -237,7 +249,6 @@ export class ExpirySweeper {
         const chat = session.chat;
         if (session.expiresAt > now && (chat?.state === 'waiting' || chat?.state === 'connected')) {
           services.add(session.service);
-          if (idleStep(chat, this.options.idleRule?.(session.service), now)) idle.push(session.id);
           if (chat.state === 'waiting') {
             endpoints.add(chat.endpoint);
             expect(queueSet(chat.endpoint), chat.chatSessionId);
@@ -254,8 +265,8 @@ export class ExpirySweeper {
     }
     const sets = new Set([...expected.keys(), ...[...endpoints].map(queueSet)]);
     for (const service of services) sets.add(serviceWaitingSet(service)).add(serviceConnectedSet(service));
-    if (repair) for (const set of sets) await this.repairSet(set, expected.get(set) ?? new Set());
-    return { at: now, idle, endpoints, services, agents };
+    for (const set of sets) await this.repairSet(set, expected.get(set) ?? new Set());
+    return { at: now, endpoints, services, agents };
   }
 
   /**

@@ -7,13 +7,16 @@
 //   waiting in it (by start time), `agent:<agent id>` the chats an agent is in, `comet:<gms_user>` a
 //   customer's comet-mode sessions; `expiry` holds every session by its expiresAt (the sweep reads only
 //   its due part); the census's sets: `connected` the chats with an agent, `service-waiting:<service>`
-//   and `service-connected:<service>` a service's chats in each state (counted, never listed).
+//   and `service-connected:<service>` a service's chats in each state (counted, never listed);
+//   `away:<service>` the live chats whose customer is gone, by since when, and `warned:<service>` those
+//   warned of it, by when (customer-idle.ts: the sweep reads only their due parts).
 // The domain sees whole sessions: `assemble` puts the sealed events back in front of the record's, and
 // `writeOps` turns a change from one whole session to the next into the ops of its atomic write.
 
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import type { Op, Store } from '../store/store.ts';
+import { customerGoneSince } from './customer-idle.ts';
 import type { Chat, ChatEvent, ServiceSession } from './types.ts';
 
 /** Events per chunk: the record then holds fewer than this many events. */
@@ -31,6 +34,8 @@ export const EXPIRY_SET = 'expiry';
 export const CONNECTED_SET = 'connected';
 export const serviceWaitingSet = (service: string): string => `service-waiting:${service}`;
 export const serviceConnectedSet = (service: string): string => `service-connected:${service}`;
+export const awaySet = (service: string): string => `away:${service}`;
+export const warnedSet = (service: string): string => `warned:${service}`;
 
 /** The number of events in a chat given as its stored record (its sealed ones included). */
 export function recordEventCount(chat: Chat): number {
@@ -141,6 +146,12 @@ function memberships(session: ServiceSession | undefined): Map<string, { set: st
     add(serviceConnectedSet(session.service), chat.chatSessionId, chat.startedAt);
   }
   for (const agent of chat.agents) add(agentSet(agent.id), chat.chatSessionId, agent.joinedAt);
+  if (chat.state === 'ended') return places;
+  if (chat.idleWarnedAt !== undefined) add(warnedSet(session.service), session.id, chat.idleWarnedAt);
+  else {
+    const since = customerGoneSince(chat);
+    if (since !== undefined) add(awaySet(session.service), session.id, since);
+  }
   if (chat.notifyBy === 'comet' && session.gmsUser) add(cometSet(session.gmsUser), session.id, chat.startedAt);
   return places;
 }
