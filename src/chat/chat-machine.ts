@@ -34,13 +34,19 @@ export interface StartParams {
 }
 
 /** What a customer's change does to their live chat (decided by a protocol adapter's rule, inside the change). */
+/** What a customer's v2 call may add to the transcript (messages and typing have their own commands). */
+export type CustomerNoticeType = Extract<
+  EventType,
+  'Notice.Custom' | 'Notice.PushUrl' | 'Notice.NicknameUpdated' | 'Notice.FileUploaded' | 'Notice.FileDeleted'
+>;
+
 export interface CustomerChange {
   /** The customer's new nickname; their later events carry it. */
   nickname?: string;
   /** Keys added to (or replacing those of) the chat's user data. */
   userData?: Record<string, string>;
-  /** Events from the customer, in order. */
-  events?: { type: EventType; text: string; data?: Record<string, string> }[];
+  /** Events from the customer, in order: only the kinds a Chat API v2 call adds besides a message or typing. */
+  events?: { type: CustomerNoticeType; text: string; data?: Record<string, string> }[];
   /** A file stored for this chat (ChatFiles.put) that the chat holds from now on. */
   fileId?: string;
   /** Files the chat no longer holds: removed with this change. */
