@@ -32,6 +32,7 @@ import { paramsReader } from './http/body.ts';
 import { edge } from './http/edge.ts';
 import { chatV2Routes } from './http/chat-v2-routes.ts';
 import { gmsRoutes } from './http/gms-routes.ts';
+import { openApiRoutes } from './http/openapi.ts';
 import { isUploadRequest } from './http/upload.ts';
 import { webPages } from './http/web-pages.ts';
 import { answerClientErrors } from './http/client-errors.ts';
@@ -65,6 +66,8 @@ export interface Gateway {
   cometd: CometdEndpoint;
   store: Store;
   log: Logger;
+  /** Every route the HTTP routers serve, `{param}` style (the OpenAPI test compares them with the document). */
+  routes: Array<{ path: string; methods: string[] }>;
   /** Waits for every pending config change to be applied (tests). */
   settled(): Promise<void>;
   /** Stops accepting, lets requests in flight finish, then closes the watchers and the store. */
@@ -214,6 +217,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     ),
     // The demo widget speaks the GMS API, so it reads the services that answer it.
     webPages(v1Lookup),
+    openApiRoutes(),
   ];
   // One 405/501 check for all routers: it reads every route any of them matched (ctx.matched), so one
   // layer answers as six did, without five more middleware on every request.
@@ -309,6 +313,14 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     cometd,
     store,
     log,
+    routes: routers.flatMap((r) =>
+      r.stack
+        .filter((layer) => layer.methods.length > 0)
+        .map((layer) => ({
+          path: String(layer.path).replace(/:(\w+)/g, '{$1}'),
+          methods: layer.methods.filter((m) => m !== 'HEAD'),
+        })),
+    ),
     settled: async () => {
       await serviceWatcher.settled();
       await endpointWatcher.settled();
