@@ -160,7 +160,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
       params: paramsReader({ limitBytes: settings.bodyLimitBytes, leaveBody: isUploadRequest }),
     }),
   );
-  const desk = new AgentDesk(domain, router, store, lookup);
+  const desk = new AgentDesk(domain, router, store, lookup, agents);
   const endpointAdmin = endpointAdminRoutes(endpoints, router, access);
   const serviceEditor = new ConfigEditor({
     kind: 'service',

@@ -74,6 +74,11 @@ const COMMANDS: Record<string, Command> = {
   'a1 posts a notice': { kind: 'agentNotice', agentId: 'a1', text: 'Back in 5' },
   'a1 sends a file': { kind: 'agentFile', agentId: 'a1', file, limits: FILES },
   'a1 leaves': { kind: 'leave', agentId: 'a1' },
+  'a1 whispers': { kind: 'agentWhisper', agentId: 'a1', text: 'psst' },
+  'a1 transfers to a2': { kind: 'transfer', agentId: 'a1', to: { agent: { id: 'a2', nickname: 'Cy' } } },
+  'a1 transfers to a queue': { kind: 'transfer', agentId: 'a1', to: { endpoint: 'desk' } },
+  'a1 invites a2': { kind: 'join', by: 'a1', agent: { id: 'a2', nickname: 'Cy' } },
+  'supervisor s1 joins silently': { kind: 'join', agent: { id: 's1', nickname: 'Sue', party: 'SUPERVISOR', silent: true } },
   expiry: { kind: 'expire' },
   'customer polls': { kind: 'seen' },
   "customer's last CometD client goes": { kind: 'customerGone' },
@@ -202,6 +207,41 @@ const EXPECTED: Record<string, Record<string, string>> = {
     connected: 'connected: -',
     'ended, agent still in': 'ended: unchanged',
     ended: 'ended: unchanged',
+  },
+  'a1 whispers': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Forbidden',
+    connected: 'connected: Message.Text',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'a1 transfers to a2': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Conflict',
+    connected: 'connected: Notice.Left, Notice.Joined',
+    'ended, agent still in': 'Conflict',
+    ended: 'Conflict',
+  },
+  'a1 transfers to a queue': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Conflict',
+    connected: 'waiting: Notice.Left',
+    'ended, agent still in': 'Conflict',
+    ended: 'Conflict',
+  },
+  'a1 invites a2': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Conflict',
+    connected: 'connected: Notice.Joined',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
+  },
+  'supervisor s1 joins silently': {
+    'not started': 'ChatNotStarted',
+    waiting: 'Conflict',
+    connected: 'connected: Notice.Joined',
+    'ended, agent still in': 'ChatEnded',
+    ended: 'ChatEnded',
   },
   'idle check (no customerIdle rule)': {
     'not started': 'not started: unchanged',
@@ -363,5 +403,62 @@ describe('the chat state machine, a customer gone (customerIdleWarning 2 s, cust
     ]);
     // The customer typing is not the agent's to stop.
     expect(kinds(at(typing, { kind: 'leave', agentId: 'a1' }, 10))).to.deep.equal([['Notice.Left', 'Bob', 'AGENT']]);
+  });
+});
+
+describe('the chat state machine, transfer and conference', () => {
+  const connected = STATES.connected;
+  const kinds = (out: { events: { type: string; nickname: string; partyType: string; visibility?: string }[] }) =>
+    out.events.map((e) => [e.type, e.nickname, e.partyType, e.visibility ?? 'all']);
+
+  it('a transfer to an agent is one update: the old agent Left and the new Joined, both told, the old one out', () => {
+    const out = apply(
+      freeze(connected),
+      { kind: 'transfer', agentId: 'a1', to: { agent: { id: 'a2', nickname: 'Cy' } } },
+      NOW,
+      RULES,
+    );
+    expect(kinds(out)).to.deep.equal([
+      ['Notice.Left', 'Bob', 'AGENT', 'all'],
+      ['Notice.Joined', 'Cy', 'AGENT', 'all'],
+    ]);
+    expect(out.session.chat!.agents.map((a) => a.id)).to.deep.equal(['a2']);
+    expect(out.effects).to.deep.equal([{ kind: 'publish', agentIds: ['a2', 'a1'] }]);
+  });
+
+  it('a transfer to a queue: the chat waits again from now, in that endpoint, with its transcript and data', () => {
+    const out = apply(freeze(connected), { kind: 'transfer', agentId: 'a1', to: { endpoint: 'other' } }, NOW, RULES);
+    expect(out.session.chat).to.include({ state: 'waiting', endpoint: 'other', queuedAt: NOW });
+    expect(out.session.chat!.agents).to.deep.equal([]);
+    expect(out.session.chat!.events).to.have.length(3);
+    expect(out.session.chat!.customer.userData).to.deep.equal({ topic: 'billing' });
+  });
+
+  it('a silent supervisor: every event of theirs is for the agents; they may only whisper; they keep no chat going alone', () => {
+    const sue = { id: 's1', nickname: 'Sue', party: 'SUPERVISOR' as const, silent: true };
+    const watched = apply(freeze(connected), { kind: 'join', agent: sue }, NOW, RULES);
+    expect(kinds(watched)).to.deep.equal([['Notice.Joined', 'Sue', 'SUPERVISOR', 'agents']]);
+    const session = watched.session;
+    expect(() => apply(freeze(session), { kind: 'agentSend', agentId: 's1', text: 'hi' }, NOW, RULES)).to.throw('silently');
+    expect(() => apply(freeze(session), { kind: 'agentNotice', agentId: 's1', text: 'hi' }, NOW, RULES)).to.throw('silently');
+    expect(kinds(apply(freeze(session), { kind: 'agentTyping', agentId: 's1', started: true }, NOW, RULES))).to.deep.equal([
+      ['Notice.TypingStarted', 'Sue', 'SUPERVISOR', 'agents'],
+    ]);
+    expect(kinds(apply(freeze(session), { kind: 'agentWhisper', agentId: 's1', text: 'hi' }, NOW, RULES))).to.deep.equal([
+      ['Message.Text', 'Sue', 'SUPERVISOR', 'agents'],
+    ]);
+    const alone = apply(freeze(session), { kind: 'leave', agentId: 'a1' }, NOW, RULES).session;
+    expect(alone.chat).to.include({ state: 'ended' });
+    expect(alone.chat!.agents.map((a) => a.id)).to.deep.equal(['s1']);
+  });
+
+  it('one agent leaving a conference is their Left only; the chat goes on with the other', () => {
+    const both = apply(freeze(connected), { kind: 'join', by: 'a1', agent: { id: 'a2', nickname: 'Cy' } }, NOW, RULES).session;
+    const out = apply(freeze(both), { kind: 'leave', agentId: 'a1' }, NOW, RULES);
+    expect(kinds(out)).to.deep.equal([['Notice.Left', 'Bob', 'AGENT', 'all']]);
+    expect(out.session.chat).to.include({ state: 'connected' });
+    expect(() => apply(freeze(both), { kind: 'transfer', agentId: 'a1', to: { endpoint: 'desk' } }, NOW, RULES)).to.throw(
+      'Others are still in this chat',
+    );
   });
 });

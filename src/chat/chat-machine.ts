@@ -4,7 +4,11 @@
 // here, tested with none of them (test/chat-machine.test.ts).
 //
 //   not started --start--> waiting --accept--> connected --the last agent leaves--> ended
+//   connected --transfer to an agent, join (a conference)--> connected --transfer to a queue--> waiting
 //   waiting / connected --the customer leaves, is gone too long (idle), or the session expires--> ended
+//
+// Silent parties (a supervisor who listens in) are in `chat.agents` with `silent`: every event of theirs
+// is seen by the agents only (`visibility: 'agents'`), and they do not keep a chat going on their own.
 //
 // The session handed in is a stored snapshot and is never changed: the result is a new session that
 // shares what it did not change (copy-on-write), or the same one when the command changed nothing.
@@ -53,6 +57,14 @@ export interface CustomerChange {
   deletedFileIds?: string[];
 }
 
+/** Who comes into a chat by a transfer or a join. */
+export interface Joiner {
+  id: string;
+  nickname: string;
+  party?: 'SUPERVISOR';
+  silent?: boolean;
+}
+
 export type Command =
   | {
       kind: 'start';
@@ -73,7 +85,12 @@ export type Command =
   | { kind: 'agentNotice'; agentId: string; text: string }
   | { kind: 'agentFile'; agentId: string; file: FileFacts; limits: FileLimits }
   | { kind: 'agentDeleteFile'; agentId: string; fileId: string }
+  | { kind: 'agentWhisper'; agentId: string; text: string }
   | { kind: 'leave'; agentId: string }
+  /** The agent hands their place to another agent, or puts the chat back in a queue (README "Transfer"). */
+  | { kind: 'transfer'; agentId: string; to: { agent: Joiner } | { endpoint: string } }
+  /** Another agent or a supervisor joins a connected chat: invited by `by`, or (a supervisor) on their own. */
+  | { kind: 'join'; by?: string; agent: Joiner }
   | { kind: 'expire' }
   /** A customer's call that changes nothing else (a poll): they are there. */
   | { kind: 'seen' }
@@ -134,6 +151,7 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
     party: PartyType,
     agentId?: string,
     data?: Record<string, string>,
+    visibility?: 'agents',
   ): void => {
     if (chat.events.length >= rules.maxTranscriptEvents && type !== 'Notice.Left') {
       throw new GatewayError(
@@ -152,24 +170,69 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       partyType: party,
       ...(agentId ? { agentId } : {}),
       ...(data ? { data } : {}),
+      ...(visibility ? { visibility } : {}),
     };
     chat.events.push(event);
     events.push(event);
   };
   const byAgent = (chat: Chat, agentId: string, type: EventType, text: string, data?: Record<string, string>): ChatAgent => {
     const agent = agentInChat(chat, agentId);
-    add(chat, type, agent.nickname, text, 'AGENT', agent.id, data);
+    add(chat, type, agent.nickname, text, agent.party ?? 'AGENT', agent.id, data, agent.silent ? 'agents' : undefined);
     return agent;
+  };
+  /** What reaches the customer: a silent party may only whisper. */
+  const aloud = (chat: Chat, agentId: string): void => {
+    if (agentInChat(chat, agentId).silent)
+      throw new GatewayError(
+        'Forbidden',
+        'You are in this chat silently: the customer does not see you. Whisper to the agents instead.',
+      );
+  };
+  /** A party goes: their typing stops and they leave (seen by the customer unless they were silent). */
+  const agentLeaves = (chat: Chat, agent: ChatAgent): void => {
+    stopTyping(chat, agent.party ?? 'AGENT', agent.nickname, agent.id, agent.silent ? 'agents' : undefined);
+    add(
+      chat,
+      'Notice.Left',
+      agent.nickname,
+      NOTICE_TEXT.left,
+      agent.party ?? 'AGENT',
+      agent.id,
+      undefined,
+      agent.silent ? 'agents' : undefined,
+    );
+    chat.agents = chat.agents.filter((a) => a.id !== agent.id);
+    left.push(agent.id);
+  };
+  const agentJoins = (chat: Chat, joiner: Joiner): void => {
+    const agent: ChatAgent = {
+      id: joiner.id,
+      nickname: joiner.nickname,
+      joinedAt: now,
+      ...(joiner.party ? { party: joiner.party } : {}),
+      ...(joiner.silent ? { silent: true as const } : {}),
+    };
+    chat.agents = [...chat.agents, agent];
+    add(
+      chat,
+      'Notice.Joined',
+      agent.nickname,
+      NOTICE_TEXT.joined,
+      agent.party ?? 'AGENT',
+      agent.id,
+      undefined,
+      agent.silent ? 'agents' : undefined,
+    );
   };
 
   /** A party leaving stops their typing: a TypingStarted not followed by their TypingStopped gets one (room allowing). */
-  const stopTyping = (chat: Chat, party: PartyType, nickname: string, agentId?: string): void => {
+  const stopTyping = (chat: Chat, party: PartyType, nickname: string, agentId?: string, visibility?: 'agents'): void => {
     for (let i = chat.events.length - 1; i >= 0; i--) {
       const e = chat.events[i];
       if (e.type !== 'Notice.TypingStarted' && e.type !== 'Notice.TypingStopped') continue;
       if (e.partyType !== party || e.agentId !== agentId) continue;
       if (e.type === 'Notice.TypingStarted' && chat.events.length < rules.maxTranscriptEvents)
-        add(chat, 'Notice.TypingStopped', nickname, NOTICE_TEXT.typingStopped, party, agentId);
+        add(chat, 'Notice.TypingStopped', nickname, NOTICE_TEXT.typingStopped, party, agentId, undefined, visibility);
       return;
     }
   };
@@ -261,8 +324,15 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       break;
     }
     case 'agentSend':
+      aloud(startedChat(session), command.agentId);
       byAgent(startedChat(session), command.agentId, 'Message.Text', command.text);
       break;
+    case 'agentWhisper': {
+      const chat = startedChat(session);
+      const agent = agentInChat(chat, command.agentId);
+      add(chat, 'Message.Text', agent.nickname, command.text, agent.party ?? 'AGENT', agent.id, undefined, 'agents');
+      break;
+    }
     case 'agentTyping':
       byAgent(
         startedChat(session),
@@ -272,14 +342,16 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       );
       break;
     case 'agentPushUrl':
+      aloud(startedChat(session), command.agentId);
       byAgent(startedChat(session), command.agentId, 'Notice.PushUrl', command.url);
       break;
     case 'agentNotice':
+      aloud(startedChat(session), command.agentId);
       byAgent(startedChat(session), command.agentId, 'Notice.Custom', command.text);
       break;
     case 'agentFile': {
       const chat = startedChat(session);
-      agentInChat(chat, command.agentId);
+      aloud(chat, command.agentId);
       checkUpload(chat, command.limits, 'AGENT', command.file);
       chat.fileIds = [...(chat.fileIds ?? []), command.file.id];
       byAgent(chat, command.agentId, 'Notice.FileUploaded', command.file.name, fileEventData(command.file));
@@ -289,7 +361,7 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       const chat = startedChat(session);
       agentInChat(chat, command.agentId);
       const file = liveFile(chat, command.fileId);
-      if (file.partyType !== 'AGENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
+      if (file.partyType === 'CLIENT') throw new GatewayError('Forbidden', 'Only the side that sent a file can delete it.');
       byAgent(chat, command.agentId, 'Notice.FileDeleted', file.text, { 'file-id': command.fileId });
       dropFiles(chat, [command.fileId], effects);
       break;
@@ -303,12 +375,49 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
         chat.agents = chat.agents.filter((a) => a.id !== agentId);
         break;
       }
-      const agent = agentInChat(chat, agentId);
-      stopTyping(chat, 'AGENT', agent.nickname, agentId);
-      byAgent(chat, agentId, 'Notice.Left', NOTICE_TEXT.left);
-      chat.agents = chat.agents.filter((a) => a.id !== agentId);
-      left.push(agentId);
-      if (chat.agents.length === 0) end(chat, now);
+      agentLeaves(chat, agentInChat(chat, agentId));
+      // A conference goes on with the others; the chat ends with the last party the customer sees.
+      if (chat.state === 'connected' && !chat.agents.some((a) => !a.silent)) end(chat, now);
+      break;
+    }
+    case 'transfer': {
+      const chat = startedChat(session);
+      if (chat.state === 'ended') throw new GatewayError('Conflict', 'The chat has ended: it can no longer be transferred.');
+      const from = chat.agents.find((a) => a.id === command.agentId);
+      // Of two transfers at once, the second finds its agent gone: refused as a conflict, not a fault.
+      if (!from || chat.state !== 'connected')
+        throw new GatewayError('Conflict', 'You are no longer in this chat: it was transferred, or you left it.');
+      if (from.silent) throw new GatewayError('Forbidden', 'You are in this chat silently: leave it instead of transferring it.');
+      const { to } = command;
+      if ('agent' in to) {
+        if (chat.agents.some((a) => a.id === to.agent.id))
+          throw new GatewayError('Conflict', `${to.agent.nickname} is already in this chat.`);
+        // One update: GMS clients show a Left and a Joined of agents together as one transfer.
+        agentLeaves(chat, from);
+        agentJoins(chat, { ...to.agent, silent: false });
+      } else {
+        if (chat.agents.some((a) => a.id !== from.id && !a.silent))
+          throw new GatewayError('Conflict', 'Others are still in this chat: leave it instead of transferring it to a queue.');
+        agentLeaves(chat, from);
+        chat.state = 'waiting';
+        chat.endpoint = to.endpoint;
+        chat.queuedAt = now;
+      }
+      break;
+    }
+    case 'join': {
+      const chat = startedChat(session);
+      if (chat.state === 'ended') throw new GatewayError('ChatEnded', 'The chat has ended.');
+      if (command.by !== undefined) {
+        const by = chat.agents.find((a) => a.id === command.by);
+        if (!by) throw new GatewayError('Conflict', 'You are no longer in this chat: it was transferred, or you left it.');
+        if (by.silent) throw new GatewayError('Forbidden', 'You are in this chat silently: you cannot invite others.');
+      }
+      if (chat.state !== 'connected')
+        throw new GatewayError('Conflict', 'The chat is waiting for an agent: accept it (or have it accepted) first.');
+      if (chat.agents.some((a) => a.id === command.agent.id))
+        throw new GatewayError('Conflict', `${command.agent.nickname} is already in this chat.`);
+      agentJoins(chat, command.agent);
       break;
     }
     case 'expire': {

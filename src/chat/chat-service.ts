@@ -25,6 +25,7 @@ import {
   type Command,
   type CustomerChange,
   type Effect,
+  type Joiner,
   type Rules,
   type StartParams,
 } from './chat-machine.ts';
@@ -42,7 +43,7 @@ import {
 } from './session-records.ts';
 import { eventsAfter } from './transcript.ts';
 
-export { NOTICE_TEXT, type CustomerChange, type StartParams } from './chat-machine.ts';
+export { NOTICE_TEXT, type CustomerChange, type Joiner, type StartParams } from './chat-machine.ts';
 
 /** What a customer call returns: the session, its chat and the events to show (stored snapshots: read only). */
 export interface ChatView {
@@ -316,7 +317,15 @@ export class ChatDomain {
     return this.agent(chatSessionId, { kind: 'leave', agentId });
   }
 
-  /** What an agent in the chat does: a message, typing, a URL, a notice, a file or its deletion. */
+  /**
+   * Another agent or a supervisor comes into a connected chat (a conference): invited by the agent `by`,
+   * or a supervisor on their own (no `by`).
+   */
+  join(chatSessionId: string, by: string | undefined, agent: Joiner): Promise<Chat> {
+    return this.agent(chatSessionId, { kind: 'join', agent, ...(by !== undefined ? { by } : {}) });
+  }
+
+  /** What an agent in the chat does: a message, typing, a URL, a notice, a file or its deletion, a whisper, a transfer. */
   agentCommand(chatSessionId: string, command: AgentCommand): Promise<Chat> {
     return this.agent(chatSessionId, command);
   }

@@ -4,7 +4,7 @@
 //   and never changed, so that writing a session costs the same whatever the length of its transcript;
 // - `chat:<chat id>` → the session id: the agents' way in;
 // - sets derived from the record, never written on their own: `queue:<endpoint>` holds the chats
-//   waiting in it (by start time), `agent:<agent id>` the chats an agent is in, `comet:<gms_user>` a
+//   waiting in it (by the time they were queued), `agent:<agent id>` the chats an agent is in, `comet:<gms_user>` a
 //   customer's comet-mode sessions; `expiry` holds every session by its expiresAt (the sweep reads only
 //   its due part); the census's sets: `connected` the chats with an agent, `service-waiting:<service>`
 //   and `service-connected:<service>` a service's chats in each state (counted, never listed);
@@ -139,8 +139,10 @@ function memberships(session: ServiceSession | undefined): Map<string, { set: st
   const chat = session.chat;
   if (!chat) return places;
   if (chat.state === 'waiting') {
-    add(queueSet(chat.endpoint), chat.chatSessionId, chat.startedAt);
-    add(serviceWaitingSet(session.service), chat.chatSessionId, chat.startedAt);
+    // A chat transferred back to a queue waits from then on.
+    const since = chat.queuedAt ?? chat.startedAt;
+    add(queueSet(chat.endpoint), chat.chatSessionId, since);
+    add(serviceWaitingSet(session.service), chat.chatSessionId, since);
   } else if (chat.state === 'connected') {
     add(CONNECTED_SET, chat.chatSessionId, chat.startedAt);
     add(serviceConnectedSet(session.service), chat.chatSessionId, chat.startedAt);

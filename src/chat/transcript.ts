@@ -49,6 +49,11 @@ export const V1_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 export const V1_PARTY_TYPES: ReadonlySet<string> = new Set(['CLIENT', 'AGENT', 'SUPERVISOR', 'EXTERNAL']);
 
+/** Whether a v1 customer is shown the event: of a v1 type, and not for the agents only (whispers, silent parties). */
+export function forCustomer(event: ChatEvent): boolean {
+  return V1_EVENT_TYPES.has(event.type) && event.visibility !== 'agents';
+}
+
 export function toWireEvent(event: ChatEvent, startedAt: number): WireEvent {
   const seconds = Math.max(0, Math.floor(event.at / 1000) - Math.floor(startedAt / 1000));
   return [
@@ -78,7 +83,7 @@ export function chatResponse(
     transcriptPosition: String(lastPosition),
     chatServiceMessage: CHAT_SERVICE_MESSAGE,
     startedAt: isoSeconds(chat.startedAt),
-    transcriptToShow: events.filter((e) => V1_EVENT_TYPES.has(e.type)).map((e) => toWireEvent(e, chat.startedAt)),
+    transcriptToShow: events.filter(forCustomer).map((e) => toWireEvent(e, chat.startedAt)),
   };
 }
 

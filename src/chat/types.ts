@@ -33,6 +33,8 @@ export interface ChatEvent {
   agentId?: string;
   /** Details of file events (`file-id`, `file-name`, ...), as Chat API v2 shows them. */
   data?: Record<string, string>;
+  /** `agents`: seen by the agents only, never by the customer (a whisper, a silent supervisor, a reminder). */
+  visibility?: 'agents';
 }
 
 /** `waiting`: routed, no agent yet; `connected`: an agent is in; `ended`: over for good. */
@@ -42,6 +44,10 @@ export interface ChatAgent {
   id: string;
   nickname: string;
   joinedAt: number;
+  /** `SUPERVISOR` for a supervisor (their events carry that party type); absent: `AGENT`. */
+  party?: 'SUPERVISOR';
+  /** In the chat unseen by the customer: their joining, leaving and typing are agents-only; they may only whisper. */
+  silent?: true;
 }
 
 export interface Customer {
@@ -64,8 +70,10 @@ export interface Chat {
   userId: string;
   secureKey: string;
   customer: Customer;
-  /** Agents currently in the chat. */
+  /** Agents (and supervisors) currently in the chat. */
   agents: ChatAgent[];
+  /** When the chat was last put in its queue, if that was after its start (transferred back to a queue). */
+  queuedAt?: number;
   events: ChatEvent[];
   /** The last position the customer was given, for clients that poll without one. */
   clientPosition: number;

@@ -1,5 +1,5 @@
 // What an agent does with the built-in endpoint's chats: see the waiting queue and their own chats,
-// read a transcript, accept, add events and leave. Checks that the agent serves the chat's endpoint
+// read a transcript, accept, add events, transfer, invite others (a conference) and leave. Checks that the agent serves the chat's endpoint
 // and shapes chats as the agent API shows them; the chat domain does every change.
 
 import type { AgentCommand, ChatDomain } from '../chat/chat-service.ts';
@@ -8,7 +8,7 @@ import { agentSet } from '../chat/session-records.ts';
 import type { Chat, ChatEvent, ServiceLookup, ServiceSession } from '../chat/types.ts';
 import { GatewayError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import type { Agent } from './agents.ts';
+import type { Agent, AgentDirectory } from './agents.ts';
 import type { QueueRouter } from './queue-router.ts';
 
 /** A transcript event as agents see it (agent-api.md): an object, its time in ISO 8601. */
@@ -21,6 +21,8 @@ export interface AgentEvent {
   partyType: string;
   /** File events: the file's id, name, size and type. */
   data?: Record<string, string>;
+  /** `agents`: not seen by the customer (a whisper, a silent supervisor's joining or leaving, a reminder). */
+  visibility?: 'agents';
 }
 
 export interface WaitingChat {
@@ -42,7 +44,8 @@ export interface AgentChatView {
   endedAt?: string;
   customer: { nickname: string; firstName?: string; lastName?: string; email?: string; subject?: string };
   userData: Record<string, string>;
-  agents: { id: string; nickname: string }[];
+  /** Who is in the chat besides the customer: `partyType` AGENT or SUPERVISOR, `silent` when the customer does not see them. */
+  agents: { id: string; nickname: string; partyType: 'AGENT' | 'SUPERVISOR'; silent: boolean }[];
   transcriptPosition: number;
   events: AgentEvent[];
 }
@@ -73,7 +76,19 @@ export function agentEvent(event: ChatEvent): AgentEvent {
     at: new Date(event.at).toISOString(),
     partyType: event.partyType,
     ...(event.data ? { data: event.data } : {}),
+    ...(event.visibility ? { visibility: event.visibility } : {}),
   };
+}
+
+/** A colleague an agent may transfer a chat to or invite (GET /agent/v1/agents, ours). */
+export interface Colleague {
+  id: string;
+  nickname: string;
+  endpoints: string[];
+  supervisor: boolean;
+  ready: boolean;
+  chats: number;
+  maxChats: number | null;
 }
 
 export class AgentDesk {
@@ -82,7 +97,28 @@ export class AgentDesk {
     private readonly queues: QueueRouter,
     private readonly store: Store,
     private readonly services: ServiceLookup,
+    private readonly agents: AgentDirectory,
   ) {}
+
+  /** The other agents and supervisors of the agent's endpoints, with their readiness and load: whom to transfer to or invite. */
+  async colleagues(agent: Agent): Promise<Colleague[]> {
+    const seen = new Map<string, Agent>();
+    for (const endpoint of agent.endpoints)
+      for (const other of this.agents.agentsOf(endpoint))
+        if (other.id !== agent.id && !seen.has(other.id)) seen.set(other.id, other);
+    return Promise.all(
+      [...seen.values()].map(async (other) => {
+        const status = await this.status(other);
+        return {
+          id: other.id,
+          nickname: other.nickname,
+          endpoints: other.endpoints.filter((e) => agent.endpoints.includes(e)),
+          supervisor: other.supervisor === true,
+          ...status,
+        };
+      }),
+    );
+  }
 
   /** The chats waiting in the agent's endpoints, oldest first. */
   async waiting(agent: Agent): Promise<WaitingChat[]> {
@@ -138,23 +174,113 @@ export class AgentDesk {
    */
   async accept(agent: Agent, chatSessionId: string): Promise<AgentChatView> {
     const { session } = await this.served(agent, chatSessionId);
-    if (!(await this.isReady(agent.id))) {
-      throw new GatewayError('Conflict', 'You are set as not ready: set yourself ready to accept chats.');
+    return chatView(session, await this.takingPlace(agent, 'you', () => this.domain.accept(chatSessionId, agent)));
+  }
+
+  /**
+   * The agent hands the chat to another agent of its endpoint (`agentId`, who must be ready and have a
+   * place left, and then holds it), or puts it back in an endpoint's queue (`endpoint`), in one write.
+   */
+  async transfer(agent: Agent, chatSessionId: string, to: { agentId?: string; endpoint?: string }): Promise<AgentChatView> {
+    const { session, chat } = await this.served(agent, chatSessionId);
+    const agentId = to.agentId?.trim() || undefined;
+    const endpoint = to.endpoint?.trim() || undefined;
+    if ((agentId === undefined) === (endpoint === undefined)) {
+      throw new GatewayError('InvalidParameter', "Give either 'agentId' (an agent to transfer to) or 'endpoint' (a queue).");
     }
-    const max = agent.maxChats;
-    const chat =
-      max === undefined
-        ? await this.domain.accept(chatSessionId, agent)
-        : await this.store.update<never, Chat>(acceptingKey(agent.id), async () => {
-            if ((await this.store.count(agentSet(agent.id))) >= max) {
-              throw new GatewayError(
-                'Conflict',
-                `You already hold ${max} chats, the most you may hold at once: leave or close one first.`,
-              );
-            }
-            return { result: await this.domain.accept(chatSessionId, agent) };
-          });
-    return chatView(session, chat);
+    if (agentId !== undefined) {
+      const target = this.colleague(chat.endpoint, agentId, agent);
+      const joiner = { id: target.id, nickname: target.nickname, ...(target.supervisor ? { party: 'SUPERVISOR' as const } : {}) };
+      const after = await this.takingPlace(target, 'them', () =>
+        this.domain.agentCommand(chatSessionId, { kind: 'transfer', agentId: agent.id, to: { agent: joiner } }),
+      );
+      return chatView(session, after);
+    }
+    const open = this.queues.isOpen(endpoint!);
+    if (open === undefined) throw new GatewayError('InvalidParameter', `There is no endpoint '${endpoint}'.`);
+    // A transfer is no new chat: a full queue (maxWaiting) takes it, a closed one does not.
+    if (!open) throw new GatewayError('Conflict', `The endpoint '${endpoint}' is closed: its queue takes no chats.`);
+    return this.command(session, { kind: 'transfer', agentId: agent.id, to: { endpoint: endpoint! } });
+  }
+
+  /**
+   * The agent invites another agent or a supervisor of the chat's endpoint into it (a conference); only
+   * a supervisor may come in `silent`. The one invited must be ready and have a place left.
+   */
+  async invite(
+    agent: Agent,
+    chatSessionId: string,
+    agentId: string | undefined,
+    silent: string | undefined,
+  ): Promise<AgentChatView> {
+    const { session, chat } = await this.served(agent, chatSessionId);
+    if (agentId === undefined || agentId.trim() === '') {
+      throw new GatewayError('InvalidParameter', "The parameter 'agentId' is required and must not be empty.");
+    }
+    const target = this.colleague(chat.endpoint, agentId.trim(), agent);
+    const quiet = flag(silent, 'silent');
+    if (quiet && !target.supervisor)
+      throw new GatewayError('InvalidParameter', `${target.nickname} is not a supervisor: only supervisors join silently.`);
+    const joiner = {
+      id: target.id,
+      nickname: target.nickname,
+      ...(target.supervisor ? { party: 'SUPERVISOR' as const } : {}),
+      silent: quiet,
+    };
+    return chatView(session, await this.takingPlace(target, 'them', () => this.domain.join(chatSessionId, agent.id, joiner)));
+  }
+
+  /** A supervisor comes into a connected chat of their endpoints on their own: seen by the customer, or `silent`. */
+  async join(agent: Agent, chatSessionId: string, silent: string | undefined): Promise<AgentChatView> {
+    const { session } = await this.served(agent, chatSessionId);
+    if (!agent.supervisor) throw new GatewayError('Forbidden', 'Only supervisors join chats on their own; agents are invited.');
+    const joiner = { id: agent.id, nickname: agent.nickname, party: 'SUPERVISOR' as const, silent: flag(silent, 'silent') };
+    return chatView(session, await this.takingPlace(agent, 'you', () => this.domain.join(chatSessionId, undefined, joiner)));
+  }
+
+  /** A message for the agents of the chat only: the customer never sees it (the only way a silent supervisor writes). */
+  async whisper(agent: Agent, chatSessionId: string, message: string | undefined): Promise<AgentChatView> {
+    const { session } = await this.served(agent, chatSessionId);
+    const max = this.services(session.service)?.maxMessageLength ?? 4096;
+    return this.command(session, { kind: 'agentWhisper', agentId: agent.id, text: required(message, 'message', max) });
+  }
+
+  /** Another agent of the endpoint, by id (the one listed in that endpoint's file). */
+  private colleague(endpoint: string, agentId: string, self: Agent): Agent {
+    if (agentId === self.id) throw new GatewayError('InvalidParameter', 'You cannot transfer a chat to, or invite, yourself.');
+    const found = this.agents.agentsOf(endpoint).find((a) => a.id === agentId);
+    if (!found)
+      throw new GatewayError('InvalidParameter', `No agent '${agentId}' serves the endpoint '${endpoint}' of this chat.`);
+    return found;
+  }
+
+  /**
+   * A chat comes to `taker` (accept, a transfer to them, an invitation): they must be ready and, with a
+   * cap, have a place left; the count and the change happen under the taker's own key, so that two at
+   * once never take more places than are left. `who` says whom the refusal speaks of.
+   */
+  private async takingPlace(taker: Agent, who: 'you' | 'them', change: () => Promise<Chat>): Promise<Chat> {
+    if (!(await this.isReady(taker.id))) {
+      throw new GatewayError(
+        'Conflict',
+        who === 'you'
+          ? 'You are set as not ready: set yourself ready to accept chats.'
+          : `${taker.nickname} is set as not ready and takes no chats now.`,
+      );
+    }
+    const max = taker.maxChats;
+    if (max === undefined) return change();
+    return this.store.update<never, Chat>(acceptingKey(taker.id), async () => {
+      if ((await this.store.count(agentSet(taker.id))) >= max) {
+        throw new GatewayError(
+          'Conflict',
+          who === 'you'
+            ? `You already hold ${max} chats, the most you may hold at once: leave or close one first.`
+            : `${taker.nickname} already holds ${max} chats, the most they may hold at once.`,
+        );
+      }
+      return { result: await change() };
+    });
   }
 
   async send(agent: Agent, chatSessionId: string, message: string | undefined): Promise<AgentChatView> {
@@ -165,11 +291,8 @@ export class AgentDesk {
 
   async typing(agent: Agent, chatSessionId: string, typing: string | undefined): Promise<AgentChatView> {
     const { session } = await this.served(agent, chatSessionId);
-    const value = typing?.trim().toLowerCase();
-    if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') {
-      throw new GatewayError('InvalidParameter', "The parameter 'typing' must be true or false.");
-    }
-    return this.command(session, { kind: 'agentTyping', agentId: agent.id, started: value === 'true' || value === '1' });
+    if (typing === undefined) throw new GatewayError('InvalidParameter', "The parameter 'typing' must be true or false.");
+    return this.command(session, { kind: 'agentTyping', agentId: agent.id, started: flag(typing, 'typing') });
   }
 
   async pushUrl(agent: Agent, chatSessionId: string, url: string | undefined): Promise<AgentChatView> {
@@ -260,7 +383,7 @@ function waitingChat(session: ServiceSession, chat: Chat): WaitingChat {
     endpoint: chat.endpoint,
     nickname: chat.customer.nickname,
     ...(chat.customer.subject !== undefined ? { subject: chat.customer.subject } : {}),
-    waitingSince: new Date(chat.startedAt).toISOString(),
+    waitingSince: new Date(chat.queuedAt ?? chat.startedAt).toISOString(),
     userData: chat.customer.userData,
   };
 }
@@ -276,10 +399,25 @@ export function chatView(session: ServiceSession, chat: Chat): AgentChatView {
     ...(chat.endedAt !== undefined ? { endedAt: new Date(chat.endedAt).toISOString() } : {}),
     customer: { nickname, firstName, lastName, email, subject },
     userData,
-    agents: chat.agents.map((a) => ({ id: a.id, nickname: a.nickname })),
+    agents: chat.agents.map((a) => ({
+      id: a.id,
+      nickname: a.nickname,
+      partyType: a.party ?? 'AGENT',
+      silent: a.silent === true,
+    })),
     transcriptPosition: chat.events.length,
     events: chat.events.map(agentEvent),
   };
+}
+
+/** A true/false parameter (`1`/`0` too); absent is false. */
+function flag(value: string | undefined, name: string): boolean {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  if (v !== 'true' && v !== 'false' && v !== '1' && v !== '0') {
+    throw new GatewayError('InvalidParameter', `The parameter '${name}' must be true or false.`);
+  }
+  return v === 'true' || v === '1';
 }
 
 function required(value: string | undefined, name: string, max: number): string {

@@ -1,5 +1,5 @@
 // What agents are told on their CometD channel /agent/{agentId}: a new chat waiting in an endpoint
-// they serve, a waiting chat taken or gone, and every new event of the chats they are in.
+// they serve (or transferred back to its queue), a waiting chat taken or gone, and every new event of the chats they are in.
 // Follows ChatHub; hands each message to a publish function (the CometD endpoint's agent channels),
 // addressed to an agent of the chat's endpoint: an id declared with another token elsewhere is another
 // agent (agents.ts), told nothing of this endpoint's chats.
@@ -52,7 +52,12 @@ export function pushToAgents(options: AgentPushOptions): () => void {
   };
 
   return options.hub.subscribe((update) => {
-    const isNew = update.state === 'waiting' && update.events.some((e) => e.position === 1);
+    // A chat waits anew when it starts, or when its agent transfers it back to a queue (their Left, the chat waiting).
+    const isNew =
+      update.state === 'waiting' &&
+      update.events.some(
+        (e) => e.position === 1 || (e.type === 'Notice.Left' && e.partyType !== 'CLIENT' && e.visibility !== 'agents'),
+      );
     if (isNew) {
       announce(update).catch((err: unknown) =>
         log.warn({ err: String(err), chatSessionId: update.chatSessionId }, 'could not announce a waiting chat'),

@@ -10,6 +10,8 @@ export interface Agent {
   endpoints: string[];
   /** The most chats the agent holds at once (its endpoint files; the smallest if they differ); undefined for no cap. */
   maxChats?: number;
+  /** Listed as a supervisor (`"role": "supervisor"`) in an endpoint file of this token: may join chats on their own, silently too. */
+  supervisor?: boolean;
 }
 
 export interface AgentDirectory {

@@ -45,13 +45,21 @@ export class EndpointDirectory implements AgentDirectory, CannedResponses {
   private agent(entry: { id: string; nickname: string; token: string }): Agent {
     const endpoints: string[] = [];
     const caps: number[] = [];
+    let supervisor = false;
     for (const e of this.endpoints.list()) {
       const listed = e.value.agents.find((a) => a.id === entry.id && a.token === entry.token);
       if (!listed) continue;
       endpoints.push(e.name);
       const cap = listed.maxChats ?? e.value.maxChatsPerAgent;
       if (cap !== undefined) caps.push(cap);
+      if (listed.role === 'supervisor') supervisor = true;
     }
-    return { id: entry.id, nickname: entry.nickname, endpoints, ...(caps.length > 0 ? { maxChats: Math.min(...caps) } : {}) };
+    return {
+      id: entry.id,
+      nickname: entry.nickname,
+      endpoints,
+      ...(caps.length > 0 ? { maxChats: Math.min(...caps) } : {}),
+      ...(supervisor ? { supervisor } : {}),
+    };
   }
 }

@@ -10,6 +10,8 @@ export interface EndpointAgent {
   token: string;
   /** The most chats this agent holds at once, instead of the endpoint's maxChatsPerAgent. */
   maxChats?: number;
+  /** `supervisor`: joins chats on their own (silently too); their events carry the party type SUPERVISOR. */
+  role?: 'agent' | 'supervisor';
 }
 
 /** A ready-made answer an agent picks in the console. */
@@ -57,11 +59,12 @@ export function loadEndpointFile(file: string, text: string): LoadResult<Endpoin
       ...(cannedResponses && cannedResponses.length > 0
         ? { cannedResponses: cannedResponses.map(({ title, text }) => ({ title, text })) }
         : {}),
-      agents: agents.map(({ id, nickname, token, maxChats }) => ({
+      agents: agents.map(({ id, nickname, token, maxChats, role }) => ({
         id,
         nickname,
         token: token.toLowerCase(),
         ...(maxChats !== undefined ? { maxChats } : {}),
+        ...(role === 'supervisor' ? { role } : {}),
       })),
     },
   };
@@ -73,7 +76,12 @@ export function publicEndpoint(
 ): Omit<EndpointDefinition, 'agents'> & { agents: Array<{ id: string; nickname: string }> } {
   return {
     ...value,
-    agents: value.agents.map(({ id, nickname, maxChats }) => ({ id, nickname, ...(maxChats !== undefined ? { maxChats } : {}) })),
+    agents: value.agents.map(({ id, nickname, maxChats, role }) => ({
+      id,
+      nickname,
+      ...(maxChats !== undefined ? { maxChats } : {}),
+      ...(role ? { role } : {}),
+    })),
   };
 }
 

@@ -30,6 +30,11 @@ export class QueueRouter implements ChatRouter {
     }
   }
 
+  /** Whether the endpoint is open; undefined when no file defines it. */
+  isOpen(endpoint: string): boolean | undefined {
+    return this.endpoints(endpoint)?.open;
+  }
+
   /** The ids of the endpoint's waiting chats, oldest first. */
   waiting(endpoint: string): Promise<string[]> {
     return this.store.members(queueSet(endpoint));

@@ -92,6 +92,28 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory & CannedResp
     ctx.body = await desk.deleteFile(agentOf(ctx), ctx.params.id, ctx.params.fileId);
   });
 
+  /** The others of the agent's endpoints, ready or not, with their load: whom to transfer to or invite (ours). */
+  router.get('/agents', async (ctx) => {
+    ctx.body = { agents: await desk.colleagues(agentOf(ctx)) };
+  });
+
+  router.post('/chats/:id/transfer', async (ctx) => {
+    const { agentId, endpoint } = ctx.state.params;
+    ctx.body = await desk.transfer(agentOf(ctx), ctx.params.id, { agentId, endpoint });
+  });
+
+  router.post('/chats/:id/invite', async (ctx) => {
+    ctx.body = await desk.invite(agentOf(ctx), ctx.params.id, ctx.state.params.agentId, ctx.state.params.silent);
+  });
+
+  router.post('/chats/:id/join', async (ctx) => {
+    ctx.body = await desk.join(agentOf(ctx), ctx.params.id, ctx.state.params.silent);
+  });
+
+  router.post('/chats/:id/whisper', async (ctx) => {
+    ctx.body = await desk.whisper(agentOf(ctx), ctx.params.id, ctx.state.params.message);
+  });
+
   router.post('/chats/:id/leave', async (ctx) => {
     ctx.body = await desk.leave(agentOf(ctx), ctx.params.id);
   });

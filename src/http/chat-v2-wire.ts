@@ -50,6 +50,8 @@ export function v2Messages(chat: Pick<Chat, 'events'>, from: number): V2Message[
   const ids = new Map<string, number>([['CLIENT', 1]]);
   const out: V2Message[] = [];
   for (const event of chat.events) {
+    // Whispers and silent parties are for the agents: the customer gets neither them nor an id for them.
+    if (event.visibility === 'agents') continue;
     const party = partyKey(event);
     let id = ids.get(party);
     if (id === undefined) ids.set(party, (id = ids.size + 1));

@@ -68,6 +68,7 @@ export class ChatV2Cometd {
         const found = await this.domain.findChat(update.chatSessionId);
         if (!found) return;
         const messages = v2Messages(found.chat, first).filter((m) => m.index <= last);
+        if (messages.length === 0 && update.state !== 'ended') return;
         const notice = { ...v2Answer(found.chat, messages), nextPosition: last + 1, chatEnded: update.state === 'ended' };
         for (const [clientId, service] of this.followers.get(update.chatSessionId) ?? []) this.deliver(clientId, service, notice);
       })

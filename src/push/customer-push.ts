@@ -56,7 +56,9 @@ export class CustomerPush {
 
   /** For ChatHub: runs inside the chat's lock, in commit order. */
   readonly chatUpdated = (update: ChatUpdate): void => {
-    if (update.notifyBy !== 'comet' || update.gmsUser === undefined || update.events.length === 0) return;
+    // An update for the agents only (a whisper, a silent party) is not pushed: the customer never learns of it.
+    if (update.notifyBy !== 'comet' || update.gmsUser === undefined || update.events.every((e) => e.visibility === 'agents'))
+      return;
     const ids = this.byUser.get(update.gmsUser);
     if (!ids) return;
     for (const id of ids) {
