@@ -1,6 +1,8 @@
-// The Store on top of a backend (memory, SQLite file, Redis) and a KeyLock: reads, guarded writes, the
-// atomic update of a key with everything it touches, and an optional cache of hot values.
+// The Store on top of a backend (memory, SQLite file, Redis) and a KeyLock: reads through keyv, guarded
+// writes, the atomic update of a key with everything it touches, and an optional cache of hot values.
 
+import Keyv from 'keyv';
+import { KeyvBackendAdapter } from './keyv-adapter.ts';
 import { guard } from './outage.ts';
 import type { Backend, Change, KeyLock, Op, Store, Updater } from './store.ts';
 import { ValueCache } from './value-cache.ts';
@@ -27,6 +29,8 @@ export class KvStore implements Store {
   private readonly absent: ValueCache | undefined;
   /** Counts writes, so that a read that raced with a write does not put an older value in the cache. */
   private writes = 0;
+  /** Keys are read through keyv; its key prefix is the backend's own (namespace), so none here. */
+  private readonly keyv: Keyv;
 
   constructor(
     private readonly backend: Backend,
@@ -37,6 +41,13 @@ export class KvStore implements Store {
       ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues })
       : undefined;
     this.absent = options.cacheEntries ? new ValueCache({ maxEntries: ABSENT_ENTRIES }) : undefined;
+    this.keyv = new Keyv(new KeyvBackendAdapter(backend), {
+      namespace: undefined,
+      serialize: undefined,
+      deserialize: undefined,
+      emitErrors: false,
+      throwOnErrors: true,
+    });
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -44,13 +55,13 @@ export class KvStore implements Store {
     if (hit) return hit.value;
     if (this.absent?.get(key)) return undefined;
     const writesBefore = this.writes;
-    const row = await guard(() => this.backend.read(key));
-    const live = row !== undefined && (row.expires === undefined || row.expires > Date.now());
+    // Keyv hands back only a live row (its expiry passed: none).
+    const row = await guard(() => this.keyv.get<T>(key, { raw: true }));
     if (this.writes === writesBefore) {
-      if (live) this.cache?.set(key, row.value, row.expires ?? Number.MAX_SAFE_INTEGER);
+      if (row) this.cache?.set(key, row.value, row.expires ?? Number.MAX_SAFE_INTEGER);
       else this.absent?.set(key, true, Number.MAX_SAFE_INTEGER);
     }
-    return live ? (row.value as T) : undefined;
+    return row?.value;
   }
 
   set<T>(key: string, value: T, ttlMs: number): Promise<void> {
