@@ -2,7 +2,8 @@
 // agents accepting and leaving them, and sessions expiring, a chat is in its endpoint's queue exactly
 // while it is waiting, the queue counts exactly the waiting chats, and each agent's list holds exactly
 // the chats the agent is in; the expiry index holds every stored session exactly once, at its expiresAt,
-// and the census sets hold exactly the chats in their state. Random runs (fast-check) of concurrent calls on the real chat domain and
+// the census sets hold exactly the chats in their state, and the away set every live chat, by the
+// customer's last call. Random runs (fast-check) of concurrent calls on the real chat domain and
 // real stores: memory, an SQLite file, Redis. No sweep runs: nothing repairs the sets behind the test.
 
 import path from 'node:path';
@@ -11,6 +12,7 @@ import fc from 'fast-check';
 import { ChatDomain } from '../src/chat/chat-service.ts';
 import {
   agentSet,
+  awaySet,
   CONNECTED_SET,
   EXPIRY_SET,
   queueSet,
@@ -99,6 +101,13 @@ async function check(store: Store, batches: Command[][]): Promise<void> {
   expect([...(await store.members(serviceWaitingSet(service.name)))].sort(), 'service waiting').to.deep.equal(
     [...waiting].sort(),
   );
+  // Polling customers count as gone since their last call: every live chat is in the away set, by it.
+  const live = sessions.filter((s) => s.chat && s.chat.state !== 'ended');
+  expect([...(await store.members(awaySet(service.name)))].sort(), 'away').to.deep.equal(live.map((s) => s.id).sort());
+  for (const session of live) {
+    const since = session.chat!.customerSeenAt ?? session.chat!.startedAt;
+    expect(await store.upTo(awaySet(service.name), since, 1000), 'gone since its last call').to.include(session.id);
+  }
   // The expiry index: each stored session once (a set has no duplicates), scored by its own expiresAt.
   expect([...(await store.members(EXPIRY_SET))].sort(), 'expiry index').to.deep.equal(sessions.map((s) => s.id).sort());
   for (const session of sessions) {
