@@ -6,10 +6,17 @@
 import { expect } from 'chai';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { endpointFile, tokenOf } from './helpers/agent-client.ts';
+import { startCustomerChat } from './helpers/chat-client.ts';
 import { request, startTestGateway, type Body, type Reply, type TestGateway } from './helpers/gateway.ts';
 import { hashToken } from '../src/endpoints/token-hash.ts';
 
 const OPS = 'ops-token-for-openapi-tests';
+
+/** Sam is a supervisor. */
+function withSupervisor(file: Record<string, unknown>): Record<string, unknown> {
+  for (const agent of file.agents as Array<Record<string, unknown>>) if (agent.id === 'sam') agent.role = 'supervisor';
+  return file;
+}
 const VIEWER = 'viewer-token-for-openapi-tests';
 const DOC_ID = 'https://gateway.test/openapi.json';
 
@@ -40,7 +47,9 @@ describe('OpenAPI: /openapi.json describes every answer the gateway gives', func
         'billing.json': { ttl: 600 },
       },
       endpoints: {
-        'gms_builtin.json': endpointFile(['alice', 'bob'], { cannedResponses: [{ title: 'Hi', text: 'Hello!' }] }),
+        'gms_builtin.json': withSupervisor(
+          endpointFile(['alice', 'bob', 'sam', 'dan'], { cannedResponses: [{ title: 'Hi', text: 'Hello!' }] }),
+        ),
         'other.json': endpointFile(['carol']),
       },
       env: {
@@ -243,6 +252,24 @@ describe('OpenAPI: /openapi.json describes every answer the gateway gives', func
     expect((await v2('send', { message: 'late' })).status).to.equal(400);
     await call('POST', agentChat('/leave'), { id: chatId }, {}, asAgent('alice'));
     await call('POST', agentChat('/leave'), { id: 'unknown' }, {}, asAgent('alice'));
+
+    // A conference and a transfer, on a chat of their own.
+    const conference = await startCustomerChat(gw);
+    const id = conference.start.body.chatSessionId as string;
+    await request(gw.url, 'POST', `/agent/v1/chats/${id}/accept`, {}, asAgent('alice'));
+    await call('GET', '/agent/v1/agents', {}, undefined, asAgent('alice'));
+    await call('GET', '/agent/v1/agents');
+    await call('POST', agentChat('/invite'), { id }, { agentId: 'bob' }, asAgent('alice'));
+    await call('POST', agentChat('/invite'), { id }, { agentId: 'bob' }, asAgent('alice'));
+    await call('POST', agentChat('/invite'), { id }, { agentId: 'nobody' }, asAgent('alice'));
+    await call('POST', agentChat('/join'), { id }, { silent: 'true' }, asAgent('sam'));
+    await call('POST', agentChat('/join'), { id }, {}, asAgent('bob'));
+    await call('POST', agentChat('/whisper'), { id }, { message: 'Offer the refund' }, asAgent('sam'));
+    await call('POST', agentChat('/whisper'), { id }, {}, asAgent('sam'));
+    await call('POST', agentChat('/transfer'), { id }, { agentId: 'dan' }, asAgent('bob'));
+    await call('POST', agentChat('/transfer'), { id }, { agentId: 'dan' }, asAgent('bob'));
+    await call('POST', agentChat('/transfer'), { id }, {}, asAgent('alice'));
+    await conference.call('disconnect');
   });
 
   it("the admin API and the operators' probes, with their errors", async () => {

@@ -298,7 +298,9 @@ export function openApiDocument(): Schema {
     maxChatsPerAgent: int(),
     description: str(),
     cannedResponses: arrayOf(obj({ title: str(), text: str() })),
-    agents: arrayOf(obj({ id: str(), nickname: str(), maxChats: int() }, ['id', 'nickname'])),
+    agents: arrayOf(
+      obj({ id: str(), nickname: str(), maxChats: int(), role: { enum: ['agent', 'supervisor'] } }, ['id', 'nickname']),
+    ),
   };
   const schemas: Record<string, Schema> = {
     ServiceFile: fileSchema('request-chat'),
@@ -434,6 +436,7 @@ export function openApiDocument(): Schema {
         at: { type: 'string', format: 'date-time' },
         partyType: { enum: ['CLIENT', 'AGENT', 'SUPERVISOR', 'EXTERNAL'] },
         data: strings,
+        visibility: { enum: ['agents'], description: 'Seen by the agents only: a whisper, a silent supervisor, a reminder.' },
       },
       ['position', 'type', 'nickname', 'text', 'at', 'partyType'],
     ),
@@ -447,7 +450,14 @@ export function openApiDocument(): Schema {
         endedAt: { type: 'string', format: 'date-time' },
         customer: obj({ nickname: str(), firstName: str(), lastName: str(), email: str(), subject: str() }, ['nickname']),
         userData: strings,
-        agents: arrayOf(obj({ id: str(), nickname: str() })),
+        agents: arrayOf(
+          obj({ id: str(), nickname: str(), partyType: { enum: ['AGENT', 'SUPERVISOR'] }, silent: bool() }, [
+            'id',
+            'nickname',
+            'partyType',
+            'silent',
+          ]),
+        ),
         transcriptPosition: int(),
         events: arrayOf(ref('AgentEvent')),
       },
@@ -748,6 +758,58 @@ export function openApiDocument(): Schema {
     },
     '/agent/v1/chats/{id}/notice': {
       post: agentOp('A custom notice', '', { parameters: agentChat, body: form({ text: str() }, ['text']) }),
+    },
+    '/agent/v1/agents': {
+      get: agentOp("The other agents and supervisors of the agent's endpoints: whom to transfer to or invite (ours)", '', {
+        response: obj({
+          agents: arrayOf(
+            obj({
+              id: str(),
+              nickname: str(),
+              endpoints: arrayOf(str()),
+              supervisor: bool(),
+              ready: bool(),
+              chats: int(),
+              maxChats: { type: ['integer', 'null'] },
+            }),
+          ),
+        }),
+      }),
+    },
+    '/agent/v1/chats/{id}/transfer': {
+      post: agentOp(
+        'Transfer the chat to another agent, or back to a queue (ours)',
+        'Exactly one of `agentId` (ready, below their cap) and `endpoint`. 409 when the chat moved on (another transfer, the customer left), the agent is not ready or full, or others are in the chat (to a queue).',
+        { parameters: agentChat, body: form({ agentId: str(), endpoint: str() }), more: [409] },
+      ),
+    },
+    '/agent/v1/chats/{id}/invite': {
+      post: agentOp(
+        'Invite another agent or a supervisor into the chat (a conference, ours)',
+        '`silent` for supervisors only. 409 while the chat waits, or when they are in it already, not ready or full.',
+        {
+          parameters: agentChat,
+          body: form({ agentId: str(), silent: { enum: ['true', 'false', '1', '0'] } }, ['agentId']),
+          more: [409],
+        },
+      ),
+    },
+    '/agent/v1/chats/{id}/join': {
+      post: agentOp(
+        'A supervisor joins the chat on their own, seen or silent (ours)',
+        '403 for agents. 409 while the chat waits.',
+        {
+          parameters: agentChat,
+          body: form({ silent: { enum: ['true', 'false', '1', '0'] } }),
+          more: [409],
+        },
+      ),
+    },
+    '/agent/v1/chats/{id}/whisper': {
+      post: agentOp('A message for the agents in the chat only, never the customer (ours)', '', {
+        parameters: agentChat,
+        body: form({ message: str() }, ['message']),
+      }),
     },
     '/agent/v1/chats/{id}/leave': {
       post: agentOp('Leave the chat (it ends for the customer), or close an ended one', '', { parameters: agentChat }),
