@@ -115,6 +115,35 @@ describe('the embedded SQLite backend', () => {
     ]);
   });
 
+  it("a set's size is counted in one row read, kept with its members, and filled once for a file written before it was kept", async () => {
+    const keyv = await openKeyv();
+    const ops = (kind: 'add' | 'remove', from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) =>
+        kind === 'add'
+          ? { kind, set: 'queue:sales', member: `c${from + i}`, score: from + i }
+          : { kind, set: 'queue:sales', member: `c${from + i}` },
+      );
+    await keyv.backend.commit([...ops('add', 0, 500), { kind: 'add', set: 'queue:other', member: 'x', score: 1 }]);
+    // Adding a member again (a new score) and removing one that is not there change no size.
+    await keyv.backend.commit([{ kind: 'add', set: 'queue:sales', member: 'c1', score: 9 }, ...ops('remove', 900, 910)]);
+    await keyv.backend.commit(ops('remove', 0, 100));
+    expect(await keyv.backend.count('queue:sales')).to.equal(400);
+    expect(await keyv.backend.count('queue:other')).to.equal(1);
+    await keyv.backend.commit([{ kind: 'remove', set: 'queue:other', member: 'x' }]);
+    expect(await keyv.backend.count('queue:other')).to.equal(0);
+    await close(keyv);
+
+    // The file as an earlier version left it: sets, no sizes.
+    const other = otherConnection(file);
+    other.exec('DROP TRIGGER set_member_added; DROP TRIGGER set_member_removed; DROP TABLE set_sizes');
+    other.close();
+    const reopened = await openKeyv();
+    expect(await reopened.backend.count('queue:sales')).to.equal(400);
+    expect(await reopened.backend.count('queue:other')).to.equal(0);
+    await reopened.backend.commit(ops('add', 1000, 1005));
+    expect(await reopened.backend.count('queue:sales')).to.equal(405);
+  });
+
   it('writes refused by the file (locked by another connection) fail for their callers, and the next write is committed as soon as it is free', async () => {
     const keyv = await openKeyv({ busyTimeoutMs: 50 });
     await keyv.set('before', 1);

@@ -14,7 +14,8 @@
 // Scans (the expiry sweep reads every key): paged by key, so a pass over n rows costs n row reads, and
 // rows deleted during the pass cannot make it skip others.
 // Values keep the layout of keyv's SQLite adapter (table `keyv`, columns key and value, keyv's JSON
-// rows), so files written by earlier versions still open; sets are rows of table `sets`, ordered by score.
+// rows), so files written by earlier versions still open; sets are rows of table `sets`, ordered by score,
+// their sizes rows of `set_sizes` kept by triggers.
 
 import Database from 'better-sqlite3';
 import type { Backend, Op, Row } from './store.ts';
@@ -84,6 +85,7 @@ export class EmbeddedSqlite implements Backend {
         `CREATE TABLE IF NOT EXISTS sets(name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name, member)) WITHOUT ROWID`,
       );
       db.exec(`CREATE INDEX IF NOT EXISTS sets_by_score ON sets(name, score)`);
+      countSetSizes(db);
     } catch (err) {
       db.close();
       throw err;
@@ -124,7 +126,7 @@ export class EmbeddedSqlite implements Backend {
   }
 
   async count(set: string): Promise<number> {
-    return this.statements.count.get(this.name(set))!.n;
+    return this.statements.count.get(this.name(set))?.n ?? 0;
   }
 
   async upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
@@ -205,11 +207,33 @@ function prepare(db: Database.Database) {
     ),
     remove: db.prepare<[string, string]>(`DELETE FROM sets WHERE name = ? AND member = ?`),
     members: db.prepare<[string], { member: string }>(`SELECT member FROM sets WHERE name = ? ORDER BY score, member`),
-    count: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM sets WHERE name = ?`),
+    count: db.prepare<[string], { n: number }>(`SELECT n FROM set_sizes WHERE name = ?`),
     upTo: db.prepare<[string, number, number], { member: string }>(
       `SELECT member FROM sets WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`,
     ),
   };
+}
+
+/**
+ * Each set's size kept in `set_sizes` by triggers, in the transaction that adds or removes its members,
+ * so that counting a queue is one row read whatever its length. A file written before that table
+ * existed has it filled once, from its sets, in the same transaction that creates it.
+ */
+function countSetSizes(db: Database.Database): void {
+  db.transaction(() => {
+    const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'set_sizes'`).get();
+    if (!exists) {
+      db.exec(`CREATE TABLE set_sizes(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID`);
+      db.exec(`INSERT INTO set_sizes (name, n) SELECT name, COUNT(*) FROM sets GROUP BY name`);
+    }
+    db.exec(`CREATE TRIGGER IF NOT EXISTS set_member_added AFTER INSERT ON sets BEGIN
+      INSERT INTO set_sizes (name, n) VALUES (new.name, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1;
+    END`);
+    db.exec(`CREATE TRIGGER IF NOT EXISTS set_member_removed AFTER DELETE ON sets BEGIN
+      UPDATE set_sizes SET n = n - 1 WHERE name = old.name;
+      DELETE FROM set_sizes WHERE name = old.name AND n <= 0;
+    END`);
+  })();
 }
 
 function escapeLike(text: string): string {

@@ -1,12 +1,13 @@
 // The `memory://` backend (tests, a single short-lived node): rows as JSON text, as a real backend keeps
-// them (so that what cannot be stored fails here too), and sets as maps; a commit applies all its ops
-// in one synchronous step, so no reader sees half of it.
+// them (so that what cannot be stored fails here too), and sorted sets; a commit applies all its ops in
+// one synchronous step, so no reader sees half of it.
 
+import { SortedSet } from './sorted-set.ts';
 import type { Backend, Op, Row } from './store.ts';
 
 export class MemoryBackend implements Backend {
   private readonly rows = new Map<string, string>();
-  private readonly sets = new Map<string, Map<string, number>>();
+  private readonly sets = new Map<string, SortedSet>();
 
   async read(key: string): Promise<Row | undefined> {
     const text = this.rows.get(key);
@@ -20,31 +21,25 @@ export class MemoryBackend implements Backend {
     ops.forEach((op, i) => {
       if (op.kind === 'set') this.rows.set(op.key, texts[i]);
       else if (op.kind === 'delete') this.rows.delete(op.key);
-      else if (op.kind === 'add') this.set(op.set).set(op.member, op.score);
+      else if (op.kind === 'add') this.set(op.set).add(op.member, op.score);
       else {
         const set = this.sets.get(op.set);
-        set?.delete(op.member);
+        set?.remove(op.member);
         if (set?.size === 0) this.sets.delete(op.set);
       }
     });
   }
 
   async members(set: string): Promise<string[]> {
-    return [...(this.sets.get(set) ?? [])].sort((a, b) => a[1] - b[1]).map(([member]) => member);
+    return this.sets.get(set)?.members() ?? [];
   }
 
   async count(set: string): Promise<number> {
     return this.sets.get(set)?.size ?? 0;
   }
 
-  // A pass over the set's members (no sorted structure here): cheap next to reading rows, but it grows
-  // with the set; the memory backend is for tests and small single nodes.
   async upTo(set: string, maxScore: number, limit: number): Promise<string[]> {
-    const due = [...(this.sets.get(set) ?? [])].filter(([, score]) => score <= maxScore);
-    return due
-      .sort((a, b) => a[1] - b[1])
-      .slice(0, limit)
-      .map(([member]) => member);
+    return this.sets.get(set)?.upTo(maxScore, limit) ?? [];
   }
 
   async *scan(prefix: string): AsyncIterable<[string, unknown]> {
@@ -61,9 +56,9 @@ export class MemoryBackend implements Backend {
     this.sets.clear();
   }
 
-  private set(name: string): Map<string, number> {
+  private set(name: string): SortedSet {
     let set = this.sets.get(name);
-    if (!set) this.sets.set(name, (set = new Map<string, number>()));
+    if (!set) this.sets.set(name, (set = new SortedSet()));
     return set;
   }
 }
