@@ -91,8 +91,16 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     node,
     log,
     folders: {
-      service: { dir: settings.servicesDir, reload: (file) => serviceWatcher.reload(file) },
-      endpoint: { dir: settings.endpointsDir, reload: (file) => endpointWatcher.reload(file) },
+      service: {
+        dir: settings.servicesDir,
+        reload: (file) => serviceWatcher.reload(file),
+        fileOf: (name) => fileOf(services, name),
+      },
+      endpoint: {
+        dir: settings.endpointsDir,
+        reload: (file) => endpointWatcher.reload(file),
+        fileOf: (name) => fileOf(endpoints, name),
+      },
     },
     loaded: () => JSON.stringify([services.list().map((e) => [e.name, e.value]), endpoints.list().map((e) => [e.name, e.value])]),
   });
@@ -354,6 +362,10 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
       return closing;
     },
   };
+}
+
+function fileOf<T>(registry: Registry<T>, name: string): string | undefined {
+  return registry.list().find((e) => e.name === name)?.file;
 }
 
 /** Loud at every start while the admin doors are unlocked or the published demo agent tokens are accepted. */

@@ -27,6 +27,16 @@ describe('npm run validate', () => {
     expect(out).to.match(/^ok\s+services\.d\/request-chat\.json: service 'request-chat' \(ttl 3600s, endpoint gms_builtin\)$/m);
   });
 
+  it('refuses a second file of one name in a folder (x.json and x.yaml) and exits 1', async () => {
+    const dir = await makeTempDir();
+    await fs.writeFile(path.join(dir, 'x.json'), '{"ttl": 10}');
+    await fs.writeFile(path.join(dir, 'x.yaml'), 'ttl: 20\n');
+    const { code, out } = await validate(dir);
+    expect(code).to.equal(1);
+    expect(out).to.contain(`ok      ${path.join(dir, 'x.json')}`);
+    expect(out).to.contain(`invalid ${path.join(dir, 'x.yaml')}: 'x' is already defined by x.json; remove one of the two files`);
+  });
+
   it('names the file, field and reason of each problem and exits 1', async () => {
     const dir = await makeTempDir();
     await fs.writeFile(path.join(dir, 'good.json'), '{"ttl": 10}');

@@ -3,15 +3,15 @@
 // same messages) as the watcher, guarded by If-Match, written atomically (a temporary file in the same
 // folder, renamed over the old one), applied at once, and logged as an audit line.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { LoadResult } from '../config/config-file.ts';
 import { NAME_PATTERN } from '../config/config-file.ts';
 import type { Registry } from '../config/registry.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { assertWritable, candidateFiles, formatFor, parseSource, removeFile, writeAtomically } from './config-files.ts';
 import { changedOptions, mergePatch, type Json } from './merge-patch.ts';
 
 export type Action = 'create' | 'replace' | 'patch' | 'delete';
@@ -74,8 +74,6 @@ export interface EditorOptions<T> {
   commit?: (change: { kind: string; name: string; file: string; text: string | null; by: string }) => Promise<unknown>;
 }
 
-const EXTENSIONS = ['.json', '.yaml', '.yml'];
-
 export function etagOf(text: string): string {
   return `"${createHash('sha256').update(text, 'utf8').digest('base64url').slice(0, 27)}"`;
 }
@@ -99,7 +97,7 @@ export class ConfigEditor<T> {
   async read(name: string): Promise<ConfigFile | undefined> {
     checkName(this.opts.kind, name);
     const loadedFrom = this.opts.registry.list().find((e) => e.name === name)?.file;
-    const candidates = [...(loadedFrom ? [loadedFrom] : []), ...EXTENSIONS.map((ext) => name + ext)];
+    const candidates = [...(loadedFrom ? [loadedFrom] : []), ...candidateFiles(name)];
     for (const file of candidates) {
       let text: string;
       try {
@@ -148,7 +146,7 @@ export class ConfigEditor<T> {
 
     let text: string | undefined;
     if (after) {
-      text = format(file, after);
+      text = formatFor(file, after);
       const checked = this.opts.load(path.join(this.opts.dir, file), text);
       if (!checked.ok) {
         throw new GatewayError(
@@ -173,6 +171,8 @@ export class ConfigEditor<T> {
       before,
       after,
     };
+    // A read-only folder (a ConfigMap) refuses the change before anything is recorded for the other nodes.
+    await assertWritable(this.opts.dir, kind);
     if (request.dryRun) return outcome;
 
     const target = path.join(this.opts.dir, file);
@@ -261,62 +261,4 @@ function asOptions(value: Json, kind: string): Record<string, unknown> {
     throw new GatewayError('InvalidParameter', `A ${kind} is a JSON object of options.`);
   }
   return value;
-}
-
-function parseSource(file: string, text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = file.endsWith('.json')
-      ? JSON.parse(text)
-      : parseYaml(text, { maxAliasCount: 100, logLevel: 'silent' });
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The file's text in its own format: a YAML file stays YAML (its comments are not kept). */
-function format(file: string, options: Record<string, unknown>): string {
-  return file.endsWith('.json') ? `${JSON.stringify(options, null, 2)}\n` : stringifyYaml(options);
-}
-
-/**
- * The new content in a temporary file of the same folder (a dotfile, which the watcher ignores), flushed,
- * then renamed over the file: readers see the old file or the new one, never a part of it.
- */
-export async function writeAtomically(target: string, text: string, kind: string): Promise<void> {
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await fs.open(temp, 'wx', 0o644);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, target);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw folderError(err, kind, target);
-  }
-}
-
-export async function removeFile(target: string, kind: string): Promise<void> {
-  try {
-    await fs.unlink(target);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw folderError(err, kind, target);
-  }
-}
-
-/** A folder the gateway may not write (a read-only mount, a ConfigMap) is the operator's choice, not a fault. */
-function folderError(err: unknown, kind: string, target: string): unknown {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
-    return new GatewayError(
-      'Conflict',
-      `The ${kind} folder cannot be written (${code}): change ${path.basename(target)} where it is deployed from.`,
-      { cause: err },
-    );
-  }
-  return err;
 }

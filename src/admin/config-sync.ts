@@ -11,7 +11,7 @@ import { GatewayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { OutageLog } from '../outage-log.ts';
 import type { Store } from '../store/store.ts';
-import { removeFile, writeAtomically } from './config-editor.ts';
+import { candidateFiles, convertFor, folderWritable, removeFile, writeAtomically } from './config-files.ts';
 
 /** One API change as the log keeps it: the whole new file, or null once deleted. */
 export interface LoggedChange {
@@ -43,6 +43,8 @@ export interface SyncedFolder {
   dir: string;
   /** Applies a file the sync wrote (ConfigWatcher.reload). */
   reload: (file: string) => Promise<void>;
+  /** The file this node loaded a name from now (the registry's), if any. */
+  fileOf: (name: string) => string | undefined;
 }
 
 export interface ConfigSyncOptions {
@@ -73,6 +75,8 @@ export class ConfigSync {
   private readonly outage: OutageLog;
   /** Revisions recorded by this node: applying them here needs no log line of its own (the audit line says it). */
   private readonly own = new Set<number>();
+  /** Folders found read-only (said once each): their files stay the source on this node. */
+  private readonly readOnly = new Set<string>();
 
   constructor(private readonly opts: ConfigSyncOptions) {
     this.outage = new OutageLog(opts.log, {
@@ -177,15 +181,25 @@ export class ConfigSync {
         const pending = Object.values(log.entries)
           .filter((e) => e.kind === kind && e.revision > from)
           .sort((a, b) => a.revision - b.revision);
+        if (!(await folderWritable(folder.dir))) {
+          this.sayReadOnly(kind, folder.dir, pending.length);
+          this.applied[kind] = log.revision;
+          continue;
+        }
         for (const entry of pending) {
-          const target = path.join(folder.dir, entry.file);
-          if (entry.text === null) await removeFile(target, kind);
-          else await writeAtomically(target, entry.text, kind);
-          if (reload) await folder.reload(target);
+          const files = await this.apply(folder, entry);
+          if (reload) for (const file of files) await folder.reload(file);
           if (!this.own.delete(entry.revision)) {
             this.opts.log.info(
-              { kind, name: entry.name, file: entry.file, revision: entry.revision, by: entry.by },
-              `${entry.file} ${entry.text === null ? 'deleted' : 'written'}: admin '${entry.by}' changed ${kind} '${entry.name}' on another node (or while this one was down)`,
+              {
+                kind,
+                name: entry.name,
+                file: entry.file,
+                files: files.map((f) => path.basename(f)),
+                revision: entry.revision,
+                by: entry.by,
+              },
+              `${files.map((f) => path.basename(f)).join(', ') || entry.file} ${entry.text === null ? 'deleted' : 'written'}: admin '${entry.by}' changed ${kind} '${entry.name}' on another node (or while this one was down)`,
             );
           }
         }
@@ -195,6 +209,33 @@ export class ConfigSync {
       }
     }
     await this.report(changed);
+  }
+
+  /**
+   * Writes one logged change into this node's folder, into the file this node has for the name (so a
+   * node whose file is x.yaml gets YAML when the change was made to another node's x.json), or the
+   * change's own file name when it has none; a deletion removes every file of the name. Returns the
+   * files touched.
+   */
+  private async apply(folder: SyncedFolder, entry: LoggedChange): Promise<string[]> {
+    const at = (file: string): string => path.join(folder.dir, file);
+    if (entry.text === null) {
+      const removed: string[] = [];
+      for (const file of candidateFiles(entry.name)) if (await removeFile(at(file), entry.kind)) removed.push(at(file));
+      return removed;
+    }
+    const file = folder.fileOf(entry.name) ?? (await firstExisting(folder.dir, candidateFiles(entry.name))) ?? entry.file;
+    await writeAtomically(at(file), convertFor(entry.file, file, entry.text), entry.kind);
+    return [at(file)];
+  }
+
+  private sayReadOnly(kind: string, dir: string, changes: number): void {
+    if (this.readOnly.has(dir)) return;
+    this.readOnly.add(dir);
+    this.opts.log.warn(
+      { kind, dir, changes },
+      `the ${kind} folder ${dir} is read-only: changes made through the admin API on other nodes are not written here, its files stay the source on this node (its configuration version will differ)`,
+    );
   }
 
   private async report(now: boolean): Promise<void> {
@@ -208,4 +249,17 @@ export class ConfigSync {
       return { write: fresh, ttlMs: GONE_MS * 6, result: undefined };
     });
   }
+}
+
+async function firstExisting(dir: string, files: string[]): Promise<string | undefined> {
+  for (const file of files) {
+    if (
+      await fs.stat(path.join(dir, file)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
+  }
+  return undefined;
 }

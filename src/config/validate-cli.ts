@@ -24,6 +24,7 @@ function filesOf(target: string): string[] {
   return fs
     .readdirSync(target)
     .filter((f) => configName(f) !== undefined)
+    .sort()
     .map((f) => path.join(target, f));
 }
 
@@ -48,6 +49,8 @@ export function validate(args: string[], out: (line: string) => void): boolean {
       ok = false;
       continue;
     }
+    // Two files of one name in one folder (x.json and x.yaml): the gateway would serve one and refuse the other.
+    const definedBy = new Map<string, string>();
     for (const file of files) {
       // The gateway's own rules: regular files inside their folder only (a FIFO would hang the check).
       const read = readFolderFileSync(path.dirname(file), file);
@@ -57,7 +60,12 @@ export function validate(args: string[], out: (line: string) => void): boolean {
         continue;
       }
       const result = loaders[kind](file, read.text);
-      if (result.ok) {
+      const owner = result.ok ? definedBy.get(`${path.dirname(file)}/${result.name}`) : undefined;
+      if (result.ok && owner) {
+        ok = false;
+        out(`invalid ${file}: '${result.name}' is already defined by ${path.basename(owner)}; remove one of the two files`);
+      } else if (result.ok) {
+        definedBy.set(`${path.dirname(file)}/${result.name}`, file);
         out(`ok      ${file}: ${kind} '${result.name}'${kind === 'service' ? summary(result.value) : ''}`);
         if (kind === 'service')
           for (const notice of serviceNotices(path.basename(file), result.value as ServiceDefinition))
