@@ -5,9 +5,9 @@
 
 import type { ChatDomain, ChatView } from '../chat/chat-service.ts';
 import type { Chat, ChatUpdate } from '../chat/types.ts';
-import { NAME_PATTERN } from '../config/config-file.ts';
 import { GatewayError, isGatewayError } from '../errors.ts';
-import { CHAT_ID, defined, MAX_NICKNAME, same, userDataOf, webUrl, type ServiceDefinitions } from '../http/chat-v2-routes.ts';
+import { isV2Operation, performV2, requestChat } from '../http/chat-v2-operations.ts';
+import { CHAT_ID, same, type ServiceDefinitions } from '../http/chat-v2-params.ts';
 import { v2Answer, v2ErrorBody, v2Messages } from '../http/chat-v2-wire.ts';
 import type { Logger } from '../log.ts';
 
@@ -89,82 +89,18 @@ export class ChatV2Cometd {
     address?: string,
   ): Promise<{ view: ChatView; messages: ReturnType<typeof v2Messages> }> {
     if (operation === 'requestChat') {
-      const view = await this.requestChat(serviceName, p, address);
+      const view = await requestChat(this.domain, this.services, serviceName, p, address);
       this.follow(clientId, view.chat.chatSessionId, serviceName);
       return { view, messages: v2Messages(view.chat, 1) };
     }
+    // `requestNotifications` (resuming a chat on a new client) is a refresh that makes this client follow it.
+    const name = operation === 'requestNotifications' ? 'refresh' : operation;
+    if (!isV2Operation(name)) throw new GatewayError('InvalidParameter', `Unknown operation '${operation.slice(0, 64)}'.`);
     const { session } = await this.customerChat(serviceName, p);
-    const id = session.id;
-    const owner = session.gmsUser;
-    let view: ChatView;
-    switch (operation) {
-      case 'requestNotifications':
-      case 'refresh':
-        view = await this.domain.customerChange(id, owner, () => ({}));
-        break;
-      case 'sendMessage':
-        view = await this.domain.send(id, owner, p.message);
-        break;
-      case 'startTyping':
-      case 'stopTyping':
-        view = await this.domain.typing(id, owner, operation === 'startTyping');
-        break;
-      case 'disconnect':
-        view = await this.domain.disconnect(id, owner);
-        break;
-      case 'updateNickname': {
-        const nickname = nicknameOf(p.nickname);
-        view = await this.domain.customerChange(id, owner, (chat) => ({
-          nickname,
-          events: [{ type: 'Notice.NicknameUpdated', text: `was ${chat.customer.nickname}` }],
-        }));
-        break;
-      }
-      case 'customNotice':
-        view = await this.domain.customerChange(id, owner, () => ({
-          events: [{ type: 'Notice.Custom', text: p.message ?? '' }],
-        }));
-        break;
-      case 'pushUrl': {
-        const url = webUrl(p.pushUrl ?? '');
-        view = await this.domain.customerChange(id, owner, () => ({ events: [{ type: 'Notice.PushUrl', text: url }] }));
-        break;
-      }
-      case 'updateData': {
-        const userData = userDataOf(p);
-        view = await this.domain.customerChange(id, owner, () => ({ userData }));
-        break;
-      }
-      default:
-        throw new GatewayError('InvalidParameter', `Unknown operation '${operation.slice(0, 64)}'.`);
-    }
+    const view = await performV2(this.domain, session, this.services(serviceName), name, p);
     this.follow(clientId, view.chat.chatSessionId, serviceName);
     const from = positionOf(p.transcriptPosition);
     return { view, messages: from === undefined ? [] : v2Messages(view.chat, from) };
-  }
-
-  private async requestChat(name: string, p: Params, client?: string): Promise<ChatView> {
-    const service = NAME_PATTERN.test(name) ? this.services(name) : undefined;
-    if (!service?.chatApiVersions.includes(2))
-      throw new GatewayError('ServiceNotFound', `No service named '${name}' answers Chat API v2.`);
-    const nickname = p.nickname?.trim();
-    if (!nickname && !p.firstName?.trim() && !p.lastName?.trim())
-      throw new GatewayError('InvalidParameter', "Give a 'nickname', or 'firstName' and 'lastName'.");
-    if (nickname) nicknameOf(nickname);
-    const session = await this.domain.createSession(service, {}, undefined, client);
-    let view = await this.domain.startChat(session.id, undefined, {
-      ...defined({
-        firstName: p.firstName,
-        lastName: p.lastName,
-        email: p.emailAddress,
-        subject: p.subject,
-        userDisplayName: nickname,
-      }),
-      userData: userDataOf(p),
-      ...(client !== undefined ? { client } : {}),
-    });
-    if (p.text?.trim()) view = await this.domain.send(session.id, undefined, p.text);
-    return view;
   }
 
   /** The operation's chat: it exists, is of this service, and the secureKey (and userId, when given) match. */
@@ -204,14 +140,6 @@ function toParams(data: unknown): Params {
     out[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return out;
-}
-
-function nicknameOf(raw: string | undefined): string {
-  const nickname = raw?.trim() ?? '';
-  if (!nickname) throw new GatewayError('InvalidParameter', "The parameter 'nickname' is required.");
-  if ([...nickname].length > MAX_NICKNAME)
-    throw new GatewayError('InvalidParameter', `The nickname is longer than ${MAX_NICKNAME} characters.`);
-  return nickname;
 }
 
 function positionOf(raw: string | undefined): number | undefined {
