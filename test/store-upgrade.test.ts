@@ -10,6 +10,15 @@ import { awaySet, EXPIRY_SET, queueSet } from '../src/chat/session-records.ts';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
+/** An SQLite file holding `rows` as an earlier version laid them out (keyv's table, namespace `gms`). */
+function writeRows(file: string, rows: Record<string, unknown>, now: number): void {
+  const db = new Database(file);
+  db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
+  const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
+  for (const [key, value] of Object.entries(rows)) insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
+  db.close();
+}
+
 describe('a store written by the previous version', () => {
   let gw: TestGateway | undefined;
   afterEach(() => gw?.close());
@@ -74,12 +83,7 @@ describe('a store written by the previous version', () => {
       'agent-chats:alice': ['C2', 'C3'],
       'comet:ann': ['S3'],
     };
-    const db = new Database(file);
-    db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
-    const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
-    for (const [key, value] of Object.entries(rows))
-      insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
-    db.close();
+    writeRows(file, rows, now);
 
     gw = await startTestGateway({
       endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
@@ -122,12 +126,7 @@ describe('a store written by the previous version', () => {
       'session:DUE': session('DUE', now - 1000),
       'store-layout': 2,
     };
-    const db = new Database(file);
-    db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
-    const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
-    for (const [key, value] of Object.entries(rows))
-      insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
-    db.close();
+    writeRows(file, rows, now);
 
     // The full scan (which ended due sessions in earlier versions) is kept out of the way.
     gw = await startTestGateway({
@@ -178,12 +177,7 @@ describe('a store written by the previous version', () => {
       'chat:CG': 'GONE',
       'store-layout': 3,
     };
-    const db = new Database(file);
-    db.exec('CREATE TABLE keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )');
-    const insert = db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?)');
-    for (const [key, value] of Object.entries(rows))
-      insert.run(`gms:${key}`, JSON.stringify({ value, expires: now + 3_600_000 }));
-    db.close();
+    writeRows(file, rows, now);
 
     gw = await startTestGateway({
       services: { 'brisk.json': { customerIdleWarning: 5, customerIdleEnd: 600 } },
