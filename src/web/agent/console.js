@@ -1,5 +1,5 @@
-// The agent console: sign in with a token, see the waiting queue, accept, chat and leave, through the
-// agent API (/agent/v1) and the agent's CometD channel /agent/{id} (polling when push is unavailable).
+// The agent console: sign in with a token, see the waiting queue, accept, chat, transfer, invite others
+// and leave, through the agent API (/agent/v1) and the agent's CometD channel /agent/{id} (polling when push is unavailable).
 // It calls for attention (unread counts, the tab title, optional sound and desktop alerts), shows
 // when the connection is lost, and reopens the open chat after a reload.
 'use strict';
@@ -55,7 +55,9 @@
   }
 
   const counts = (e) =>
-    e.partyType === 'CLIENT' && (e.type === 'Message.Text' || e.type === 'Notice.PushUrl' || e.type === 'Notice.FileUploaded');
+    (e.partyType === 'CLIENT' &&
+      (e.type === 'Message.Text' || e.type === 'Notice.PushUrl' || e.type === 'Notice.FileUploaded')) ||
+    (e.visibility === 'agents' && e.type === 'Message.Text' && e.nickname !== (me && me.nickname));
   const unread = (chat) => chat.events.filter((e) => e.position > (seen[chat.chatSessionId] || 0) && counts(e)).length;
   const watching = () => !document.hidden;
 
@@ -385,6 +387,7 @@
     currentChat = chat;
     addEvents(chat.events);
     setState(chat);
+    renderPeople(chat);
     if (watching()) markSeen(chat.chatSessionId, chat.transcriptPosition);
     updateTitle();
   }
@@ -402,6 +405,51 @@
     $('leave').textContent = ended ? 'Close chat' : 'Leave chat';
     $('leave').className = ended ? 'plain' : 'secondary';
     if (ended) $('typing').textContent = '';
+    // Transfer and invite: for a party the customer sees, in a chat under way.
+    const self = selfIn(chat);
+    const active = chat.state === 'connected' && self && !self.silent;
+    $('transfer').hidden = !active;
+    $('invite').hidden = !active;
+    // A silent party only whispers; in a conference anyone may.
+    const silent = !!(self && self.silent);
+    $('whisper-box').hidden = ended || (!silent && chat.agents.length < 2);
+    $('whisper').checked = silent || ($('whisper').checked && !$('whisper-box').hidden);
+    $('whisper').disabled = silent;
+    $('more').hidden = ended || silent;
+    $('attach').closest('label').hidden = silent;
+    $('canned').hidden = $('canned').hidden || silent;
+    composeMode();
+  }
+
+  function selfIn(chat) {
+    return (chat.agents || []).find((a) => a.id === me.id);
+  }
+
+  /** The message box says where its text goes: the customer, or the agents only. */
+  function composeMode() {
+    const whisper = $('whisper').checked && !$('whisper-box').hidden;
+    $('message').placeholder = whisper ? 'Whisper to the agents (the customer does not see it)…' : 'Write a message…';
+    $('send').textContent = whisper ? 'Whisper' : 'Send';
+  }
+  $('whisper').addEventListener('change', composeMode);
+
+  /** Who is in the chat: the customer, then the agents and supervisors, silent ones marked. */
+  function renderPeople(chat) {
+    const people = [el('li', { className: 'CLIENT', textContent: chat.customer.nickname + ' (customer)' })];
+    for (const a of chat.agents || []) {
+      const role = a.partyType === 'SUPERVISOR' ? 'supervisor' : 'agent';
+      const notes = [a.id === me.id ? 'you' : role];
+      if (a.id === me.id && role === 'supervisor') notes.push('supervisor');
+      if (a.silent) notes.push('silent');
+      people.push(
+        el('li', {
+          className: a.partyType + (a.silent ? ' silent' : ''),
+          textContent: a.nickname + ' (' + notes.join(', ') + ')',
+          title: a.silent ? 'The customer does not see them' : '',
+        }),
+      );
+    }
+    $('people').replaceChildren(...people);
   }
 
   /** The open chat's endpoint's ready-made answers; picking one puts it in the message box to edit or send. */
@@ -469,7 +517,7 @@
       title: new Date(e.at).toLocaleString(),
     });
     if (e.type === 'Message.Text') {
-      return el('li', { className: 'message ' + e.partyType }, [
+      return el('li', { className: 'message ' + e.partyType + (e.visibility === 'agents' ? ' whisper' : '') }, [
         el('span', { className: 'who', textContent: e.nickname }),
         el('p', { className: 'text', textContent: e.text }),
         time,
@@ -486,8 +534,10 @@
       return el('li', { className: 'notice' }, [e.nickname + ' deleted the file ' + e.text + ' · ', time]);
     }
     if (e.type === 'Notice.Custom') return el('li', { className: 'notice' }, [e.nickname + ': ' + e.text + ' · ', time]);
+    const who = e.partyType === 'SUPERVISOR' ? e.nickname + ' (supervisor)' : e.nickname;
     const words = e.type === 'Notice.Joined' ? 'joined the chat' : e.type === 'Notice.Left' ? 'left the chat' : e.text;
-    return el('li', { className: 'notice' }, [e.nickname + ' ' + words + ' · ', time]);
+    const unseen = e.visibility === 'agents' ? ' (not shown to the customer)' : '';
+    return el('li', { className: 'notice' }, [who + ' ' + words + unseen + ' · ', time]);
   }
 
   // ---- files (chats of services that take them) ----
@@ -597,7 +647,8 @@
     if (!text.trim()) return;
     clearTimeout(typingTimer);
     typingSent = false;
-    if (await act('/send', { message: text })) $('message').value = '';
+    const whisper = $('whisper').checked && !$('whisper-box').hidden;
+    if (await act(whisper ? '/whisper' : '/send', { message: text })) $('message').value = '';
     $('message').focus();
   }
 
@@ -615,7 +666,8 @@
 
   // Typing notices: one "is typing" when the agent starts, one "stopped typing" after a pause.
   $('message').addEventListener('input', () => {
-    if (!current) return;
+    // A whisper is not announced to the customer by a typing notice.
+    if (!current || ($('whisper').checked && !$('whisper-box').hidden)) return;
     if (!typingSent) {
       typingSent = true;
       act('/typing', { typing: true });
@@ -640,8 +692,12 @@
   // Leaving a live chat ends it for the customer: ask first. Closing an ended chat needs no question.
   $('leave').addEventListener('click', () => {
     if (currentChat && currentChat.state === 'ended') return leave();
+    const self = selfIn(currentChat);
+    const others = currentChat.agents.filter((a) => a.id !== me.id && !a.silent);
     $('confirm-leave-text').textContent =
-      'The chat ends for ' + currentChat.customer.nickname + ', who cannot write to you any more.';
+      (self && self.silent) || others.length > 0
+        ? 'The chat goes on' + (others.length > 0 ? ' with ' + others.map((a) => a.nickname).join(', ') : '') + ' without you.'
+        : 'The chat ends for ' + currentChat.customer.nickname + ', who cannot write to you any more.';
     $('confirm-leave').showModal();
   });
 
@@ -658,9 +714,117 @@
     const chat = await act('/leave');
     if (!chat) return;
     mine.delete(chat.chatSessionId);
-    closePane(wasOver ? 'You closed the chat with ' + name + '.' : 'You left the chat with ' + name + '. The chat has ended.');
+    closePane(
+      wasOver
+        ? 'You closed the chat with ' + name + '.'
+        : chat.state === 'ended'
+          ? 'You left the chat with ' + name + '. The chat has ended.'
+          : 'You left the chat with ' + name + '; it goes on without you.',
+    );
     await refreshLists();
   }
+
+  // ---- transfer and invite: one dialog, two modes ----
+
+  let handOff = null; // 'transfer' | 'invite' while the dialog is open
+  let choices = []; // what each option of the dialog stands for
+
+  async function openHandOff(mode) {
+    let others;
+    try {
+      others = (await api('GET', '/agents')).agents;
+    } catch (err) {
+      showError(err.message);
+      return;
+    }
+    const chat = currentChat;
+    const inChat = new Set(chat.agents.map((a) => a.id));
+    const here = others.filter((a) => a.endpoints.includes(chat.endpoint) && !inChat.has(a.id));
+    const load = (a) =>
+      (a.ready ? 'ready' : 'not ready') +
+      ' · ' +
+      (a.maxChats === null ? a.chats + ' chats' : a.chats + '/' + a.maxChats + ' chats');
+    const full = (a) => !a.ready || (a.maxChats !== null && a.chats >= a.maxChats);
+    choices = here.map((a) => ({ kind: 'agent', agent: a, disabled: full(a) }));
+    const people = el(
+      'optgroup',
+      { label: 'Agents and supervisors' },
+      choices.map((c, i) =>
+        el('option', {
+          value: String(i),
+          disabled: c.disabled,
+          textContent: c.agent.nickname + (c.agent.supervisor ? ' (supervisor)' : '') + ' — ' + load(c.agent),
+        }),
+      ),
+    );
+    const groups = choices.length > 0 ? [people] : [];
+    if (mode === 'transfer') {
+      const queues = me.endpoints.map((endpoint) => ({ kind: 'queue', endpoint }));
+      groups.push(
+        el(
+          'optgroup',
+          { label: 'Back to a queue' },
+          queues.map((q, i) =>
+            el('option', {
+              value: String(choices.length + i),
+              textContent: q.endpoint === chat.endpoint ? 'This chat’s queue (' + q.endpoint + ')' : 'Queue ' + q.endpoint,
+            }),
+          ),
+        ),
+      );
+      choices = choices.concat(queues);
+    }
+    handOff = mode;
+    $('hand-off-title').textContent = mode === 'transfer' ? 'Transfer this chat' : 'Invite someone into this chat';
+    $('hand-off-text').textContent =
+      mode === 'transfer'
+        ? chat.customer.nickname + ' sees you leave and the new agent join. To a queue, the chat waits for the next agent.'
+        : chat.customer.nickname + ' sees them join, unless a supervisor joins silently. You stay in the chat.';
+    $('hand-off-go').textContent = mode === 'transfer' ? 'Transfer' : 'Invite';
+    $('hand-off-to').replaceChildren(...groups);
+    const first = choices.findIndex((c) => !c.disabled);
+    $('hand-off-to').value = first >= 0 ? String(first) : '';
+    $('silent').checked = false;
+    pickChanged();
+    $('hand-off').showModal();
+    $('hand-off-to').focus();
+  }
+
+  function pickChanged() {
+    const picked = choices[Number($('hand-off-to').value)];
+    const ok = !!picked && !picked.disabled;
+    $('hand-off-go').disabled = !ok;
+    $('silent-box').hidden = !(handOff === 'invite' && picked && picked.kind === 'agent' && picked.agent.supervisor);
+    $('hand-off-why').textContent =
+      choices.length === 0 || (choices.every((c) => c.disabled) && handOff === 'invite')
+        ? 'No one else can take it now: the others are not ready or hold their most chats.'
+        : '';
+  }
+  $('hand-off-to').addEventListener('change', pickChanged);
+  $('transfer').addEventListener('click', () => openHandOff('transfer'));
+  $('invite').addEventListener('click', () => openHandOff('invite'));
+
+  $('hand-off').addEventListener('close', async () => {
+    const mode = handOff;
+    handOff = null;
+    const picked = choices[Number($('hand-off-to').value)];
+    if ($('hand-off').returnValue !== 'go' || !picked) return $(mode === 'transfer' ? 'transfer' : 'invite').focus();
+    const name = currentChat.customer.nickname;
+    if (mode === 'invite') {
+      const chat = await act('/invite', { agentId: picked.agent.id, silent: $('silent').checked });
+      if (chat) mine.set(chat.chatSessionId, chat);
+      return;
+    }
+    const chat = await act('/transfer', picked.kind === 'agent' ? { agentId: picked.agent.id } : { endpoint: picked.endpoint });
+    if (!chat) return;
+    mine.delete(chat.chatSessionId);
+    closePane(
+      picked.kind === 'agent'
+        ? 'You transferred the chat with ' + name + ' to ' + picked.agent.nickname + '.'
+        : 'You put the chat with ' + name + ' back in the queue ' + picked.endpoint + '.',
+    );
+    await refreshLists();
+  });
 
   document.addEventListener('visibilitychange', () => {
     if (!watching() || !currentChat) return updateTitle();
@@ -711,6 +875,12 @@
       if (message.chatSessionId === current) {
         addEvents(message.events);
         if (chat) showChat(chat);
+        // Someone came or went: who is in the chat is read again.
+        if (message.events.some((e) => e.type === 'Notice.Joined' || e.type === 'Notice.Left'))
+          api('GET', '/chats/' + current).then(
+            (fresh) => fresh.chatSessionId === current && showChat(fresh),
+            () => undefined,
+          );
       }
       renderMine();
       if (message.state === 'ended' || message.events.some((e) => e.type === 'Notice.Joined')) refreshLists();
