@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
+import { startV2Chat } from './helpers/chat-v2-client.ts';
 import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 const exec = promisify(execFile);
@@ -134,6 +135,105 @@ describe('npm run import-gms', function () {
     expect(JSON.parse(await fs.readFile(path.join(out, 'chat-a.json'), 'utf8'))).to.deep.equal({ ttl: 5 });
     expect((await importGms(exported, '--out', out, '--endpoints', dir, '--force')).code).to.equal(0);
     expect(JSON.parse(await fs.readFile(path.join(out, 'chat-a.json'), 'utf8'))).to.include({ ttl: 600 });
+  });
+
+  it("Chat API v2: [chat.<name>] and the [chat] catch-all set chatApiVersions, Chat Server's client-file-transfer sets fileTransfer", async () => {
+    const dir = await makeTempDir();
+    const exported = path.join(dir, 'export.ini');
+    await fs.writeFile(
+      exported,
+      [
+        '[chat]',
+        'default_chat_endpoint=Environment:gms_builtin',
+        '[client-file-transfer]',
+        'upload-max-file-size=1048576',
+        'upload-max-files=5',
+        'upload-file-types=txt:png:pdf',
+        '[service.web-chat]',
+        '_type=builtin',
+        '_service=request-chat',
+        '_chat_endpoint=gms_builtin',
+        '[chat.web-chat]',
+        'endpoint=Environment:web',
+        'upload-max-total-size=4194304',
+        'upload-need-agent=false',
+        '_colour=red',
+        '[service.mobile-chat]',
+        '_type=builtin',
+        '_service=request-chat',
+        '[chat.widgets]',
+        'upload-max-files=0',
+        '[chat.huge]',
+        'upload-max-file-size=999999999',
+      ].join('\n'),
+    );
+    const servicesDir = path.join(dir, 'services.d');
+    const endpointsDir = path.join(dir, 'endpoints.d');
+    await fs.mkdir(endpointsDir);
+    await fs.writeFile(path.join(endpointsDir, 'gms_builtin.json'), JSON.stringify(endpointFile(['alice'])));
+    const imported = await importGms(exported, '--out', servicesDir, '--endpoints', endpointsDir);
+    expect(imported.code, imported.out).to.equal(0);
+    expect(imported.out).to.contain(`wrote    [service.web-chat] and [chat.web-chat] → ${servicesDir}/web-chat.json`);
+    expect(imported.out).to.contain('  mapped   [client-file-transfer] upload-max-files=5 → fileTransfer.maxFiles 5');
+    expect(imported.out).to.contain('  mapped   [chat.web-chat] upload-need-agent=false → fileTransfer.needAgent false');
+    expect(imported.out).to.contain('  mapped   Chat API v2=answered by [chat.web-chat] → chatApiVersions [1,2]');
+    expect(imported.out).to.contain('  mapped   Chat API v2=answered by [chat], for every service name → chatApiVersions [1,2]');
+    expect(imported.out).to.match(
+      /^ {2}left out \[chat\.web-chat\] endpoint=Environment:web: the service is routed by \[service\.web-chat\]'s _chat_endpoint/m,
+    );
+    expect(imported.out).to.match(/^ {2}left out \[chat\.web-chat\] _colour=red: not an option of a GMS Chat API v2 section/m);
+    expect(imported.out).to.contain(
+      '  mapped   [chat] default_chat_endpoint=Environment:gms_builtin → endpoint "Environment:gms_builtin"',
+    );
+    expect(imported.out).to.match(
+      /^skipped {2}\[chat\.huge\]: refused: huge\.json: fileTransfer\.maxFileSize: must be <= 52428800$/m,
+    );
+    expect((await fs.readdir(servicesDir)).sort()).to.deep.equal(['mobile-chat.json', 'web-chat.json', 'widgets.json']);
+    expect(JSON.parse(await fs.readFile(path.join(servicesDir, 'web-chat.json'), 'utf8'))).to.deep.include({
+      chatApiVersions: [1, 2],
+      fileTransfer: {
+        enabled: true,
+        maxFileSize: 1048576,
+        maxFiles: 5,
+        maxTotalSize: 4194304,
+        fileTypes: ['txt', 'png', 'pdf'],
+        needAgent: false,
+      },
+    });
+    expect((await validate(servicesDir)).code).to.equal(0);
+
+    // Served as imported: web-chat on both APIs with its file limits, widgets on v2 only and without files.
+    gw = await startTestGateway({ dir });
+    expect((await startCustomerChat(gw, { service: 'web-chat' })).start.status).to.equal(200);
+    const web = await startV2Chat(gw, { service: 'web-chat' });
+    const limits = await web.call('file/limits');
+    expect(limits.body.userData).to.include({
+      'upload-max-files': '5',
+      'upload-max-file-size': '1048576',
+      'upload-file-types': 'txt:png:pdf',
+    });
+    const form = new FormData();
+    for (const [k, v] of Object.entries(web.credentials())) form.append(k, v);
+    form.append('file', new Blob(['hello']), 'notes.txt');
+    expect((await gw.post(`/genesys/2/chat/web-chat/${web.chatId}/file`, form)).status).to.equal(200);
+    expect((await startV2Chat(gw, { service: 'mobile-chat' })).start.status).to.equal(200);
+    expect((await gw.post('/genesys/1/service/widgets')).status).to.equal(404);
+    const widgets = await startV2Chat(gw, { service: 'widgets' });
+    expect((await widgets.call('file/limits')).body.userData['upload-max-files']).to.equal('0');
+  });
+
+  it('without a [chat] or [chat.<name>] section a basic chat service answers Chat API v1 only, as in GMS', async () => {
+    const dir = await makeTempDir();
+    const exported = path.join(dir, 'export.ini');
+    await fs.writeFile(exported, '[service.only-v1]\n_type=builtin\n_service=request-chat\n');
+    const imported = await importGms(exported, '--out', path.join(dir, 'services.d'), '--endpoints', dir);
+    expect(imported.code, imported.out).to.equal(0);
+    expect(imported.out).to.contain(
+      '  mapped   Chat API v2=no [chat.only-v1] nor [chat] section: GMS would not answer Chat API v2 for it → chatApiVersions [1]',
+    );
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'services.d', 'only-v1.json'), 'utf8'))).to.deep.include({
+      chatApiVersions: [1],
+    });
   });
 
   it('exits 1 for an export it cannot read or one without a basic chat service', async () => {

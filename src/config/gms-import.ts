@@ -70,13 +70,69 @@ export interface ImportPlan {
 }
 
 const SERVICE_PREFIX = 'service.';
+/** GMS's Chat API Version 2 services: `[chat.<name>]`, and `[chat]` answering every other name. */
+const V2_PREFIX = 'chat.';
+/** Chat Server's file allowances (its client-file-transfer section), which GMS passes to v2 clients. */
+const FILE_TRANSFER_SECTION = 'client-file-transfer';
+
+/** Chat Server's client-file-transfer option → fileTransfer's, and how its text becomes the value. */
+const FILE_OPTIONS: Readonly<Record<string, { ours: string; read: (text: string) => unknown }>> = {
+  'upload-max-file-size': { ours: 'maxFileSize', read: wholeNumber },
+  'upload-max-files': { ours: 'maxFiles', read: wholeNumber },
+  'upload-max-total-size': { ours: 'maxTotalSize', read: wholeNumber },
+  'upload-file-types': {
+    ours: 'fileTypes',
+    read: (text) =>
+      text
+        .split(/[:,;\s]+/)
+        .map((t) => t.trim().toLowerCase().replace(/^\./, ''))
+        .filter((t) => t !== ''),
+  },
+  'upload-need-agent': {
+    ours: 'needAgent',
+    read: (text) => (/^(true|false)$/i.test(text) ? text.toLowerCase() === 'true' : text),
+  },
+};
+
+/** What the Chat API v2 sections of an export say of one service name. */
+interface V2Part {
+  /** The `[chat.<name>]` section, when the export has one. */
+  section?: IniSection;
+  chatApiVersions: (1 | 2)[];
+  /** Options of the service file (endpoint, fileTransfer), in this gateway's names. */
+  options: Record<string, unknown>;
+  outcomes: OptionOutcome[];
+}
 
 /** What an export holds: the basic chat services to write, and why every other section is not. */
 export function planImport(sections: IniSection[], source: string): ImportPlan {
   const properties = schemaFor('request-chat').properties as OptionSchemas;
   const plan: ImportPlan = { services: [], skipped: [] };
+  const v2Sections = new Map(
+    sections.filter((s) => s.name.startsWith(V2_PREFIX)).map((s) => [s.name.slice(V2_PREFIX.length), s]),
+  );
+  const catchAll = sections.find((s) => s.name === 'chat');
+  const fileDefaults = sections.find((s) => s.name === FILE_TRANSFER_SECTION);
+  const v2For = (name: string, v1: boolean): V2Part => v2Part(name, v2Sections.get(name), { v1, catchAll, fileDefaults });
+  const imported = new Set<string>();
   for (const section of sections) {
     const label = `[${section.name}]`;
+    if (section.name.startsWith(V2_PREFIX)) continue;
+    if (section.name === FILE_TRANSFER_SECTION) {
+      plan.skipped.push({
+        section: label,
+        reason: "Chat Server's file allowances: applied to the Chat API v2 services imported (fileTransfer)",
+      });
+      continue;
+    }
+    if (section.name === 'chat') {
+      plan.skipped.push({
+        section: label,
+        reason:
+          'application-wide chat options; as the Chat API v2 catch-all it makes the basic chat services imported answer v2 too',
+      });
+      continue;
+    }
     if (!section.name.startsWith(SERVICE_PREFIX)) {
       plan.skipped.push({ section: label, reason: 'not a service section (application-wide GMS options)' });
       continue;
@@ -106,22 +162,131 @@ export function planImport(sections: IniSection[], source: string): ImportPlan {
       });
       continue;
     }
-    const imported = importService(section, name, properties, source);
-    if ('problems' in imported) plan.skipped.push({ section: label, reason: `refused: ${imported.problems.join('; ')}` });
-    else plan.services.push(imported);
+    const service = importService(section, name, properties, source, v2For(name, true));
+    if ('problems' in service) plan.skipped.push({ section: label, reason: `refused: ${service.problems.join('; ')}` });
+    else {
+      plan.services.push(service);
+      imported.add(name);
+    }
+  }
+  // A [chat.<name>] without a basic chat service of that name is a service that answers Chat API v2 only.
+  for (const [name, section] of v2Sections) {
+    if (imported.has(name)) continue;
+    const label = `[${section.name}]`;
+    if (!NAME_PATTERN.test(name)) {
+      plan.skipped.push({
+        section: label,
+        reason: `'${name}' cannot be a service name here (it must match ${NAME_PATTERN.source})`,
+      });
+      continue;
+    }
+    const service = importService(undefined, name, properties, source, v2For(name, false));
+    if ('problems' in service) plan.skipped.push({ section: label, reason: `refused: ${service.problems.join('; ')}` });
+    else plan.services.push(service);
   }
   return plan;
 }
 
+/**
+ * The Chat API v2 side of a service: GMS answers /genesys/2/chat/<name> with [chat.<name>], else with the
+ * catch-all [chat]. Its `endpoint` routes a v2-only service (else [chat]'s default_chat_endpoint); Chat
+ * Server's client-file-transfer options, in [client-file-transfer] or in [chat.<name>] itself, become
+ * fileTransfer.
+ */
+function v2Part(
+  name: string,
+  section: IniSection | undefined,
+  context: { v1: boolean; catchAll?: IniSection; fileDefaults?: IniSection },
+): V2Part {
+  const outcomes: OptionOutcome[] = [];
+  const options: Record<string, unknown> = {};
+  const answersV2 = section !== undefined || context.catchAll !== undefined;
+  const chatApiVersions: (1 | 2)[] = context.v1 ? (answersV2 ? [1, 2] : [1]) : [2];
+  if (!section && !answersV2) {
+    const reason = `no [chat.${name}] nor [chat] section: GMS would not answer Chat API v2 for it`;
+    outcomes.push({ kind: 'mapped', option: 'Chat API v2', value: reason, to: 'chatApiVersions', result: chatApiVersions });
+    return { chatApiVersions, options, outcomes };
+  }
+  const label = (s: IniSection, option: string): string => `[${s.name}] ${option}`;
+
+  const file: Record<string, unknown> = {};
+  const readFileOptions = (s: IniSection, given: Record<string, string>): void => {
+    for (const [option, value] of Object.entries(given)) {
+      const known = FILE_OPTIONS[option];
+      if (!known) continue;
+      file[known.ours] = known.read(value);
+      outcomes.push({
+        kind: 'mapped',
+        option: label(s, option),
+        value,
+        to: `fileTransfer.${known.ours}`,
+        result: file[known.ours],
+      });
+    }
+  };
+  if (section && context.fileDefaults) readFileOptions(context.fileDefaults, context.fileDefaults.options);
+  if (section) readFileOptions(section, section.options);
+  if (Object.keys(file).length > 0) options.fileTransfer = { enabled: file.maxFiles !== 0, ...file };
+
+  if (section) {
+    for (const [option, value] of Object.entries(section.options)) {
+      if (FILE_OPTIONS[option]) continue;
+      if (option === 'endpoint' && !context.v1) {
+        options.endpoint = value;
+        outcomes.push({ kind: 'mapped', option: label(section, option), value, to: 'endpoint', result: value });
+      } else if (option === 'endpoint') {
+        outcomes.push({
+          kind: 'left-out',
+          option: label(section, option),
+          value,
+          reason: `the service is routed by [service.${name}]'s _chat_endpoint for both APIs (one service, one endpoint here)`,
+        });
+      } else {
+        outcomes.push({
+          kind: 'left-out',
+          option: label(section, option),
+          value,
+          reason: 'not an option of a GMS Chat API v2 section this gateway knows (check it: a typo, or an option to add)',
+        });
+      }
+    }
+  }
+  if (!context.v1 && options.endpoint === undefined && context.catchAll?.options.default_chat_endpoint) {
+    const value = context.catchAll.options.default_chat_endpoint;
+    options.endpoint = value;
+    outcomes.push({
+      kind: 'mapped',
+      option: label(context.catchAll, 'default_chat_endpoint'),
+      value,
+      to: 'endpoint',
+      result: value,
+    });
+  }
+  const why = section ? `answered by [${section.name}]` : 'answered by [chat], for every service name';
+  outcomes.push({
+    kind: 'mapped',
+    option: 'Chat API v2',
+    value: why,
+    to: 'chatApiVersions',
+    result: chatApiVersions,
+  });
+  return { section, chatApiVersions, options, outcomes };
+}
+
+function wholeNumber(text: string): unknown {
+  return /^\d{1,15}$/.test(text) ? Number(text) : text;
+}
+
 function importService(
-  section: IniSection,
+  section: IniSection | undefined,
   name: string,
   properties: OptionSchemas,
   source: string,
+  v2: V2Part,
 ): ImportedService | { problems: string[] } {
-  const known: Record<string, string> = {};
+  const known: Record<string, unknown> = {};
   const leftOut: OptionOutcome[] = [];
-  for (const [option, value] of Object.entries(section.options)) {
+  for (const [option, value] of Object.entries(section?.options ?? {})) {
     if (Object.hasOwn(properties, option)) known[option] = value;
     else
       leftOut.push({
@@ -132,12 +297,16 @@ function importService(
           'not an option of a GMS request-chat service this gateway knows (check it: a typo, or an option to add to the schema)',
       });
   }
-  const loaded = loadServiceFile(`${name}.json`, JSON.stringify(known));
+  const loaded = loadServiceFile(
+    `${name}.json`,
+    JSON.stringify({ ...known, ...v2.options, chatApiVersions: v2.chatApiVersions }),
+  );
   if (!loaded.ok) return { problems: loaded.problems.map(formatProblem) };
   const service = loaded.value;
   const ignored = new Map((service.ignored ?? []).map((o: IgnoredOption) => [o.option, o]));
   const outcomes: OptionOutcome[] = [];
-  for (const [option, value] of Object.entries(known)) {
+  for (const [option, text] of Object.entries(known)) {
+    const value = String(text);
     const mapped = GMS_MAPPED[option];
     const ignoredOne = ignored.get(option);
     if (mapped) outcomes.push({ kind: 'mapped', option, value, to: mapped.ours, result: written(service, mapped.ours) });
@@ -145,21 +314,24 @@ function importService(
     else if (ignoredOne) outcomes.push({ kind: 'ignored', option, value, reason: ignoredOne.reason });
     else outcomes.push({ kind: 'mapped', option, value, to: option, result: written(service, option) });
   }
+  const sectionNames = [section, v2.section].flatMap((s) => (s ? [`[${s.name}]`] : []));
   const file: Record<string, unknown> = {
     type: 'request-chat',
-    description: describeImport(section.name, source, outcomes),
+    description: describeImport(sectionNames.join(' and '), source, outcomes),
     ttl: service.ttl,
     endpoint: written(service, 'endpoint'),
     disconnectedStatus: service.disconnectedStatus,
+    chatApiVersions: service.chatApiVersions,
+    ...(v2.options.fileTransfer ? { fileTransfer: service.fileTransfer } : {}),
   };
   for (const o of outcomes) if (o.kind === 'mapped' && !(o.to in file)) file[o.to] = o.result;
-  return { section: `[${section.name}]`, name, file, service, outcomes: [...outcomes, ...leftOut] };
+  return { section: sectionNames.join(' and '), name, file, service, outcomes: [...outcomes, ...v2.outcomes, ...leftOut] };
 }
 
 /** Where the file came from, and which GMS options of it are not applied here. */
-function describeImport(section: string, source: string, outcomes: OptionOutcome[]): string {
+function describeImport(sections: string, source: string, outcomes: OptionOutcome[]): string {
   const ignored = outcomes.filter((o) => o.kind === 'ignored').map((o) => o.option);
-  const text = `Imported from [${section}] of ${source}.${ignored.length > 0 ? ` GMS options not applied here: ${ignored.join(', ')}.` : ''}`;
+  const text = `Imported from ${sections} of ${source}.${ignored.length > 0 ? ` GMS options not applied here: ${ignored.join(', ')}.` : ''}`;
   return text.length <= 1000 ? text : `${text.slice(0, 997)}...`;
 }
 
