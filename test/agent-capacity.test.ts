@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf, type AgentClient } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -80,7 +81,7 @@ describe('agent readiness and capacity', () => {
       await first.leave();
       await second.leave();
     } finally {
-      client.disconnect();
+      await closeFayeClient(client);
     }
   });
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -68,7 +69,7 @@ describe('an agent console listing the queue when told of a new chat', function 
   }
 
   afterEach(async () => {
-    client?.disconnect();
+    if (client) await closeFayeClient(client);
     await gw?.close();
     if (prefix) await dropPrefix(prefix);
     prefix = undefined;

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -38,7 +39,7 @@ async function listen(
         );
     });
   } catch (err) {
-    client.disconnect();
+    await closeFayeClient(client);
     throw err;
   }
   return { client, received };
@@ -76,9 +77,7 @@ describe('agent push over CometD', () => {
       env: { SWEEP_INTERVAL_MS: '50' },
     });
   });
-  afterEach(() => {
-    for (const l of listeners.splice(0)) l.client.disconnect();
-  });
+  afterEach(() => Promise.all(listeners.splice(0).map((l) => closeFayeClient(l.client))));
   after(() => gw.close());
 
   it('agents of the endpoint hear of a new chat; the one who accepts hears its every event to the end', async () => {
@@ -160,7 +159,7 @@ describe('agent push over CometD', () => {
         ['Notice.Left', 'Alice', 'has left the session'],
       ]);
     } finally {
-      client.disconnect();
+      await closeFayeClient(client);
     }
   });
 
@@ -195,6 +194,6 @@ async function expectRefused(subscribing: Promise<Listener>): Promise<void> {
   } catch {
     return;
   }
-  listener.client.disconnect();
+  await closeFayeClient(listener.client);
   expect.fail('the subscription was accepted');
 }

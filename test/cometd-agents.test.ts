@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
 import { hashToken } from '../src/endpoints/token-hash.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -53,7 +54,7 @@ describe('CometD: agent channels follow the token presented', function () {
     });
   });
   afterEach(async () => {
-    for (const l of listeners.splice(0)) l.client.disconnect();
+    await Promise.all(listeners.splice(0).map((l) => closeFayeClient(l.client)));
     await gw.close();
   });
 

@@ -12,6 +12,7 @@ import type { Agent, AgentDirectory } from '../src/endpoints/agents.ts';
 import { createLogger } from '../src/log.ts';
 import { attachCometd, type CometdEndpoint } from '../src/push/cometd.ts';
 import type { ChatPush } from '../src/push/customer-push.ts';
+import { closeFayeClient, closeFayeClients } from './helpers/faye-client.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
@@ -53,7 +54,7 @@ function fayeCustomer(
     raw,
     pushes,
     subscribe: () => toPromise(client.subscribe('/_genesys', (data) => pushes.push(data as ChatPush))),
-    close: () => Promise.resolve(client.disconnect()),
+    close: () => closeFayeClient(client),
   };
 }
 
@@ -707,7 +708,7 @@ describe('CometD: agent channels', function () {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/genesys/cometd`;
   });
   after(async () => {
-    for (const c of clients) c.disconnect();
+    await closeFayeClients(clients);
     endpoint.close();
     await new Promise((resolve) => server.close(resolve));
     await gw.close();

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
 import { awaySet } from '../src/chat/session-records.ts';
+import { closeFayeClients } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -67,9 +68,7 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
       env: { SWEEP_INTERVAL_MS: '50' },
     });
   });
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.disconnect();
-  });
+  afterEach(() => closeFayeClients(clients));
   after(() => gw.close());
 
   it('a customer who stops polling is warned, then the chat ends with their Notice.Left for the agent and the customer; their typing is cleared', async () => {

@@ -8,9 +8,10 @@ import fc from 'fast-check';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { startV2Chat, type V2Chat } from './helpers/chat-v2-client.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { fuzzRuns } from './helpers/fuzz-runs.ts';
 
 const SEED = 20261130;
-const RUNS = 600;
+const RUNS = fuzzRuns(600);
 const ACTIONS = [
   '',
   '/',

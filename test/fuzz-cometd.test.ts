@@ -10,12 +10,14 @@ import fc from 'fast-check';
 import faye from 'faye';
 import WebSocket from 'ws';
 import type { ChatPush } from '../src/push/customer-push.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { fuzzRuns } from './helpers/fuzz-runs.ts';
 
 const SEED = 20261130;
-const HTTP_RUNS = 1500;
-const SOCKET_RUNS = 300;
+const HTTP_RUNS = fuzzRuns(1500);
+const SOCKET_RUNS = fuzzRuns(300);
 const KNOWN_CLIENT = 'KNOWN-CLIENT-ID';
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -255,7 +257,7 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     );
   });
   after(async () => {
-    victim?.disconnect();
+    if (victim) await closeFayeClient(victim);
     await gw.close();
   });
 

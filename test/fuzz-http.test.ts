@@ -12,13 +12,14 @@ import { hashToken } from '../src/endpoints/token-hash.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { fuzzRuns } from './helpers/fuzz-runs.ts';
 
 const SEED = 20261125;
 /** Stand-ins for a service session and a chat started just before the request is sent. */
 const FRESH_SESSION = 'FRESH-SESSION-ID';
 const FRESH_CHAT = 'FRESH-CHAT-ID';
-const CUSTOMER_RUNS = 2500;
-const AGENT_RUNS = 1500;
+const CUSTOMER_RUNS = fuzzRuns(2500);
+const AGENT_RUNS = fuzzRuns(1500);
 
 interface RawRequest {
   method: string;
@@ -471,7 +472,7 @@ describe('hostile input (property-based, fixed seed)', function () {
       Promise.all([...bystanders, target.id].map((id) => gw.store.get(`session:${id}`)));
     await run(
       hostileRequest(ids, paths, headers),
-      AGENT_RUNS / 3,
+      Math.ceil(AGENT_RUNS / 3),
       (req, reply) => {
         const what = `${req.method} ${req.path.slice(0, 120)} → ${reply.status} ${reply.text.slice(0, 200)}`;
         if (chatRoute.test(req.path) && req.method !== 'OPTIONS') expect(reply.status, what).to.be.at.least(400);

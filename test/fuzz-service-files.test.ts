@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { loadServiceFile } from '../src/config/service-file.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { fuzzRuns } from './helpers/fuzz-runs.ts';
 
 const SEED = 20261125;
 const OPTION_KEYS = [
@@ -120,7 +121,7 @@ describe('hostile service files (property-based, fixed seed)', function () {
           expect(Object.getPrototypeOf(s)).to.equal(Object.prototype);
         },
       ),
-      { seed: SEED, numRuns: 3000 },
+      { seed: SEED, numRuns: fuzzRuns(3000) },
     );
     expect(Object.prototype).to.not.have.property('polluted');
   });
@@ -149,6 +150,7 @@ describe('hostile service files (property-based, fixed seed)', function () {
       let expectedTtl = 120;
       let present = true;
       let writes = 0;
+      const runs = fuzzRuns(30);
       await fc.assert(
         fc.asyncProperty(contents, async ({ ext, text }) => {
           // Written under one extension at a time, so that one file always defines "good".
@@ -171,9 +173,9 @@ describe('hostile service files (property-based, fixed seed)', function () {
           await gw.settled();
           expect(await served()).to.equal(present ? expectedTtl : 'ServiceNotFound');
         }),
-        { seed: SEED, numRuns: 30 },
+        { seed: SEED, numRuns: runs },
       );
-      expect(writes).to.equal(30);
+      expect(writes).to.equal(runs);
       expect((await gw.get('/healthz')).status).to.equal(200);
     });
 
@@ -194,7 +196,7 @@ describe('hostile service files (property-based, fixed seed)', function () {
             await eventually(() => gw.services.rejected().length === 0, 3000, 'the good version back');
           },
         ),
-        { seed: SEED, numRuns: 15 },
+        { seed: SEED, numRuns: fuzzRuns(15) },
       );
     });
 

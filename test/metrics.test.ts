@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import faye from 'faye';
+import { closeFayeClients } from './helpers/faye-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -120,6 +121,7 @@ describe('GET /metrics', () => {
     await eventually(async () => sample(await scrape(), 'gms_cometd_clients') === 1, 3000, 'one client gone');
     clients[1].disconnect();
     await eventually(async () => sample(await scrape(), 'gms_cometd_clients') === 0, 3000, 'both clients gone');
+    await closeFayeClients(clients);
   });
 
   it('shows the process memory', async () => {

@@ -26,6 +26,7 @@ import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { makeTempDir } from './helpers/gateway.ts';
 import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
+import { fuzzRuns } from './helpers/fuzz-runs.ts';
 
 const AGENTS = ['a0', 'a1', 'a2'];
 const service: ServiceOptions = {
@@ -130,7 +131,7 @@ describe('the queue invariant under random concurrent chats', function () {
           await store.close();
         }
       }),
-      { numRuns: 60 },
+      { numRuns: fuzzRuns(60) },
     );
   });
 
@@ -146,7 +147,7 @@ describe('the queue invariant under random concurrent chats', function () {
           await store.close();
         }
       }),
-      { numRuns: 25 },
+      { numRuns: fuzzRuns(25) },
     );
   });
 
@@ -163,7 +164,7 @@ describe('the queue invariant under random concurrent chats', function () {
           await dropPrefix(prefix);
         }
       }),
-      { numRuns: 25 },
+      { numRuns: fuzzRuns(25) },
     );
   });
 });

@@ -6,6 +6,7 @@ import { createClient } from '@keyv/redis';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
 import type { ChatPush } from '../src/push/customer-push.ts';
+import { closeFayeClients } from './helpers/faye-client.ts';
 import { eventually } from './helpers/gateway.ts';
 import {
   AGENTS,
@@ -68,11 +69,7 @@ describe('push across gateway nodes over CometD', function () {
 
   after(async () => {
     // Waiting for the server to confirm each disconnect lets the nodes stop at once, with no long-poll open.
-    await Promise.all(
-      clients.map((client) =>
-        Promise.resolve(client.disconnect() as unknown as PromiseLike<unknown> | undefined).catch(() => undefined),
-      ),
-    );
+    await closeFayeClients(clients);
     await Promise.all(nodes.map((n) => n.stop()));
     if (nodes.length > 0) await dropPrefix(prefix);
   });

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { CometD } from 'cometd';
 import { adapt } from 'cometd-nodejs-client';
 import faye from 'faye';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway } from './helpers/gateway.ts';
 import { startNode, uniquePrefix, type GatewayNode } from './helpers/redis-nodes.ts';
@@ -15,9 +16,9 @@ adapt();
 describe('stopping a gateway that has CometD clients connected', function () {
   this.timeout(20_000);
   let node: GatewayNode | undefined;
-  const closers: (() => void)[] = [];
+  const closers: (() => unknown)[] = [];
   after(async () => {
-    for (const close of closers) close();
+    await Promise.all(closers.splice(0).map((close) => close()));
     await node?.stop();
   });
 
@@ -30,7 +31,7 @@ describe('stopping a gateway that has CometD clients connected', function () {
       const client = new faye.Client(`${node.url}/genesys/cometd`);
       client.setHeader('gms_user', user);
       if (!websocket) client.disable('websocket');
-      closers.push(() => client.disconnect());
+      closers.push(() => closeFayeClient(client));
       await new Promise<void>(
         (resolve, reject) => void client.subscribe('/_genesys', () => undefined).then(() => resolve(), reject),
       );
