@@ -7,6 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf, type AgentClient } from './helpers/agent-client.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { startV2Chat } from './helpers/chat-v2-client.ts';
@@ -415,7 +416,7 @@ describe('transfer back to a queue, pushed to the agents', function () {
       );
       await customer.call('disconnect');
     } finally {
-      client.disconnect();
+      await closeFayeClient(client);
     }
   });
 });
