@@ -9,7 +9,7 @@ import Koa from 'koa';
 import { ChatDomain } from './chat/chat-service.ts';
 import { ExpirySweeper } from './chat/expiry.ts';
 import { upgradeStore } from './chat/store-upgrade.ts';
-import type { ServiceLookup } from './chat/types.ts';
+import type { Clock, ServiceLookup } from './chat/types.ts';
 import { Registry } from './config/registry.ts';
 import { loadServiceFile, serviceNotices, type ServiceDefinition } from './config/service-file.ts';
 import { ConfigWatcher } from './config/watcher.ts';
@@ -74,7 +74,20 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(settings: Settings, log: Logger = createLogger(settings.logLevel)): Promise<Gateway> {
+export interface GatewayOptions {
+  /**
+   * The gateway's time: sessions' expiresAt and ttl, the expiry sweep, customers' idle time. Tests pass a
+   * clock they move forward; the store's own expiry of its keys (keyv's, Redis's) stays on real time, a
+   * backstop well behind expiresAt.
+   */
+  clock?: Clock;
+}
+
+export async function startGateway(
+  settings: Settings,
+  log: Logger = createLogger(settings.logLevel),
+  { clock = Date }: GatewayOptions = {},
+): Promise<Gateway> {
   // With Redis, one connection serves the sessions, their locks and the cross-node bridge.
   const redis = isRedisUrl(settings.storeUrl) ? await RedisConnection.open({ url: settings.storeUrl, log }) : undefined;
   const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
@@ -148,7 +161,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
     services: lookup,
     router,
     listener: hub,
-    clock: Date,
+    clock,
     limits: { maxTranscriptEvents: settings.maxTranscriptEvents },
     clientLimits: settings.perAddress,
   });
@@ -292,7 +305,7 @@ export async function startGateway(settings: Settings, log: Logger = createLogge
   const sweepOutage = new OutageLog(log, { down: 'could not end expired chats', back: 'expired chats are ended again' });
   const sweeper = new ExpirySweeper({
     store,
-    clock: Date,
+    clock,
     sessions: domain,
     node,
     intervalMs: settings.sweepIntervalMs,

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import faye from 'faye';
 import { startV2Chat } from './helpers/chat-v2-client.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 type Client = InstanceType<typeof faye.Client>;
@@ -37,7 +38,7 @@ describe('Chat API v2: the same operations over polling and over CometD', functi
     });
   });
   after(async () => {
-    client?.disconnect();
+    if (client) await closeFayeClient(client);
     await gw?.close();
   });
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Clock } from '../../src/chat/types.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { readSettings, type Settings } from '../../src/settings.ts';
@@ -69,6 +70,8 @@ export async function startTestGateway(
     dir?: string;
     /** The gateway's logger (default: one at TEST_LOG_LEVEL, silent). */
     log?: Logger;
+    /** The gateway's clock (a TestClock moves time forward without waiting; default: real time). */
+    clock?: Clock;
   } = {},
 ): Promise<TestGateway> {
   const dir = options.dir ?? (await makeTempDir());
@@ -97,7 +100,7 @@ export async function startTestGateway(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const gateway = await startGateway(settings, options.log ?? createLogger(settings.logLevel));
+  const gateway = await startGateway(settings, options.log ?? createLogger(settings.logLevel), { clock: options.clock });
   return {
     ...gateway,
     dir,
