@@ -82,8 +82,9 @@ describe('the expiry sweep on several nodes', function () {
       5000,
       'another node sweeping',
     );
-    // The lease outlives one interval by a second at most, so the gap is short.
-    expect(Date.now() - killedAt).to.be.below(3000);
+    // The lease (1.1 s here) outlives one interval by a second at most, so the gap is a lease and the
+    // polls of /metrics, far below the chat's ttl; loaded CI machines have taken 3.1 s.
+    expect(Date.now() - killedAt).to.be.below(4500);
     await eventually(async () => (await figures(survivor!)).expired === 1, 4000, 'the chat ended by the new sweeper');
     expect((await others[1].post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`)).status).to.equal(404);
     expect((await Promise.all(others.map(figures))).map((f) => f.live)).to.deep.equal([0, 0]);
