@@ -47,7 +47,7 @@ import { ChatV2Cometd } from './push/chat-v2-cometd.ts';
 import { attachCometd, type CometdEndpoint } from './push/cometd.ts';
 import { RedisBridge } from './push/redis-bridge.ts';
 import type { Settings } from './settings.ts';
-import { openStore } from './store/open-store.ts';
+import { openStore, sqliteDiskUse, sqliteFile } from './store/open-store.ts';
 import { isRedisUrl, RedisConnection } from './store/redis-connection.ts';
 import type { Store } from './store/store.ts';
 
@@ -93,7 +93,12 @@ export async function startGateway(
   const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
 
   // Read only at scrape time, once the sweeper and the CometD endpoint below exist.
-  const metrics = new GatewayMetrics({ chats: () => sweeper.census(), cometdClients: () => attached?.clients() ?? 0 });
+  const storeFile = sqliteFile(settings.storeUrl);
+  const metrics = new GatewayMetrics({
+    chats: () => sweeper.census(),
+    cometdClients: () => attached?.clients() ?? 0,
+    ...(storeFile ? { storeDisk: () => sqliteDiskUse(storeFile) } : {}),
+  });
   const node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const services = new Registry<ServiceDefinition>();
   const endpoints = new Registry<EndpointDefinition>();

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import faye from 'faye';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { closeFayeClients } from './helpers/faye-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -126,6 +129,25 @@ describe('GET /metrics', () => {
 
   it('shows the process memory', async () => {
     expect(sample(await scrape(), 'gms_process_memory_bytes{kind="heapUsed"}')).to.be.above(0);
+  });
+
+  it("shows the embedded store's disk use, its database and its write-ahead log", async () => {
+    // The memory store of the other tests takes no disk: no figure.
+    expect(sample(await scrape(), 'gms_store_disk_bytes{file="database"}')).to.equal(undefined);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gms-metrics-disk-'));
+    const file = path.join(dir, 'data', 'sessions.sqlite');
+    const onDisk = await startTestGateway({ env: { STORE_URL: `sqlite://${file}` } });
+    try {
+      await startCustomerChat(onDisk);
+      const text = (await onDisk.get('/metrics')).body as string;
+      // The checkpoints move pages from the log into the database file meanwhile: both exist, the file is never empty.
+      expect(sample(text, 'gms_store_disk_bytes{file="database"}')).to.be.above(0);
+      const wal = sample(text, 'gms_store_disk_bytes{file="wal"}');
+      expect(wal).to.be.a('number').and.at.least(0);
+    } finally {
+      await onDisk.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('each gateway has its own figures, even in one process', async () => {

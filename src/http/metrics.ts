@@ -12,6 +12,8 @@ export interface MetricsSources {
   chats: () => Promise<ChatCensus | undefined>;
   /** CometD clients connected now. */
   cometdClients: () => number;
+  /** The embedded store's bytes on disk now (absent for a store kept elsewhere). */
+  storeDisk?: () => { database: number; wal: number };
 }
 
 /** One request series: its latency histogram and its counter, already labelled. */
@@ -72,6 +74,21 @@ export class GatewayMetrics {
         for (const kind of ['rss', 'heapUsed', 'heapTotal', 'external'] as const) this.set({ kind }, m[kind]);
       },
     });
+
+    const storeDisk = sources.storeDisk;
+    if (storeDisk) {
+      new Gauge({
+        name: 'gms_store_disk_bytes',
+        help: 'Disk taken by the embedded session store: its database file and its write-ahead log (wal).',
+        labelNames: ['file'],
+        registers,
+        collect() {
+          const { database, wal } = storeDisk();
+          this.set({ file: 'database' }, database);
+          this.set({ file: 'wal' }, wal);
+        },
+      });
+    }
 
     this.sweeps = new Counter({
       name: 'gms_expiry_sweeps_total',

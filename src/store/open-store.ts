@@ -21,11 +21,28 @@ export interface StoreOptions extends KvStoreOptions {
   redis?: RedisConnection;
 }
 
+/** The embedded store's file for a `sqlite://` STORE_URL (undefined for the other stores). */
+export function sqliteFile(url: string): string | undefined {
+  return url.startsWith('sqlite://') ? url.slice('sqlite://'.length) : undefined;
+}
+
+/** The bytes the embedded store takes on disk now: its database file and its write-ahead log (absent: 0). */
+export function sqliteDiskUse(file: string): { database: number; wal: number } {
+  const size = (f: string): number => {
+    try {
+      return fs.statSync(f).size;
+    } catch {
+      return 0;
+    }
+  };
+  return { database: size(file), wal: size(`${file}-wal`) };
+}
+
 export async function openStore({ url, prefix, log, redis, ...options }: StoreOptions): Promise<Store> {
   const scheme = url.slice(0, url.indexOf(':'));
   if (scheme === 'memory') return new KvStore(new MemoryBackend(), new LocalLock(), options);
   if (scheme === 'sqlite') {
-    const file = url.slice('sqlite://'.length);
+    const file = sqliteFile(url)!;
     createPrivately(file, log);
     // The file is this process's alone: another program holding its lock (an operator's sqlite3 shell
     // writing to it) makes writes fail after half a second rather than hold the event loop. Pages of
