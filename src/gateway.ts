@@ -316,6 +316,7 @@ export async function startGateway(
     intervalMs: settings.sweepIntervalMs,
     endpoints: () => endpoints.list().map((entry) => entry.name),
     idleRule: (service) => services.get(service)?.customerIdle,
+    reminderSeconds: (service) => services.get(service)?.agentReminderSeconds,
     services: () => services.list().map((entry) => entry.name),
     scanIntervalMs: settings.sweepScanIntervalMs,
     onLeadChange: (leading) =>

@@ -462,3 +462,31 @@ describe('the chat state machine, transfer and conference', () => {
     );
   });
 });
+
+describe('the chat state machine, agents reminded of an unanswered customer (agentTimeoutNotification 2 s)', () => {
+  const REMIND: Rules = { ...RULES, agentReminderSeconds: 2 };
+  const at = (session: ServiceSession, command: Command, ms: number) => apply(freeze(session), command, T0 + ms, REMIND);
+  const asked = at(STATES.connected, { kind: 'send', text: 'Hello?' }, 0).session;
+
+  it('reminds the agents only, once the wait is due, once per wait; an answer ends the wait, a whisper does not', () => {
+    expect(asked.chat).to.include({ awaitingAnswerSince: T0 });
+    expect(at(asked, { kind: 'remind' }, 1999).session).to.equal(asked);
+    const reminded = at(asked, { kind: 'remind' }, 2000);
+    expect(reminded.events.map((e) => [e.type, e.nickname, e.text, e.visibility])).to.deep.equal([
+      ['Notice.Custom', 'system', 'Ann has been waiting 2 s for an answer.', 'agents'],
+    ]);
+    expect(at(reminded.session, { kind: 'remind' }, 9000).session).to.equal(reminded.session);
+    const whispered = at(reminded.session, { kind: 'agentWhisper', agentId: 'a1', text: 'on it' }, 3000).session;
+    expect(whispered.chat).to.include({ awaitingAnswerSince: T0, agentRemindedAt: T0 + 2000 });
+    const answered = at(whispered, { kind: 'agentSend', agentId: 'a1', text: 'Hi' }, 3000).session;
+    expect(answered.chat!.awaitingAnswerSince).to.equal(undefined);
+    expect(answered.chat!.agentRemindedAt).to.equal(undefined);
+  });
+
+  it('an agent joining by a transfer gets the whole reminder time from then', () => {
+    const moved = at(asked, { kind: 'transfer', agentId: 'a1', to: { agent: { id: 'a2', nickname: 'Cy' } } }, 1500).session;
+    expect(moved.chat).to.include({ awaitingAnswerSince: T0 + 1500 });
+    expect(at(moved, { kind: 'remind' }, 2500).events).to.deep.equal([]);
+    expect(at(moved, { kind: 'remind' }, 3500).events).to.have.length(1);
+  });
+});

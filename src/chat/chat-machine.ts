@@ -16,6 +16,7 @@
 import { GatewayError } from '../errors.ts';
 import { checkUpload, fileEventData, liveFile, type FileFacts, type FileLimits } from './file-rules.ts';
 import { IDLE_WARNING_TEXT, idleStep, seenSlackMs } from './customer-idle.ts';
+import { REMINDER_TEXT, reminderDue } from './agent-reminder.ts';
 import type { Chat, ChatAgent, ChatEvent, CustomerIdleRule, EventType, PartyType, ServiceSession } from './types.ts';
 
 export const NOTICE_TEXT = {
@@ -98,7 +99,9 @@ export type Command =
   | { kind: 'customerGone' }
   | { kind: 'customerBack' }
   /** The sweep's check of a customer's absence (rules.customerIdle, customer-idle.ts): warns, then ends the chat, when due. */
-  | { kind: 'idle' };
+  | { kind: 'idle' }
+  /** The sweep's check of an unanswered customer (rules.agentReminderSeconds, agent-reminder.ts): reminds the agents when due. */
+  | { kind: 'remind' };
 
 /** The customer's own commands: each one says they are there. */
 const CUSTOMER_COMMANDS: ReadonlySet<Command['kind']> = new Set([
@@ -121,7 +124,12 @@ export interface Rules {
   maxMessageLength: number;
   /** The service's customerIdleWarning / customerIdleEnd, if it times customers out. */
   customerIdle?: CustomerIdleRule;
+  /** The service's agentTimeoutNotification, if the agents are reminded of an unanswered customer. */
+  agentReminderSeconds?: number;
 }
+
+/** What an agent does that answers the customer (a whisper does not). */
+const ANSWERS: ReadonlySet<Command['kind']> = new Set(['agentSend', 'agentPushUrl', 'agentFile']);
 
 /** What else a command calls for, besides storing the session. */
 export type Effect =
@@ -440,6 +448,23 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       if (chat.customerGoneAt !== undefined) chat.customerGoneAt = undefined;
       break;
     }
+    case 'remind': {
+      const chat = session.chat;
+      if (!chat || !reminderDue(chat, rules.agentReminderSeconds, now)) break;
+      const waited = Math.round((now - chat.awaitingAnswerSince!) / 1000);
+      add(
+        chat,
+        'Notice.Custom',
+        SYSTEM_NICKNAME,
+        REMINDER_TEXT(chat.customer.nickname, waited),
+        'EXTERNAL',
+        undefined,
+        undefined,
+        'agents',
+      );
+      chat.agentRemindedAt = now;
+      break;
+    }
     case 'idle': {
       const chat = session.chat;
       if (!chat) break;
@@ -452,6 +477,20 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
     }
   }
   const chat = session.chat;
+  if (chat && chat.state !== 'ended') {
+    // A customer's message starts a wait for an answer; an agent's answer ends it; a new agent (accept,
+    // transfer) gets the whole reminder time from joining.
+    const asked = events.some((e) => e.partyType === 'CLIENT' && e.type === 'Message.Text');
+    const answered = ANSWERS.has(command.kind) && events.some((e) => e.visibility !== 'agents');
+    const joined = events.some((e) => e.type === 'Notice.Joined' && e.partyType !== 'CLIENT' && e.visibility !== 'agents');
+    if (answered && chat.awaitingAnswerSince !== undefined) {
+      chat.awaitingAnswerSince = undefined;
+      chat.agentRemindedAt = undefined;
+    } else if ((asked && chat.awaitingAnswerSince === undefined) || (joined && chat.awaitingAnswerSince !== undefined)) {
+      chat.awaitingAnswerSince = now;
+      chat.agentRemindedAt = undefined;
+    }
+  }
   // The customer's own call says they are there (recorded at most once a second, or a quarter of the
   // warning time, so that most polls stay free of writes), and takes back a warning of their absence.
   if (

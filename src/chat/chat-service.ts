@@ -275,8 +275,17 @@ export class ChatDomain {
    * customerIdleEnd (found in `set`): the machine warns, or ends the chat, if that is still due under the lock.
    */
   async idle(id: string, set: string): Promise<void> {
+    return this.sweepCommand(id, set, 'idle');
+  }
+
+  /** The sweep found this chat's customer waiting for an answer longer than agentTimeoutNotification (in `set`): the agents are reminded, if still due. */
+  remind(id: string, set: string): Promise<void> {
+    return this.sweepCommand(id, set, 'remind');
+  }
+
+  private async sweepCommand(id: string, set: string, kind: 'idle' | 'remind'): Promise<void> {
     try {
-      await this.change(sessionKey(id), () => ({ command: { kind: 'idle' }, quiet: true, view: () => undefined }));
+      await this.change(sessionKey(id), () => ({ command: { kind }, quiet: true, view: () => undefined }));
     } catch (err) {
       if (!(err instanceof GatewayError && err.exception === 'SessionNotFound')) throw err;
       // Gone with its store TTL while no node swept: nothing else takes it out of the set it was found in.
@@ -404,6 +413,7 @@ export class ChatDomain {
       maxTranscriptEvents: this.limits.maxTranscriptEvents,
       maxMessageLength: options.maxMessageLength,
       ...(options.customerIdle ? { customerIdle: options.customerIdle } : {}),
+      ...(options.agentReminderSeconds !== undefined ? { agentReminderSeconds: options.agentReminderSeconds } : {}),
     };
   }
 

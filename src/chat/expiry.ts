@@ -15,6 +15,7 @@ import {
   queueSet,
   serviceConnectedSet,
   serviceWaitingSet,
+  unansweredSet,
   warnedSet,
 } from './session-records.ts';
 import type { Clock, CustomerIdleRule, ServiceSession } from './types.ts';
@@ -50,6 +51,8 @@ export interface SessionExpirer {
   repairMember(set: string, chatSessionId: string): Promise<void>;
   /** Warns, or ends, a chat whose customer is gone too long (found in `set`), if that is still due under its lock. */
   idle(sessionId: string, set: string): Promise<void>;
+  /** Reminds the agents of a customer waiting for an answer, if that is still due under its lock. */
+  remind(sessionId: string, set: string): Promise<void>;
 }
 
 export interface ExpirySweeperOptions {
@@ -62,6 +65,8 @@ export interface ExpirySweeperOptions {
   intervalMs: number;
   /** A service's customerIdleWarning / customerIdleEnd; undefined: its customers are never timed out. */
   idleRule?: (service: string) => CustomerIdleRule | undefined;
+  /** A service's agentTimeoutNotification (seconds); undefined: its agents are never reminded. */
+  reminderSeconds?: (service: string) => number | undefined;
   /** The endpoints whose queues are counted and checked (besides those the last full scan met). */
   endpoints?: () => string[];
   /** The services whose chats are counted (besides those the last full scan met). */
@@ -166,6 +171,11 @@ export class ExpirySweeper {
     if (!this.lastScan || now - this.lastScan.at >= this.scanIntervalMs) this.lastScan = await this.scan(now);
     const scan = this.lastScan;
     for (const service of new Set([...(this.options.services?.() ?? []), ...scan.services])) {
+      const remindAfter = this.options.reminderSeconds?.(service);
+      if (remindAfter !== undefined)
+        await this.eachDue(unansweredSet(service), now - remindAfter * 1000, (id) =>
+          this.sessions.remind(id, unansweredSet(service)),
+        );
       const rule = this.options.idleRule?.(service);
       if (!rule) continue;
       for (const [set, since] of [

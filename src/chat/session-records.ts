@@ -9,13 +9,15 @@
 //   its due part); the census's sets: `connected` the chats with an agent, `service-waiting:<service>`
 //   and `service-connected:<service>` a service's chats in each state (counted, never listed);
 //   `away:<service>` the live chats whose customer is gone, by since when, and `warned:<service>` those
-//   warned of it, by when (customer-idle.ts: the sweep reads only their due parts).
+//   warned of it, by when (customer-idle.ts: the sweep reads only their due parts); `unanswered:<service>`
+//   the connected chats whose customer waits for an answer, by since when (agent-reminder.ts).
 // The domain sees whole sessions: `assemble` puts the sealed events back in front of the record's, and
 // `writeOps` turns a change from one whole session to the next into the ops of its atomic write.
 
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import type { Op, Store } from '../store/store.ts';
+import { unansweredSince } from './agent-reminder.ts';
 import { customerGoneSince } from './customer-idle.ts';
 import type { Chat, ChatEvent, ServiceSession } from './types.ts';
 
@@ -36,6 +38,8 @@ export const serviceWaitingSet = (service: string): string => `service-waiting:$
 export const serviceConnectedSet = (service: string): string => `service-connected:${service}`;
 export const awaySet = (service: string): string => `away:${service}`;
 export const warnedSet = (service: string): string => `warned:${service}`;
+/** A service's connected chats whose customer waits for an answer, not yet reminded, by since when (agent-reminder.ts). */
+export const unansweredSet = (service: string): string => `unanswered:${service}`;
 
 /** The number of events in a chat given as its stored record (its sealed ones included). */
 export function recordEventCount(chat: Chat): number {
@@ -154,6 +158,8 @@ function memberships(session: ServiceSession | undefined): Map<string, { set: st
     const since = customerGoneSince(chat);
     if (since !== undefined) add(awaySet(session.service), session.id, since);
   }
+  const unanswered = unansweredSince(chat);
+  if (unanswered !== undefined) add(unansweredSet(session.service), session.id, unanswered);
   if (chat.notifyBy === 'comet' && session.gmsUser) add(cometSet(session.gmsUser), session.id, chat.startedAt);
   return places;
 }

@@ -94,6 +94,10 @@ export interface Chat {
   customerGoneAt?: number;
   /** When the customer was warned that the chat ends for their absence; cleared when they come back. */
   idleWarnedAt?: number;
+  /** Since when the customer's last message waits for an answer from an agent (agent-reminder.ts); cleared by one. */
+  awaitingAnswerSince?: number;
+  /** When the agents were reminded of that wait; cleared with it. */
+  agentRemindedAt?: number;
   /** The ids of the files stored with this chat (chat-files.ts), removed with it. */
   fileIds?: string[];
 }
@@ -125,6 +129,8 @@ export interface ServiceOptions {
   fileTransfer?: FileLimits;
   /** When a chat whose customer is gone is warned, then ended (customer-idle.ts); undefined: never. */
   customerIdle?: CustomerIdleRule;
+  /** agentTimeoutNotification: seconds a customer's message may wait for an answer before the agents are reminded. */
+  agentReminderSeconds?: number;
 }
 
 /** The service options customerIdleWarning / customerIdleEnd. */

@@ -40,7 +40,12 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
     fileTransfer,
     customerIdleWarning,
     customerIdleEnd,
-  } = options as unknown as ServiceDefinition & { customerIdleWarning?: number; customerIdleEnd: number };
+    agentTimeoutNotification,
+  } = options as unknown as ServiceDefinition & {
+    customerIdleWarning?: number;
+    customerIdleEnd: number;
+    agentTimeoutNotification?: number;
+  };
   // GMS writes endpoints as <tenant>:<name>; the gateway is one tenant, so the name alone routes.
   const [tenant, endpoint] = written.includes(':') ? written.split(':') : [undefined, written];
   return {
@@ -59,6 +64,7 @@ export function loadServiceFile(file: string, text: string): LoadResult<ServiceD
       ...(customerIdleWarning !== undefined
         ? { customerIdle: { warningSeconds: customerIdleWarning, endSeconds: customerIdleEnd } }
         : {}),
+      ...(agentTimeoutNotification !== undefined ? { agentReminderSeconds: agentTimeoutNotification } : {}),
       ...(description ? { description } : {}),
       ...(ignored.length > 0 ? { ignored } : {}),
       chatApiVersions,

@@ -509,6 +509,7 @@ export function openApiDocument(): Schema {
         disconnectedStatus: { enum: [200, 400] },
         maxChats: int(),
         customerIdle: obj({ warningSeconds: int(), endSeconds: int() }),
+        agentReminderSeconds: int(),
         description: str(),
         ignored: arrayOf(ref('IgnoredOption')),
         chatApiVersions: arrayOf({ enum: [1, 2] }),
