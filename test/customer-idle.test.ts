@@ -1,15 +1,17 @@
 // Abandoned chats (service options customerIdleWarning / customerIdleEnd), over real HTTP and CometD with
 // short settings: a customer who stops polling, or whose last CometD client goes, is warned, then the
 // chat ends for everyone; a waiting chat abandoned this way leaves the queue; coming back clears the warning.
+// The gateway runs on a test clock: an absence lasts as long as the test moves the clock, not as it waits.
 
 import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
 import { awaySet } from '../src/chat/session-records.ts';
-import { closeFayeClients } from './helpers/faye-client.ts';
+import { closeFayeClient, closeFayeClients } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
 import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { TestClock } from './helpers/test-clock.ts';
 
 type Client = InstanceType<typeof faye.Client>;
 type EventsPush = Extract<AgentPushMessage, { type: 'events' }>;
@@ -36,6 +38,7 @@ async function subscribe<T>(
 
 describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
   let gw: TestGateway;
+  const clock = new TestClock();
   const clients: Client[] = [];
   const alice = () => agentClient(gw, 'alice');
 
@@ -63,11 +66,20 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
 
   before(async () => {
     gw = await startTestGateway({
-      services: { 'request-chat.json': {}, 'brisk.json': { customerIdleWarning: 1, customerIdleEnd: 1 } },
+      services: { 'request-chat.json': {}, 'brisk.json': { customerIdleWarning: 60, customerIdleEnd: 60 } },
       endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
       env: { SWEEP_INTERVAL_MS: '50' },
+      clock,
     });
   });
+
+  /** Resolves after two more passes of the expiry sweep: the one under way may have read the clock before it moved. */
+  async function twoSweeps(): Promise<void> {
+    const passes = async (): Promise<number> =>
+      Number(/^gms_expiry_sweeps_total (\d+)/m.exec((await gw.get('/metrics')).body as string)?.[1]);
+    const before = await passes();
+    await eventually(async () => (await passes()) >= before + 2, 5000, 'two sweeps');
+  }
   afterEach(() => closeFayeClients(clients));
   after(() => gw.close());
 
@@ -78,16 +90,26 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
     expect((await alice().post(`/chats/${chatId}/accept`)).status).to.equal(200);
     // Polling keeps the chat alive past the warning time.
     for (let i = 0; i < 4; i++) {
+      clock.advance(40_000);
       expect((await customer.call('refresh')).status).to.equal(200);
-      await new Promise((r) => setTimeout(r, 400));
+      await twoSweeps();
     }
     expect((await customer.call('startTyping')).status).to.equal(200);
-    const lastCall = Date.now();
+    const lastCall = clock.now();
     // The sweep finds the absent customer in the service's set of them, not by reading every session.
     expect(await gw.store.members(awaySet('brisk'))).to.include(customer.id);
     expect(listener.eventsOf(chatId).filter((e) => e.type === 'Notice.Custom')).to.deep.equal([]);
 
-    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Left'), 6000, 'the chat to end');
+    clock.advance(59_000);
+    await twoSweeps();
+    expect(listener.eventsOf(chatId).filter((e) => e.type === 'Notice.Custom')).to.deep.equal([]);
+    clock.advance(1_000);
+    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Custom'), 5000, 'the warning');
+    clock.advance(59_000);
+    await twoSweeps();
+    expect(listener.eventsOf(chatId).map((e) => e.type)).not.to.include('Notice.Left');
+    clock.advance(1_000);
+    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Left'), 5000, 'the chat to end');
     const events = listener.eventsOf(chatId);
     expect(events.map((e) => [e.type, e.nickname, e.partyType])).to.deep.equal([
       ['Notice.Joined', 'Alice', 'AGENT'],
@@ -98,9 +120,9 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
     ]);
     const warning = events[2];
     const left = events[4];
-    expect(warning.text).to.equal('The customer seems to have gone; the chat ends in 1 s unless they come back.');
-    expect(Date.parse(warning.at)).to.be.at.least(lastCall + 1000 - 50);
-    expect(Date.parse(left.at) - Date.parse(warning.at)).to.be.at.least(1000);
+    expect(warning.text).to.equal('The customer seems to have gone; the chat ends in 60 s unless they come back.');
+    expect(Date.parse(warning.at)).to.be.at.least(lastCall + 60_000);
+    expect(Date.parse(left.at) - Date.parse(warning.at)).to.be.at.least(60_000);
     expect(listener.pushes(chatId).at(-1)).to.include({ type: 'events', state: 'ended' });
 
     // The customer who comes back finds the chat over, with what happened.
@@ -122,16 +144,23 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
     const chatId = customer.start.body.chatSessionId as string;
     await alice().post(`/chats/${chatId}/accept`);
     const warnings = () => listener.eventsOf(chatId).filter((e) => e.type === 'Notice.Custom');
-    await eventually(() => warnings().length === 1, 4000, 'the first warning');
-    const back = Date.now();
+    clock.advance(60_000);
+    await eventually(() => warnings().length === 1, 5000, 'the first warning');
+    const back = clock.now();
     const seen = await customer.call('refresh');
     expect(seen.body.transcriptToShow.map((e: string[]) => e[0])).to.include('Notice.Custom');
 
-    await eventually(() => warnings().length === 2, 4000, 'the second warning');
-    expect(Date.parse(warnings()[1].at)).to.be.at.least(back + 1000 - 50);
+    // A customerIdleEnd after the first warning: no end, and no second warning before a whole new absence.
+    clock.advance(30_000);
+    await twoSweeps();
+    expect(warnings()).to.have.length(1);
+    clock.advance(30_000);
+    await eventually(() => warnings().length === 2, 5000, 'the second warning');
+    expect(Date.parse(warnings()[1].at)).to.be.at.least(back + 60_000);
     // Still on: the end comes a whole customerIdleEnd after the second warning, not after the first.
     expect(listener.eventsOf(chatId).map((e) => e.type)).not.to.include('Notice.Left');
-    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Left'), 4000, 'the end');
+    clock.advance(60_000);
+    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Left'), 5000, 'the end');
     const left = listener.eventsOf(chatId).find((e) => e.type === 'Notice.Left')!;
     expect(Date.parse(left.at) - Date.parse(warnings()[1].at)).to.be.at.least(1000);
   });
@@ -144,7 +173,12 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
       (await alice().get('/chats?state=waiting')).body.chats.map((c: { chatSessionId: string }) => c.chatSessionId);
     expect(await waitingIds()).to.include(chatId);
 
-    await eventually(() => listener.pushes(chatId).some((m) => m.type === 'dequeued'), 6000, 'the chat to leave the queue');
+    // Warned (the agents, not in the chat, are not told of that), then ended.
+    clock.advance(60_000);
+    await twoSweeps();
+    expect(listener.pushes(chatId).map((m) => m.type)).not.to.include('dequeued');
+    clock.advance(60_000);
+    await eventually(() => listener.pushes(chatId).some((m) => m.type === 'dequeued'), 5000, 'the chat to leave the queue');
     expect(await waitingIds()).not.to.include(chatId);
     expect((await alice().get(`/chats/${chatId}`)).body.state).to.equal('ended');
     const end = await customer.call('refresh', { transcriptPosition: '1' });
@@ -171,14 +205,19 @@ describe('abandoned chats (customerIdleWarning, customerIdleEnd)', () => {
     await alice().post(`/chats/${chatId}/accept`);
     await eventually(() => received.length > 0, 3000, 'a push to the customer');
     // Connected but silent for longer than the warning time: nothing happens.
-    await new Promise((r) => setTimeout(r, 1600));
+    clock.advance(90_000);
+    await twoSweeps();
     expect(listener.eventsOf(chatId).map((e) => e.type)).to.deep.equal(['Notice.Joined']);
 
-    const gone = Date.now();
-    client.disconnect();
-    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Left'), 6000, 'the chat to end');
+    const gone = clock.now();
+    await closeFayeClient(client);
+    await eventually(async () => (await gw.get('/metrics')).body.includes('gms_cometd_clients 1\n'), 5000, 'the client to go');
+    clock.advance(60_000);
+    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Custom'), 5000, 'the warning');
+    clock.advance(60_000);
+    await eventually(() => listener.eventsOf(chatId).some((e) => e.type === 'Notice.Left'), 5000, 'the chat to end');
     const events = listener.eventsOf(chatId);
     expect(events.map((e) => e.type)).to.deep.equal(['Notice.Joined', 'Notice.Custom', 'Notice.Left']);
-    expect(Date.parse(events[1].at)).to.be.at.least(gone + 1000 - 50);
+    expect(Date.parse(events[1].at)).to.be.at.least(gone + 60_000);
   });
 });
