@@ -12,7 +12,7 @@ import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { EmbeddedSqlite } from '../src/store/embedded-sqlite.ts';
 import { openStore } from '../src/store/open-store.ts';
-import { makeTempDir } from './helpers/gateway.ts';
+import { eventually, makeTempDir } from './helpers/gateway.ts';
 import { otherConnection, storedRows } from './helpers/sqlite-file.ts';
 
 describe('the embedded SQLite backend', () => {
@@ -201,12 +201,16 @@ describe('the embedded SQLite backend', () => {
     const keyv = await openKeyv();
     // Far fewer pages than SQLite's own automatic checkpoint (1,000) would wait for.
     await Promise.all(Array.from({ length: 200 }, (_, i) => keyv.set(`k${i}`, { n: i })));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    // The main file alone, without its log, already holds every row.
+    // The main file alone, without its log, soon holds every row: the checkpoint ran without a commit.
     const copy = path.join(path.dirname(file), 'copy.sqlite');
-    await fs.copyFile(file, copy);
-    const rows = await storedRows(copy);
-    expect(rows).to.have.length(200);
+    await eventually(
+      async () => {
+        await fs.copyFile(file, copy);
+        return (await storedRows(copy)).length === 200;
+      },
+      10_000,
+      'a checkpoint to write every row into the file',
+    );
     // Closing empties the log into the file and removes it.
     await close(keyv);
     const wal = await fs.stat(`${file}-wal`).then(
@@ -240,7 +244,7 @@ describe('the embedded SQLite backend', () => {
     }
     expect(cutBack, `the log grew to ${largest} bytes and was never cut back`).to.equal(true);
     // Once the writes stop, the next checkpoint empties the log and cuts it back under the limit.
-    while ((await walBytes()) > limit) await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(async () => (await walBytes()) <= limit, 10_000, 'the log cut back under its limit');
     expect((await inFile()).size).to.be.within(1, 2000);
   });
 

@@ -8,17 +8,22 @@ import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { CHUNK_EVENTS } from '../src/chat/session-records.ts';
 import { rowsMentioning, storedRows } from './helpers/sqlite-file.ts';
+import { TestClock } from './helpers/test-clock.ts';
 
 describe('sessions on the embedded SQLite store', () => {
   let installed: string | undefined;
   let env: Record<string, string>;
   let file: string;
+  /** Every gateway of a test runs on it: a ttl runs out when the test moves it, not by waiting. */
+  let clock: TestClock;
   const running: TestGateway[] = [];
 
   /** The first call installs a gateway in its own folders; later calls restart that same installation. */
   const start = async (): Promise<TestGateway> => {
     const gw = await startTestGateway(
-      installed ? { env, dir: installed } : { env, services: { 'request-chat.json': {}, 'brief.json': { ttl: 1 } } },
+      installed
+        ? { env, clock, dir: installed }
+        : { env, clock, services: { 'request-chat.json': {}, 'brief.json': { ttl: 60 } } },
     );
     installed = gw.dir;
     running.push(gw);
@@ -27,6 +32,7 @@ describe('sessions on the embedded SQLite store', () => {
 
   beforeEach(async () => {
     installed = undefined;
+    clock = new TestClock();
     file = path.join(await makeTempDir('gms-persist-'), 'data', 'sessions.sqlite');
     env = { STORE_URL: `sqlite://${file}`, SWEEP_INTERVAL_MS: '50' };
   });
@@ -140,6 +146,7 @@ describe('sessions on the embedded SQLite store', () => {
     for (let n = 2; n <= 2 * CHUNK_EVENTS + 3; n++)
       expect((await chat.call('send', { message: `message ${n}` })).status).to.equal(200);
     expect((await rowsMentioning(file, chat.id)).filter((key) => key.includes('transcript:'))).to.have.length(2);
+    clock.advance(60_001);
     await eventually(
       async () => (await rowsMentioning(file, chat.id)).length === 0,
       5000,
@@ -153,8 +160,8 @@ describe('sessions on the embedded SQLite store', () => {
     const chat = await startCustomerChat(first, { service: 'brief' });
     await first.close();
     expect(await rowsMentioning(file, chat.id)).to.not.deep.equal([]);
-    // The gateway is down for longer than the service's ttl of one second.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The gateway is down for longer than the service's ttl of a minute.
+    clock.advance(60_001);
 
     const second = await start();
     const reply = await second.post(`/genesys/1/service/${chat.id}/ixn/chat/refresh`);
