@@ -7,6 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import faye from 'faye';
 import type { AgentPushMessage } from '../src/endpoints/agent-push.ts';
+import { closeFayeClient } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf, type AgentClient } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -87,7 +88,7 @@ for (const [store, envOf] of Object.entries(stores)) {
         await customer.call('disconnect');
         await alice.post(`/chats/${id}/leave`);
       } finally {
-        client.disconnect();
+        await closeFayeClient(client);
       }
     });
 
