@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { ChatDomain } from './chat/chat-service.ts';
+import { ChatDomain, EXPIRY_GRACE_MS } from './chat/chat-service.ts';
 import { ExpirySweeper } from './chat/expiry.ts';
 import { upgradeStore } from './chat/store-upgrade.ts';
 import type { Clock, ServiceLookup } from './chat/types.ts';
@@ -41,6 +41,10 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { clientAddress } from './http/client-address.ts';
 import { corsPolicy } from './http/headers.ts';
 import { createLogger, type Logger } from './log.ts';
+import { PushDrainer } from './notify/drain.ts';
+import { Outbox } from './notify/outbox.ts';
+import { loadProviderFile, publicProvider, type ProviderDefinition } from './notify/provider-file.ts';
+import { Senders } from './notify/senders.ts';
 import { OutageLog } from './outage-log.ts';
 import { ChatHub } from './push/chat-hub.ts';
 import { ChatV2Cometd } from './push/chat-v2-cometd.ts';
@@ -61,6 +65,10 @@ export interface Gateway {
   domain: ChatDomain;
   /** Ends expired sessions while this node holds the sweep lease, and keeps the chat census. */
   sweeper: ExpirySweeper;
+  /** The push notification providers of push.d/. */
+  pushProviders: Registry<ProviderDefinition>;
+  /** Sends the notifications of the chats' outboxes. */
+  pushDrainer: PushDrainer;
   hub: ChatHub;
   /** The Bayeux endpoint at /genesys/cometd: agent channels are published through it. */
   cometd: CometdEndpoint;
@@ -154,6 +162,23 @@ export async function startGateway(
   });
   await endpointWatcher.start();
   configSync.follow();
+  const pushProviders = new Registry<ProviderDefinition>();
+  const pushWatcher = new ConfigWatcher({
+    dir: settings.push.dir,
+    kind: 'provider',
+    load: loadProviderFile,
+    describe: publicProvider,
+    registry: pushProviders,
+    log,
+    settleMs: settings.reloadSettleMs,
+    onChange: metrics.configChanged('provider'),
+  });
+  await pushWatcher.start();
+  const pushRule = {
+    awayMs: settings.push.awayMs,
+    coalesceMs: settings.push.coalesceMs,
+    minIntervalMs: settings.push.minIntervalMs,
+  };
   const agents = new EndpointDirectory(endpoints);
   const access = new AdminAccess(settings.adminTokens);
   warnOfOpenDoors(access, endpoints, log);
@@ -169,6 +194,7 @@ export async function startGateway(
     clock,
     limits: { maxTranscriptEvents: settings.maxTranscriptEvents },
     clientLimits: settings.perAddress,
+    push: pushRule,
   });
   await upgradeStore(store, domain);
 
@@ -326,6 +352,18 @@ export async function startGateway(
     onReached: () => sweepOutage.recovered(),
   });
   sweeper.start();
+  const pushDrainer = new PushDrainer({
+    outbox: new Outbox(store, EXPIRY_GRACE_MS, pushRule),
+    clock: Date,
+    providers: () => pushProviders.list().map((entry) => entry.value),
+    send: new Senders(Date).send,
+    intervalMs: settings.push.drainIntervalMs,
+    claimMs: settings.push.claimMs,
+    retry: settings.push.retry,
+    onOutcome: (provider, outcome) => metrics.pushed(provider, outcome),
+    log,
+  });
+  pushDrainer.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -336,6 +374,8 @@ export async function startGateway(
     agents,
     domain,
     sweeper,
+    pushProviders,
+    pushDrainer,
     hub,
     cometd,
     store,
@@ -351,10 +391,12 @@ export async function startGateway(
     settled: async () => {
       await serviceWatcher.settled();
       await endpointWatcher.settled();
+      await pushWatcher.settled();
     },
     close() {
       closing ??= (async () => {
         await sweeper.stop();
+        await pushDrainer.stop();
         // Long-polls and websockets end first, or the server would wait for them to time out.
         stopAgentPush();
         stopChatV2Push();
@@ -373,6 +415,7 @@ export async function startGateway(
         });
         await serviceWatcher.close();
         await endpointWatcher.close();
+        await pushWatcher.close();
         await bridge?.close();
         await configSync.close();
         await store.close();

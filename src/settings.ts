@@ -51,6 +51,20 @@ export interface Settings {
     /** Most live CometD clients one client address may hold (addresses in RATE_LIMIT_EXEMPT are not limited). */
     maxClientsPerAddress: number;
   };
+  /** Push notifications to mobile apps in the background (README "Push notifications to mobile apps"). */
+  push: {
+    /** The folder of provider files (push.d/). */
+    dir: string;
+    /** When, and how often, an absent customer's chat queues a notification. */
+    awayMs: number;
+    coalesceMs: number;
+    minIntervalMs: number;
+    /** How often each node looks for notifications due, in milliseconds. */
+    drainIntervalMs: number;
+    /** How long a node's claim on a notification it sends keeps other nodes off it. */
+    claimMs: number;
+    retry: { baseMs: number; maxMs: number; maxAttempts: number };
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -212,6 +226,19 @@ function readEach(env: Env): Settings {
     cometd: {
       maxMessages: integer(env, 'COMETD_MAX_MESSAGES', 100, 1),
       maxClientsPerAddress: integer(env, 'COMETD_MAX_CLIENTS_PER_IP', 200, 1),
+    },
+    push: {
+      dir: path.resolve(cwd, env.PUSH_DIR || 'push.d'),
+      awayMs: integer(env, 'PUSH_AWAY_MS', 10_000, 0),
+      coalesceMs: integer(env, 'PUSH_COALESCE_MS', 2000, 0),
+      minIntervalMs: integer(env, 'PUSH_MIN_INTERVAL_MS', 15_000, 0),
+      drainIntervalMs: integer(env, 'PUSH_DRAIN_INTERVAL_MS', 250, 10),
+      claimMs: integer(env, 'PUSH_CLAIM_MS', 60_000, 100),
+      retry: {
+        baseMs: integer(env, 'PUSH_RETRY_BASE_MS', 1000, 1),
+        maxMs: integer(env, 'PUSH_RETRY_MAX_MS', 300_000, 1),
+        maxAttempts: integer(env, 'PUSH_MAX_ATTEMPTS', 8, 1, 100),
+      },
     },
   };
 }

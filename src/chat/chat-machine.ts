@@ -17,7 +17,18 @@ import { GatewayError } from '../errors.ts';
 import { checkUpload, fileEventData, liveFile, type FileFacts, type FileLimits } from './file-rules.ts';
 import { IDLE_WARNING_TEXT, idleStep, seenSlackMs } from './customer-idle.ts';
 import { REMINDER_TEXT, reminderDue } from './agent-reminder.ts';
-import type { Chat, ChatAgent, ChatEvent, CustomerIdleRule, EventType, PartyType, ServiceSession } from './types.ts';
+import { pushAfter } from '../notify/outbox-rule.ts';
+import type {
+  Chat,
+  ChatAgent,
+  ChatEvent,
+  CustomerIdleRule,
+  EventType,
+  PartyType,
+  PushRegistration,
+  PushRule,
+  ServiceSession,
+} from './types.ts';
 
 export const NOTICE_TEXT = {
   joined: 'has joined the session',
@@ -36,6 +47,8 @@ export interface StartParams {
   userData: Record<string, string>;
   /** The client address starting the chat, counted against MAX_WAITING_PER_ADDRESS; none: not counted. */
   client?: string;
+  /** The device to notify while the customer is away (notify/registration.ts). */
+  push?: PushRegistration;
 }
 
 /** What a customer's change does to their live chat (decided by a protocol adapter's rule, inside the change). */
@@ -126,6 +139,8 @@ export interface Rules {
   customerIdle?: CustomerIdleRule;
   /** The service's agentTimeoutNotification, if the agents are reminded of an unanswered customer. */
   agentReminderSeconds?: number;
+  /** When push notifications are due (notify/outbox-rule.ts); undefined: none are ever queued. */
+  push?: PushRule;
 }
 
 /** What an agent does that answers the customer (a whisper does not). */
@@ -276,6 +291,7 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
         agents: [],
         events: [],
         clientPosition: 0,
+        ...(params.push ? { push: params.push } : {}),
       };
       session.chat = chat;
       add(chat, 'Notice.Joined', nickname, NOTICE_TEXT.joined, 'CLIENT');
@@ -502,6 +518,10 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
     chat.customerSeenAt = now;
     chat.idleWarnedAt = undefined;
   }
+  // The device registered for push notifications gets one for the events of an absent customer (its
+  // outbox, written with them).
+  if (chat?.push && stored.chat)
+    chat.push = pushAfter(stored.chat, chat.push, events, CUSTOMER_COMMANDS.has(command.kind), now, rules.push);
   // A comet chat's new events are pushed as they commit: they count as given to the customer, unless its
   // app is in the background, where the away mark holds its place (README "Background and return").
   if (chat?.notifyBy === 'comet' && chat.awayPosition === undefined && events.length > 0)

@@ -14,6 +14,7 @@ import type {
   ChatRouter,
   ChatUpdate,
   Clock,
+  PushRule,
   ServiceLookup,
   ServiceOptions,
   ServiceSession,
@@ -73,7 +74,12 @@ export interface ChatDomainDeps {
   expiryGraceMs?: number;
   /** Caps per client address (client-caps.ts); absent: none. */
   clientLimits?: ClientLimits;
+  /** When push notifications are queued for absent customers (notify/outbox-rule.ts); absent: never. */
+  push?: PushRule;
 }
+
+/** How long the store keeps an expired session by default, for the sweeper to end its chat and tell the agents. */
+export const EXPIRY_GRACE_MS = 60_000;
 
 /** Parses a `transcriptPosition` parameter: a whole number ≥ 0, or absent. */
 export function parsePosition(raw: string | undefined): number | undefined {
@@ -92,6 +98,7 @@ export class ChatDomain {
   private readonly clock: Clock;
   private readonly limits: Limits;
   private readonly graceMs: number;
+  private readonly push: PushRule | undefined;
   private readonly quota: ChatQuota;
   private readonly clientCaps: ClientCaps;
   /** Sessions as stored: a record and the sealed chunks of its transcript (session-records.ts). */
@@ -106,7 +113,8 @@ export class ChatDomain {
     this.listener = deps.listener;
     this.clock = deps.clock;
     this.limits = { maxTranscriptEvents: 10_000, ...deps.limits };
-    this.graceMs = deps.expiryGraceMs ?? 60_000;
+    this.graceMs = deps.expiryGraceMs ?? EXPIRY_GRACE_MS;
+    this.push = deps.push;
     this.records = new SessionRecords(this.store);
     this.files = new ChatFiles(this.store);
     this.quota = new ChatQuota(this.store, async (id) => {
@@ -414,6 +422,7 @@ export class ChatDomain {
       maxMessageLength: options.maxMessageLength,
       ...(options.customerIdle ? { customerIdle: options.customerIdle } : {}),
       ...(options.agentReminderSeconds !== undefined ? { agentReminderSeconds: options.agentReminderSeconds } : {}),
+      ...(this.push ? { push: this.push } : {}),
     };
   }
 

@@ -10,7 +10,8 @@
 //   and `service-connected:<service>` a service's chats in each state (counted, never listed);
 //   `away:<service>` the live chats whose customer is gone, by since when, and `warned:<service>` those
 //   warned of it, by when (customer-idle.ts: the sweep reads only their due parts); `unanswered:<service>`
-//   the connected chats whose customer waits for an answer, by since when (agent-reminder.ts).
+//   the connected chats whose customer waits for an answer, by since when (agent-reminder.ts);
+//   `push-due` the sessions whose chat has a notification in its outbox, by when it is due (notify/).
 // The domain sees whole sessions: `assemble` puts the sealed events back in front of the record's, and
 // `writeOps` turns a change from one whole session to the next into the ops of its atomic write.
 
@@ -40,6 +41,8 @@ export const awaySet = (service: string): string => `away:${service}`;
 export const warnedSet = (service: string): string => `warned:${service}`;
 /** A service's connected chats whose customer waits for an answer, not yet reminded, by since when (agent-reminder.ts). */
 export const unansweredSet = (service: string): string => `unanswered:${service}`;
+/** Every session with a push notification to send, scored by when it is due. */
+export const PUSH_DUE_SET = 'push-due';
 
 /** The number of events in a chat given as its stored record (its sealed ones included). */
 export function recordEventCount(chat: Chat): number {
@@ -152,6 +155,7 @@ function memberships(session: ServiceSession | undefined): Map<string, { set: st
     add(serviceConnectedSet(session.service), chat.chatSessionId, chat.startedAt);
   }
   for (const agent of chat.agents) add(agentSet(agent.id), chat.chatSessionId, agent.joinedAt);
+  if (chat.push?.pending) add(PUSH_DUE_SET, session.id, chat.push.pending.dueAt);
   if (chat.state === 'ended') return places;
   if (chat.idleWarnedAt !== undefined) add(warnedSet(session.service), session.id, chat.idleWarnedAt);
   else {

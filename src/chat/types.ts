@@ -100,6 +100,49 @@ export interface Chat {
   agentRemindedAt?: number;
   /** The ids of the files stored with this chat (chat-files.ts), removed with it. */
   fileIds?: string[];
+  /** The customer's device registered for push notifications at the start (notify/), with its outbox. */
+  push?: PushRegistration;
+}
+
+/** A mobile device told of new agent events while its app is in the background (the push_notification_* parameters). */
+export interface PushRegistration {
+  /** push_notification_deviceid: the provider's token for the app on this device. */
+  deviceId: string;
+  /** push_notification_type as given (fcm, gcm, ios, customhttp...): picks the provider serving it. */
+  type: string;
+  /** push_notification_provider: a provider by name, overriding the choice by type. */
+  provider?: string;
+  /** push_notification_language: the language of the notification's text. */
+  language?: string;
+  /** push_notification_debug: the app is a development build (the provider's sandbox, where it has one). */
+  debug: boolean;
+  /** subscriptionID, handed back in every notification. */
+  subscriptionId?: string;
+  /** The notification waiting to be sent: the chat's outbox (one at a time; later events join it). */
+  pending?: PendingNotification;
+  /** When the last notification was sent (ms since the epoch): the next waits PUSH_MIN_INTERVAL_MS after it. */
+  sentAt?: number;
+}
+
+export interface PendingNotification {
+  /** `<chat id>-<from>`: the same for every attempt, sent to the provider as the idempotency key. */
+  id: string;
+  /** The position of the first event it tells of; it tells of every notable event from there on. */
+  from: number;
+  /** When it is to be sent (next); while a node sends it, when that node's claim runs out. */
+  dueAt: number;
+  /** Attempts made so far. */
+  attempts: number;
+}
+
+/** When a chat's customer counts as away and how notifications are spaced (settings PUSH_*). */
+export interface PushRule {
+  /** A polling customer silent, or a CometD customer without a client, this long is away (an app in the background at once). */
+  awayMs: number;
+  /** How long a first event waits for others to join its notification. */
+  coalesceMs: number;
+  /** The least time between two notifications of one chat. */
+  minIntervalMs: number;
 }
 
 export interface ServiceSession {

@@ -11,6 +11,7 @@ import { NAME_PATTERN } from '../config/config-file.ts';
 import { GatewayError } from '../errors.ts';
 import { flag, type Params } from './body.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { PUSH_PARAMS, pushRegistration } from '../notify/registration.ts';
 
 export const BASE = '/genesys/1/service';
 
@@ -26,12 +27,8 @@ const START_PARAMS = new Set([
   'email',
   'subject',
   'userDisplayName',
-  // Mobile push registration (spec §2): named parameters, not user data; this gateway pushes over CometD only.
-  'subscriptionID',
-  'push_notification_deviceid',
-  'push_notification_type',
-  'push_notification_language',
-  'push_notification_debug',
+  // Mobile push registration (notify/registration.ts): named parameters, not user data.
+  ...PUSH_PARAMS,
 ]);
 
 export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: RateLimiter): Router {
@@ -64,7 +61,9 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
 
   router.post('/:id/ixn/chat', async (ctx) => {
     const p = ctx.state.params;
+    const push = pushRegistration(p);
     const view = await domain.startChat(ctx.params.id, gmsUser(ctx), {
+      ...(push ? { push } : {}),
       ...pick(p, ['firstName', 'lastName', 'email', 'subject', 'userDisplayName']),
       ...(p.notify_by !== undefined ? { notifyBy: p.notify_by } : {}),
       userData: withoutKeys(p, [...START_PARAMS]),

@@ -31,6 +31,7 @@ export class GatewayMetrics {
   private readonly configChanges: Counter<'kind' | 'outcome'>;
   private readonly sweeps: Counter;
   private readonly sweepExpired: Counter;
+  private readonly pushes: Counter<'provider' | 'outcome'>;
   private readonly series = new Map<string, Series>();
 
   constructor(sources: MetricsSources) {
@@ -98,6 +99,13 @@ export class GatewayMetrics {
     this.sweepExpired = new Counter({
       name: 'gms_sessions_expired_total',
       help: 'Sessions this node ended and removed because their time to live ran out.',
+      registers,
+    });
+
+    this.pushes = new Counter({
+      name: 'gms_push_notifications_total',
+      help: 'Push notification attempts this node made, by provider and outcome (sent, failed, retried, dropped).',
+      labelNames: ['provider', 'outcome'],
       registers,
     });
 
@@ -170,6 +178,11 @@ export class GatewayMetrics {
   sweepDone(result: SweepResult): void {
     this.sweeps.inc();
     this.sweepExpired.inc(result.expired);
+  }
+
+  /** For PushDrainer's onOutcome. */
+  pushed(provider: string, outcome: 'sent' | 'failed' | 'retried' | 'dropped'): void {
+    this.pushes.inc({ provider, outcome });
   }
 
   /** For ConfigWatcher's onChange. */
