@@ -596,6 +596,17 @@ export function openApiDocument(): Schema {
             subject: str(),
             userDisplayName: str(),
             notify_by: { enum: ['comet'], description: '`comet`: every event is pushed over CometD (with `gms_user`).' },
+            push_notification_deviceid: str(
+              'The device token at its push provider (README "Push notifications to mobile apps").',
+            ),
+            push_notification_type: str('fcm, gcm, android, ios, customhttp, httpcb...: picks the provider (comet: none).'),
+            push_notification_provider: str('A provider of push.d/ by name, instead of the choice by type.'),
+            push_notification_language: str('The language of the notification text (en, fr, pt-BR).'),
+            push_notification_debug: {
+              enum: ['true', 'false'],
+              description: 'true: a development build (the provider sandbox).',
+            },
+            subscriptionID: str('Handed back in every notification.'),
           },
           [],
           true,
