@@ -352,6 +352,10 @@ export async function startGateway(
     onReached: () => sweepOutage.recovered(),
   });
   sweeper.start();
+  const pushOutage = new OutageLog(log, {
+    down: 'could not send push notifications: the outbox cannot be read',
+    back: 'push notifications are sent again',
+  });
   const pushDrainer = new PushDrainer({
     outbox: new Outbox(store, EXPIRY_GRACE_MS, pushRule),
     clock: Date,
@@ -361,6 +365,8 @@ export async function startGateway(
     claimMs: settings.push.claimMs,
     retry: settings.push.retry,
     onOutcome: (provider, outcome) => metrics.pushed(provider, outcome),
+    onError: (err) => pushOutage.failed(err),
+    onReached: () => pushOutage.recovered(),
     log,
   });
   pushDrainer.start();

@@ -44,10 +44,12 @@ describe('the log of a Redis outage', function () {
       warnings.filter((m) => m === 'Redis is not answering; calls get 503 until it is back'),
       node!.output(),
     ).to.have.length(1);
-    // Besides the outage itself, each background task it stopped says so once: the sweep, the admin configuration sync.
+    // Besides the outage itself, each background task it stopped says so once: the sweep, the admin
+    // configuration sync, the push notification drain.
     const tasks = [
       'could not end expired chats',
       'cannot read the configuration changes made through the admin API; this node keeps its files as they are',
+      'could not send push notifications: the outbox cannot be read',
     ];
     expect(
       warnings.filter((m) => !tasks.includes(m)),

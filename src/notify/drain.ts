@@ -36,6 +36,9 @@ export interface DrainOptions {
   /** Notifications sent at once by this node, at most. */
   concurrency?: number;
   onOutcome?: (provider: string, outcome: Outcome) => void;
+  /** The store did not answer (an outage: logged once, OutageLog); `onReached` follows the next pass that reaches it. */
+  onError: (err: unknown) => void;
+  onReached: () => void;
   log: Logger;
 }
 
@@ -80,7 +83,7 @@ export class PushDrainer {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.ticking = this.tick()
-        .catch((err: unknown) => this.o.log.warn({ err: String(err) }, 'could not read the push notification outbox'))
+        .catch((err: unknown) => this.o.onError(err))
         .finally(() => this.schedule());
     }, this.o.intervalMs);
   }
@@ -89,11 +92,13 @@ export class PushDrainer {
     const room = (this.o.concurrency ?? 16) - this.inFlight.size;
     if (room <= 0) return;
     const due = await this.o.outbox.due(this.o.clock.now(), room + this.inFlight.size);
+    this.o.onReached();
     for (const id of due) {
       if (this.stopped || this.inFlight.size >= (this.o.concurrency ?? 16)) break;
       if (this.inFlight.has(id)) continue;
+      // A claim or settlement the store did not take leaves the notification due again (after the claim).
       const attempt = this.deliver(id)
-        .catch((err: unknown) => this.o.log.warn({ serviceId: id, err: String(err) }, 'a push notification attempt failed'))
+        .catch((err: unknown) => this.o.onError(err))
         .finally(() => this.inFlight.delete(id));
       this.inFlight.set(id, attempt);
     }
