@@ -358,7 +358,8 @@ export async function startGateway(
   });
   const pushDrainer = new PushDrainer({
     outbox: new Outbox(store, EXPIRY_GRACE_MS, pushRule),
-    clock: Date,
+    // Due times are the chats' time; what providers check (JWT iat, signature timestamps) is real time.
+    clock,
     providers: () => pushProviders.list().map((entry) => entry.value),
     send: new Senders(Date).send,
     intervalMs: settings.push.drainIntervalMs,

@@ -11,6 +11,7 @@ import { agentClient, endpointFile, type AgentClient } from './helpers/agent-cli
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { startReceiver, type Answer, type PushReceiver, type Received } from './helpers/push-receiver.ts';
+import { TestClock } from './helpers/test-clock.ts';
 import { sessionKey } from '../src/chat/session-records.ts';
 import type { ServiceSession } from '../src/chat/types.ts';
 
@@ -43,6 +44,7 @@ describe('push notifications through FCM HTTP v1', function () {
   let expiresIn: number;
   /** How the send endpoint answers (after the checks), by send index. */
   let sendAnswer: (index: number) => Answer;
+  let clock: TestClock;
 
   beforeEach(async () => {
     google = await startReceiver();
@@ -83,12 +85,14 @@ describe('push notifications through FCM HTTP v1', function () {
         '  de: { message: "{nickname} schreibt: {text}" }',
       ].join('\n'),
     );
+    clock = new TestClock();
     gw = await startTestGateway({
+      clock,
       endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
       env: {
         PUSH_DIR: pushDir,
         PUSH_AWAY_MS: '0',
-        PUSH_COALESCE_MS: '300',
+        PUSH_COALESCE_MS: '60000',
         PUSH_DRAIN_INTERVAL_MS: '20',
         PUSH_RETRY_BASE_MS: '20',
       },
@@ -109,6 +113,8 @@ describe('push notifications through FCM HTTP v1', function () {
     const chatId = customer.start.body.chatSessionId as string;
     await alice.post(`/chats/${chatId}/accept`);
     await alice.post(`/chats/${chatId}/send`, { message: text });
+    // The notification's window closes (PUSH_COALESCE_MS) when the test says, whatever the machine's load.
+    clock.advance(60_000);
     return { id: customer.id, chatId };
   }
 

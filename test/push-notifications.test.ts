@@ -9,6 +9,7 @@ import { agentClient, endpointFile, type AgentClient } from './helpers/agent-cli
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { signatureValid, startReceiver, type PushReceiver } from './helpers/push-receiver.ts';
+import { TestClock } from './helpers/test-clock.ts';
 import { sessionKey } from '../src/chat/session-records.ts';
 import type { ServiceSession } from '../src/chat/types.ts';
 
@@ -19,6 +20,7 @@ async function pushGateway(
   receiver: PushReceiver,
   env: Record<string, string> = {},
   provider: Record<string, unknown> = {},
+  clock?: TestClock,
 ): Promise<{ gw: TestGateway; alice: AgentClient; pushDir: string }> {
   const pushDir = path.join(await makeTempDir('gms-push-'), 'push.d');
   await fs.mkdir(pushDir);
@@ -28,6 +30,7 @@ async function pushGateway(
     JSON.stringify({ kind: 'http-callback', url: `${receiver.url}/push`, secretFile: '../callback.key', ...provider }),
   );
   const gw = await startTestGateway({
+    clock,
     endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
     env: {
       PUSH_DIR: pushDir,
@@ -67,7 +70,9 @@ describe('push notifications over the HTTP callback', function () {
   });
 
   it('a burst of agent messages to an absent customer is one signed notification in the GMS payload shape', async () => {
-    const started = await pushGateway(receiver, { PUSH_COALESCE_MS: '1500' });
+    // The burst is one notification however long the 50 calls take: the window closes when the clock says.
+    const clock = new TestClock();
+    const started = await pushGateway(receiver, { PUSH_COALESCE_MS: '60000' }, {}, clock);
     gw = started.gw;
     const customer = await startCustomerChat(gw, { start: { userDisplayName: 'Ann', ...PUSH } });
     const chatId = customer.start.body.chatSessionId as string;
@@ -75,6 +80,8 @@ describe('push notifications over the HTTP callback', function () {
     await started.alice.post(`/chats/${chatId}/accept`);
     for (let i = 1; i <= 50; i++)
       expect((await started.alice.post(`/chats/${chatId}/send`, { message: `answer ${i}` })).status).to.equal(200);
+    expect(receiver.received).to.have.length(0);
+    clock.advance(60_000);
 
     await eventually(() => receiver.received.length === 1, 5000, 'the notification');
     await gw.pushDrainer.idle();
