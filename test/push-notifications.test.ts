@@ -127,6 +127,24 @@ describe('push notifications over the HTTP callback', function () {
     expect(receiver.received).to.have.length(0);
   });
 
+  it('a customer silent for PUSH_AWAY_MS is away; a whisper between agents never makes a notification, a message does', async () => {
+    const clock = new TestClock();
+    const started = await pushGateway(receiver, { PUSH_AWAY_MS: '10000', PUSH_COALESCE_MS: '60000' }, {}, clock);
+    gw = started.gw;
+    const customer = await startCustomerChat(gw, { start: PUSH });
+    const chatId = customer.start.body.chatSessionId as string;
+    await started.alice.post(`/chats/${chatId}/accept`);
+    expect((await record(gw, customer.id)).chat!.push!.pending).to.equal(undefined);
+    clock.advance(10_000);
+    expect((await started.alice.post(`/chats/${chatId}/whisper`, { message: 'note for agents' })).status).to.equal(200);
+    expect((await record(gw, customer.id)).chat!.push!.pending).to.equal(undefined);
+    await started.alice.post(`/chats/${chatId}/send`, { message: 'still there?' });
+    expect((await record(gw, customer.id)).chat!.push!.pending).to.include({ from: 4, attempts: 0 });
+    clock.advance(60_000);
+    await eventually(() => receiver.received.length === 1, 5000, 'the notification');
+    expect(receiver.received[0].body.lastTranscript.map((row: string[]) => row[2])).to.deep.equal(['still there?']);
+  });
+
   it('a customer who comes back before it is sent takes the queued notification back', async () => {
     const started = await pushGateway(receiver, { PUSH_COALESCE_MS: '60000' });
     gw = started.gw;

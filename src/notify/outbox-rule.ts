@@ -14,8 +14,9 @@ const NOTABLE: ReadonlySet<string> = new Set([
   'Notice.FileUploaded',
 ]);
 
+/** What the agent side does that the customer sees (never a whisper or anything else for agents only). */
 export function isNotable(event: ChatEvent): boolean {
-  return event.partyType !== 'CLIENT' && NOTABLE.has(event.type);
+  return event.partyType !== 'CLIENT' && event.visibility !== 'agents' && NOTABLE.has(event.type);
 }
 
 /**
