@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { agentClient, tokenOf } from './helpers/agent-client.ts';
-import { request, startTestGateway, type Reply, type TestGateway } from './helpers/gateway.ts';
+import { eventually, request, startTestGateway, type Reply, type TestGateway } from './helpers/gateway.ts';
 import { capturingLogger, type LogLine } from './helpers/log-lines.ts';
 import { hashToken } from '../src/endpoints/token-hash.ts';
 import { validate } from '../src/config/validate-cli.ts';
@@ -356,13 +356,3 @@ describe('admin API: services and endpoints', function () {
     expect((await gw.post('/genesys/1/service/broken')).status).to.equal(200);
   });
 });
-
-async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 3000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -21,6 +21,7 @@ import {
   uniquePrefix,
   type GatewayNode,
 } from './helpers/redis-nodes.ts';
+import { eventually } from './helpers/gateway.ts';
 
 const log = createLogger('silent');
 
@@ -56,7 +57,7 @@ describe('queues after a crash or a lost session', function () {
       };
       const workers = Array.from({ length: 8 }, load);
       // Killed once chats are under way, in the middle of whatever it was writing.
-      while ((await store.count(queueSet('gms_builtin'))) < 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(async () => (await store.count(queueSet('gms_builtin'))) >= 20, 15_000, '20 chats waiting');
       node.process.kill('SIGKILL');
       await Promise.all(workers);
       const members = [...(await store.members(queueSet('gms_builtin')))].sort();

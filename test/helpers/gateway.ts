@@ -114,14 +114,17 @@ export async function startTestGateway(
   };
 }
 
+/** What a value found truthy is. */
+type Truthy<T> = Exclude<T, undefined | null | false | 0 | ''>;
+
 /** Polls `check` until it returns a truthy value (no fixed sleeps), or fails after `ms`. */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 3000, what = 'condition'): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, ms = 3000, what = 'condition'): Promise<Truthy<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as Truthy<T>;
     } catch (err) {
       last = err;
     }
