@@ -365,6 +365,51 @@ for (const [store, setUp] of Object.entries(stores)) {
   });
 }
 
+describe('transfer and conference seen by a CometD customer', function () {
+  this.timeout(20_000);
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ endpoints: endpoints() });
+  });
+  after(() => gw.close());
+
+  it('gets the transfer as one push of Left and Joined, and nothing of a silent supervisor or a whisper', async () => {
+    const [alice, bob, sam] = ['alice', 'bob', 'sam'].map((id) => agentClient(gw, id));
+    const client = new faye.Client(`${gw.url}/genesys/cometd`);
+    client.setHeader('gms_user', 'ann-comet');
+    const pushes: Array<{ message: { transcriptToShow: Wire[] } }> = [];
+    try {
+      await client.subscribe('/_genesys', (data) => pushes.push(data as { message: { transcriptToShow: Wire[] } }));
+      const customer = await startCustomerChat(gw, {
+        headers: { gms_user: 'ann-comet' },
+        start: { notify_by: 'comet', userDisplayName: 'Ann' },
+      });
+      const id = customer.start.body.chatSessionId as string;
+      await alice.post(`/chats/${id}/accept`);
+      await sam.post(`/chats/${id}/join`, { silent: 'true' });
+      await sam.post(`/chats/${id}/whisper`, { message: 'psst' });
+      await alice.post(`/chats/${id}/whisper`, { message: 'ok' });
+      await alice.post(`/chats/${id}/transfer`, { agentId: 'bob' });
+      await bob.post(`/chats/${id}/send`, { message: 'Bob here' });
+      await eventually(
+        () => pushes.some((p) => p.message.transcriptToShow.some((e) => e[2] === 'Bob here')),
+        3000,
+        'the last push',
+      );
+      const seen = pushes.map((p) => p.message.transcriptToShow.map(([type, nickname]) => `${type} ${nickname}`));
+      expect(seen).to.deep.equal([
+        ['Notice.Joined Ann'],
+        ['Notice.Joined Alice'],
+        ['Notice.Left Alice', 'Notice.Joined Bob'],
+        ['Message.Text Bob'],
+      ]);
+      await customer.call('disconnect');
+    } finally {
+      await closeFayeClient(client);
+    }
+  });
+});
+
 describe('transfer back to a queue, pushed to the agents', function () {
   this.timeout(20_000);
   let gw: TestGateway;

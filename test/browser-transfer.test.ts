@@ -108,10 +108,10 @@ describe('transfer and conference in the agent console (browser)', function () {
 
     await handOff(alice, 'Transfer…', 'Bob', 'Transfer');
     await alice.getByText('You transferred the chat with Ann to Bob.').waitFor();
-    // The customer reads one agent leaving and the next joining, and talks to Bob now.
-    await customer.getByText('Alice left the chat').waitFor();
-    await customer.getByText('Bob joined the chat').waitFor();
+    // The customer gets Alice's Left and Bob's Joined in one update, and reads them as one hand-over.
+    await customer.getByText('Alice passed you to Bob').waitFor();
     await customer.getByText('You are chatting with Bob.').waitFor();
+    expect(await customer.getByRole('log').innerText()).not.to.include('Alice left the chat');
 
     // Bob is told of the chat (push) and opens it from "My chats".
     await bob.getByRole('button', { name: /Ann/ }).first().click();

@@ -111,11 +111,23 @@
     if (response.startedAt && startedAt === null) startedAt = Date.parse(response.startedAt);
     const last = Number(response.transcriptPosition);
     const events = response.transcriptToShow || [];
-    events.forEach((e, i) => add(last - events.length + 1 + i, e));
+    // An agent leaving and another joining in one update is a transfer: one line, as GMS web clients show it.
+    const agent = (e) => e && (e[4] === 'AGENT' || e[4] === 'SUPERVISOR');
+    const handedOver = (i) =>
+      agent(events[i]) && events[i][0] === 'Notice.Left' && agent(events[i + 1]) && events[i + 1][0] === 'Notice.Joined';
+    events.forEach((e, i) => {
+      if (handedOver(i)) {
+        positions.add(last - events.length + 1 + i);
+        $('typing').textContent = '';
+        return;
+      }
+      add(last - events.length + 1 + i, e, handedOver(i - 1) ? events[i - 1][1] : undefined);
+    });
     if (response.chatIxnState === 'DISCONNECTED') finish();
   }
 
-  function add(position, [type, nickname, text, seconds, party]) {
+  /** `from`: for a Notice.Joined of a transfer, the agent who handed over. */
+  function add(position, [type, nickname, text, seconds, party], from) {
     if (positions.has(position)) return;
     positions.add(position);
     lastPosition = Math.max(lastPosition, position);
@@ -128,7 +140,7 @@
       return;
     }
     const at = startedAt === null ? null : startedAt + Number(seconds) * 1000;
-    const item = render(type, nickname, text, mine, at);
+    const item = render(type, nickname, text, mine, at, from);
     if (!item) return;
     item.dataset.position = String(position);
     const list = $('transcript');
@@ -142,7 +154,7 @@
     }
   }
 
-  function render(type, nickname, text, mine, at) {
+  function render(type, nickname, text, mine, at, from) {
     const time =
       at === null ? [] : [el('time', { className: 'time', dateTime: new Date(at).toISOString(), textContent: clock(at) })];
     if (type === 'Message.Text') {
@@ -163,17 +175,17 @@
         ...time,
       ]);
     }
-    const words = noticeWords(type, nickname, text, mine);
+    const words = noticeWords(type, nickname, text, mine, from);
     if (!words) return null;
     return el('li', { className: 'notice' }, [words, ...(at === null ? [] : [' · ', time[0]])]);
   }
 
   /** What a customer reads for a notice: plain words, never the protocol's names. */
-  function noticeWords(type, nickname, text, mine) {
+  function noticeWords(type, nickname, text, mine, from) {
     if (type === 'Notice.Joined') {
       if (mine) return 'Chat started';
       $('status').textContent = 'You are chatting with ' + nickname + '.';
-      return nickname + ' joined the chat';
+      return from ? from + ' passed you to ' + nickname : nickname + ' joined the chat';
     }
     if (type === 'Notice.Left') {
       if (mine) return 'You ended the chat';
