@@ -6,6 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import { isFileKey } from './chat/chat-files.ts';
 import { ChatDomain, EXPIRY_GRACE_MS } from './chat/chat-service.ts';
 import { ExpirySweeper } from './chat/expiry.ts';
 import { upgradeStore } from './chat/store-upgrade.ts';
@@ -98,7 +99,14 @@ export async function startGateway(
 ): Promise<Gateway> {
   // With Redis, one connection serves the sessions, their locks and the cross-node bridge.
   const redis = isRedisUrl(settings.storeUrl) ? await RedisConnection.open({ url: settings.storeUrl, log }) : undefined;
-  const store = await openStore({ url: settings.storeUrl, prefix: settings.storePrefix, log, redis });
+  // Files are as large as a service allows: the SQLite store's cache of hot values never keeps them.
+  const store = await openStore({
+    url: settings.storeUrl,
+    prefix: settings.storePrefix,
+    log,
+    redis,
+    cacheable: (key) => !isFileKey(key),
+  });
 
   // Read only at scrape time, once the sweeper and the CometD endpoint below exist.
   const storeFile = sqliteFile(settings.storeUrl);

@@ -14,7 +14,13 @@ export interface StoredFile {
   base64: string;
 }
 
-const fileKey = (chatSessionId: string, fileId: string): string => `file:${chatSessionId}:${fileId}`;
+const FILE_KEY_PREFIX = 'file:';
+const fileKey = (chatSessionId: string, fileId: string): string => `${FILE_KEY_PREFIX}${chatSessionId}:${fileId}`;
+
+/** A file's content (up to maxFileSize, as base64): a store's cache of hot values must not keep it. */
+export function isFileKey(key: string): boolean {
+  return key.startsWith(FILE_KEY_PREFIX);
+}
 
 export class ChatFiles {
   constructor(private readonly store: Store) {}

@@ -18,6 +18,8 @@ export interface KvStoreOptions {
    * the Store contract forbids) throws where it happens. For test gateways; it costs a walk per write.
    */
   freezeValues?: boolean;
+  /** Whether a key's value may be kept by the cache (not: values too large to keep, such as files). Default: all. */
+  cacheable?: (key: string) => boolean;
 }
 
 /** How many keys found absent are remembered. */
@@ -29,6 +31,7 @@ export class KvStore implements Store {
   private readonly absent: ValueCache | undefined;
   /** Counts writes, so that a read that raced with a write does not put an older value in the cache. */
   private writes = 0;
+  private readonly cacheable: (key: string) => boolean;
   /** Keys are read through keyv; its key prefix is the backend's own (namespace), so none here. */
   private readonly keyv: Keyv;
 
@@ -41,6 +44,7 @@ export class KvStore implements Store {
       ? new ValueCache({ maxEntries: options.cacheEntries, freeze: options.freezeValues })
       : undefined;
     this.absent = options.cacheEntries ? new ValueCache({ maxEntries: ABSENT_ENTRIES }) : undefined;
+    this.cacheable = options.cacheable ?? (() => true);
     this.keyv = new Keyv(new KeyvBackendAdapter(backend), {
       namespace: undefined,
       serialize: undefined,
@@ -58,8 +62,8 @@ export class KvStore implements Store {
     // Keyv hands back only a live row (its expiry passed: none).
     const row = await guard(() => this.keyv.get<T>(key, { raw: true }));
     if (this.writes === writesBefore) {
-      if (row) this.cache?.set(key, row.value, row.expires ?? Number.MAX_SAFE_INTEGER);
-      else this.absent?.set(key, true, Number.MAX_SAFE_INTEGER);
+      if (!row) this.absent?.set(key, true, Number.MAX_SAFE_INTEGER);
+      else if (this.cacheable(key)) this.cache?.set(key, row.value, row.expires ?? Number.MAX_SAFE_INTEGER);
     }
     return row?.value;
   }
@@ -121,7 +125,7 @@ export class KvStore implements Store {
     const now = Date.now();
     for (const op of ops) {
       if (op.kind === 'set') {
-        this.cache.set(op.key, op.value, now + op.ttlMs);
+        if (this.cacheable(op.key)) this.cache.set(op.key, op.value, now + op.ttlMs);
         this.absent?.delete(op.key);
       } else if (op.kind === 'delete') this.cache.delete(op.key);
     }
