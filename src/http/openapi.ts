@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import Router from '@koa/router';
+import { V1_EVENT_TYPES, V1_PARTY_TYPES } from '../chat/transcript.ts';
 import { schemaFor, SCHEMAS_DIR } from '../config/schemas.ts';
 import { EXCEPTIONS } from '../errors.ts';
 
@@ -269,21 +270,11 @@ export function openApiDocument(): Schema {
     type: 'array',
     description: '[type, nickname, text, seconds since startedAt, party type]',
     prefixItems: [
-      {
-        enum: [
-          'Message.Text',
-          'Notice.Joined',
-          'Notice.Left',
-          'Notice.TypingStarted',
-          'Notice.TypingStopped',
-          'Notice.PushUrl',
-          'Notice.Custom',
-        ],
-      },
+      { enum: [...V1_EVENT_TYPES] },
       str(),
       str(),
       { type: 'string', pattern: '^\\d+$' },
-      { enum: ['CLIENT', 'AGENT', 'SUPERVISOR', 'EXTERNAL'] },
+      { enum: [...V1_PARTY_TYPES] },
     ],
     items: false,
     minItems: 5,
