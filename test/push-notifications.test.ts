@@ -145,6 +145,28 @@ describe('push notifications over the HTTP callback', function () {
     expect(receiver.received[0].body.lastTranscript.map((row: string[]) => row[2])).to.deep.equal(['still there?']);
   });
 
+  it('the agent leaving, which ends the chat, is told too (chatEnded)', async () => {
+    const clock = new TestClock();
+    const started = await pushGateway(receiver, { PUSH_COALESCE_MS: '60000' }, {}, clock);
+    gw = started.gw;
+    const customer = await startCustomerChat(gw, { start: PUSH });
+    const chatId = customer.start.body.chatSessionId as string;
+    await started.alice.post(`/chats/${chatId}/accept`);
+    await started.alice.post(`/chats/${chatId}/send`, { message: 'All done, goodbye' });
+    expect((await started.alice.post(`/chats/${chatId}/leave`)).status).to.equal(200);
+    clock.advance(60_000);
+    await eventually(() => receiver.received.length === 1, 5000, 'the notification');
+    expect(receiver.received[0].body).to.include({
+      chatEnded: true,
+      message: '3 new messages; the last from Alice: has left the session',
+    });
+    expect(receiver.received[0].body.lastTranscript.map((row: string[]) => row[0])).to.deep.equal([
+      'Notice.Joined',
+      'Message.Text',
+      'Notice.Left',
+    ]);
+  });
+
   it('a customer who comes back before it is sent takes the queued notification back', async () => {
     const started = await pushGateway(receiver, { PUSH_COALESCE_MS: '60000' });
     gw = started.gw;
