@@ -14,6 +14,7 @@ import {
   requireRedis,
   SHARED_REDIS_URL,
   startNode,
+  startNodes,
   uniquePrefix,
   type GatewayNode,
 } from './helpers/redis-nodes.ts';
@@ -153,5 +154,55 @@ describe('push notifications on Redis', function () {
       await receiver.close();
       delete process.env.PUSH_TEST_SECRET;
     }
+  });
+});
+
+describe('push notifications from several nodes on one Redis', function () {
+  this.timeout(90_000);
+  const prefix = uniquePrefix('push-nodes');
+  let nodes: GatewayNode[] = [];
+  let receiver: PushReceiver | undefined;
+  before(async function () {
+    await requireRedis(this);
+  });
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await receiver?.close();
+    await dropPrefix(prefix);
+  });
+
+  it('every node drains the one outbox; each notification is sent once, by one of them', async () => {
+    receiver = await startReceiver();
+    const { pushDir } = await pushFolder(receiver);
+    nodes = await startNodes(2, {
+      STORE_URL: SHARED_REDIS_URL,
+      STORE_PREFIX: prefix,
+      PUSH_DIR: pushDir,
+      PUSH_TEST_SECRET: 'the-multi-node-tests-signing-key',
+      PUSH_AWAY_MS: '0',
+      PUSH_COALESCE_MS: '300',
+      PUSH_DRAIN_INTERVAL_MS: '10',
+    });
+    const [a, b] = nodes;
+    const chats = await Promise.all(Array.from({ length: 20 }, () => startCustomerChat(a, { start: PUSH })));
+    for (const chat of chats)
+      expect(
+        (await b.post(`/agent/v1/chats/${chat.start.body.chatSessionId as string}/accept`, undefined, agentHeaders('alice')))
+          .status,
+      ).to.equal(200);
+    const sent = async (): Promise<number> => {
+      let total = 0;
+      for (const node of nodes) {
+        const line = ((await node.get('/metrics')).body as string)
+          .split('\n')
+          .find((l) => l.startsWith('gms_push_notifications_total{provider="callback",outcome="sent"}'));
+        total += line ? Number(line.split(' ').pop()) : 0;
+      }
+      return total;
+    };
+    await eventually(async () => (await sent()) === 20, 20_000, 'twenty notifications sent');
+    expect(receiver.received).to.have.length(20);
+    expect(new Set(receiver.received.map((r) => r.headers['idempotency-key'])).size).to.equal(20);
+    expect(new Set(receiver.received.map((r) => r.body.serviceId))).to.deep.equal(new Set(chats.map((c) => c.id)));
   });
 });
