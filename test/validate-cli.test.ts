@@ -27,6 +27,22 @@ describe('npm run validate', () => {
     expect(out).to.match(/^ok\s+services\.d\/request-chat\.json: service 'request-chat' \(ttl 3600s, endpoint gms_builtin\)$/m);
   });
 
+  it("checks the push providers of a push.d folder by the gateway's own rules, secrets read and never shown", async () => {
+    const dir = path.join(await makeTempDir(), 'push.d');
+    await fs.mkdir(dir);
+    await fs.writeFile(path.join(dir, '..', 'key'), 'a-signing-key-never-printed');
+    await fs.writeFile(
+      path.join(dir, 'relay.json'),
+      '{"kind": "http-callback", "url": "https://push.example.com", "secretFile": "../key"}',
+    );
+    await fs.writeFile(path.join(dir, 'firebase.yaml'), 'kind: fcm\ncredentialsFile: ../missing.json\n');
+    const { code, out } = await validate(dir);
+    expect(code).to.equal(1);
+    expect(out).to.contain(`ok      ${path.join(dir, 'relay.json')}: provider 'relay'`);
+    expect(out).to.contain(`invalid ${dir}/firebase.yaml: credentialsFile: cannot read ../missing.json (ENOENT)`);
+    expect(out).not.to.contain('never-printed');
+  });
+
   it('refuses a second file of one name in a folder (x.json and x.yaml) and exits 1', async () => {
     const dir = await makeTempDir();
     await fs.writeFile(path.join(dir, 'x.json'), '{"ttl": 10}');

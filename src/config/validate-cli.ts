@@ -1,20 +1,22 @@
-// `npm run validate -- [--endpoints] <file or folder>...`: checks service files (and endpoint files)
-// before they are dropped in, with the same errors the gateway would log; exits 1 if any file is
+// `npm run validate -- [--endpoints|--push] <file or folder>...`: checks service files (and endpoint and
+// push provider files) before they are dropped in, with the same errors the gateway would log; exits 1 if any file is
 // refused (like `nginx -t`). With no arguments it checks ./services.d and ./endpoints.d.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadEndpointFile } from '../endpoints/endpoint-file.ts';
+import { loadProviderFile } from '../notify/provider-file.ts';
 import { configName, type LoadResult } from './config-file.ts';
 import { readFolderFileSync } from './config-folder.ts';
 import { formatProblem } from './schemas.ts';
 import { loadServiceFile, serviceNotices, type ServiceDefinition } from './service-file.ts';
 
-type Kind = 'service' | 'endpoint';
+type Kind = 'service' | 'endpoint' | 'provider';
 
 const loaders: Record<Kind, (file: string, text: string) => LoadResult<unknown>> = {
   service: loadServiceFile,
   endpoint: loadEndpointFile,
+  provider: loadProviderFile,
 };
 
 function filesOf(target: string): string[] {
@@ -28,16 +30,16 @@ function filesOf(target: string): string[] {
     .map((f) => path.join(target, f));
 }
 
-/** Files in (or named) an `endpoints.d` folder are endpoint files; all others are service files. */
+/** Files in (or named) an `endpoints.d` folder are endpoint files, in `push.d` provider files; all others are service files. */
 function kindOf(target: string, forced: Kind | undefined): Kind {
   if (forced) return forced;
   const parts = path.resolve(target).split(path.sep);
-  return parts.includes('endpoints.d') ? 'endpoint' : 'service';
+  return parts.includes('endpoints.d') ? 'endpoint' : parts.includes('push.d') ? 'provider' : 'service';
 }
 
 export function validate(args: string[], out: (line: string) => void): boolean {
-  const forced: Kind | undefined = args.includes('--endpoints') ? 'endpoint' : undefined;
-  const targets = args.filter((a) => a !== '--endpoints');
+  const forced: Kind | undefined = args.includes('--endpoints') ? 'endpoint' : args.includes('--push') ? 'provider' : undefined;
+  const targets = args.filter((a) => a !== '--endpoints' && a !== '--push');
   let ok = true;
   for (const target of targets.length > 0 ? targets : ['services.d', 'endpoints.d']) {
     const kind = kindOf(target, forced);
