@@ -1,7 +1,7 @@
 // Agents reminded of a customer waiting for an answer (the service option agentTimeoutNotification), over
 // real HTTP with the sweep running every 50 ms and a 1 s reminder time: the agents get one reminder per
 // unanswered wait, pushed on their CometD channel; the customer sees nothing of it; an answer (not a
-// whisper) ends the wait; on the memory and SQLite stores.
+// whisper) ends the wait; on the memory, SQLite and Redis stores.
 
 import path from 'node:path';
 import { expect } from 'chai';
@@ -11,6 +11,7 @@ import { closeFayeClient } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf, type AgentClient } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
 
 interface Event {
   type: string;
@@ -20,9 +21,13 @@ interface Event {
   visibility?: string;
 }
 
-const stores: Record<string, () => Promise<Record<string, string>>> = {
+const stores: Record<string, (ctx: Mocha.Context) => Promise<Record<string, string>>> = {
   memory: async () => ({}),
   sqlite: async () => ({ STORE_URL: `sqlite://${path.join(await makeTempDir('gms-reminder-'), 'sessions.sqlite')}` }),
+  redis: async (ctx) => {
+    await requireRedis(ctx);
+    return { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: uniquePrefix('reminder') };
+  },
 };
 
 for (const [store, envOf] of Object.entries(stores)) {
@@ -31,15 +36,22 @@ for (const [store, envOf] of Object.entries(stores)) {
     let gw: TestGateway;
     let alice: AgentClient;
 
-    before(async () => {
+    let prefix: string | undefined;
+
+    before(async function () {
+      const env = await envOf(this);
+      prefix = env.STORE_PREFIX;
       gw = await startTestGateway({
         services: { 'request-chat.json': { agentTimeoutNotification: 1 }, 'quiet.json': {} },
         endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
-        env: { SWEEP_INTERVAL_MS: '50', ...(await envOf()) },
+        env: { SWEEP_INTERVAL_MS: '50', ...env },
       });
       alice = agentClient(gw, 'alice');
     });
-    after(() => gw?.close());
+    after(async () => {
+      await gw?.close();
+      if (prefix) await dropPrefix(prefix);
+    });
 
     const reminders = async (id: string): Promise<Event[]> =>
       ((await alice.get(`/chats/${id}`)).body.events as Event[]).filter((e) => e.type === 'Notice.Custom');
