@@ -89,11 +89,11 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
     expect(
       await publish(page, { operation: 'requestChat', nickname: 'Ann', subject: 'Order', userData: { source: 'cometd' } }),
     ).to.equal(true);
-    const started = (await eventually(
+    const started = await eventually(
       async () => (await got(page)).find((r) => r.operation === 'requestChat'),
       10_000,
       'the requestChat answer',
-    ))!;
+    );
     expect(started).to.include({ statusCode: 0, nextPosition: 2, chatEnded: false });
     expect(started.messages!.map((m) => m.type)).to.deep.equal(['ParticipantJoined']);
     const { chatId, secureKey, userId } = started as Required<V2Reply>;
@@ -130,11 +130,11 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
 
     // A wrong secureKey is refused with the v2 envelope, to that client only, and changes nothing.
     await publish(other, { operation: 'sendMessage', chatId, secureKey: '0000000000000000', message: 'forged' });
-    const refused = (await eventually(
+    const refused = await eventually(
       async () => (await got(other)).find((r) => r.operation === 'sendMessage'),
       10_000,
       'the refusal',
-    ))!;
+    );
     expect(refused).to.deep.equal({
       operation: 'sendMessage',
       statusCode: 2,
@@ -147,11 +147,11 @@ describe('Chat API v2 over CometD in a browser (/service/chatV2/<service>)', fun
     expect((await got(other)).every((r) => r.operation === 'sendMessage')).to.equal(true);
 
     await publish(page, { operation: 'disconnect', chatId, secureKey });
-    const ended = (await eventually(
+    const ended = await eventually(
       async () => (await got(page)).find((r) => r.operation === 'disconnect'),
       10_000,
       'the disconnect answer',
-    ))!;
+    );
     expect(ended).to.include({ statusCode: 0, chatEnded: true });
     expect((await alice.get(`/chats/${chatId}`)).body.state).to.equal('ended');
   });

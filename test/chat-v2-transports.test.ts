@@ -46,11 +46,11 @@ describe('Chat API v2: the same operations over polling and over CometD', functi
   async function overCometd(data: Record<string, unknown>): Promise<Answer> {
     const seen = answers.length;
     await client.publish('/service/chatV2/request-chat', data);
-    return (await eventually(
+    return await eventually(
       async () => answers.slice(seen).find((a) => a.operation === data.operation),
       10_000,
       `the answer to ${String(data.operation)}`,
-    ))!;
+    );
   }
 
   const CASES: [operation: string, path: string, params: Record<string, string>][] = [

@@ -91,11 +91,11 @@ describe('Chat API v2 over CometD across nodes (Redis)', function () {
   async function operate(customer: { client: FayeClient; received: V2Data[] }, data: Record<string, unknown>): Promise<V2Data> {
     const seen = customer.received.length;
     await customer.client.publish(CHANNEL, data);
-    return (await eventually(
+    return await eventually(
       () => customer.received.slice(seen).find((d) => d.operation === data.operation),
       10_000,
       `the answer to ${String(data.operation)}`,
-    ))!;
+    );
   }
 
   /** Every message pushed to the client (answers and notifications), by index, each index once. */

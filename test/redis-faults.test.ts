@@ -111,8 +111,8 @@ describe('a gateway node when Redis restarts mid-chat', function () {
       10_000,
       'the node to reconnect to Redis',
     );
-    const events = after!.body.transcriptToShow as WireEvent[];
-    expect(after!.body.transcriptPosition).to.equal(String(events.length));
+    const events = after.body.transcriptToShow as WireEvent[];
+    expect(after.body.transcriptPosition).to.equal(String(events.length));
     const stored = events.filter((e) => e[0] === 'Message.Text').map((e) => e[2]);
     expect(new Set(stored).size, 'a message stored twice').to.equal(stored.length);
     // Every message the customer was told was sent is in the chat.
@@ -144,7 +144,7 @@ describe('a gateway node when Redis restarts mid-chat', function () {
       10_000,
       'Redis to answer again',
     );
-    const texts = (back!.body.transcriptToShow as WireEvent[]).map((e) => e[2]);
+    const texts = (back.body.transcriptToShow as WireEvent[]).map((e) => e[2]);
     expect(texts).to.include('heard again');
     expect(gw.alive(), gw.output()).to.equal(true);
   });
