@@ -17,6 +17,8 @@ interface Session {
   events: string[][];
   position: number;
   expiresAt: number;
+  /** The expiresAt of the last version written to the file (kept out of the file itself). */
+  storedExpiresAt?: number;
 }
 const TTL_MS = 3_600_000;
 
@@ -33,7 +35,8 @@ const sessions = new Map<string, Session>();
 let pending: { session: Session; queued: boolean; done: () => void }[] = [];
 const commit = db.transaction((batch: typeof pending) => {
   for (const { session, queued } of batch) {
-    upsert.run(session.id, JSON.stringify(session));
+    session.storedExpiresAt = session.expiresAt;
+    upsert.run(session.id, JSON.stringify({ ...session, storedExpiresAt: undefined }));
     if (queued) enqueue.run(session.id, Date.now());
   }
 });
@@ -74,8 +77,9 @@ const chatCall = async (ctx: RouterContext): Promise<void> => {
   if (ctx.params.op === 'send') s.events.push(['Message.Text', 'Ann', String(body.message), '1', 'CLIENT']);
   const from = s.position;
   const now = Date.now();
-  // Like the gateway, a poll with nothing new and an expiry moved by under a second writes nothing.
-  const changed = s.events.length !== s.position || now + TTL_MS - s.expiresAt >= 1000;
+  // Like the gateway, a poll with nothing new writes nothing while the expiry on disk lags by under a
+  // second (the one in memory moves with every call; what a restart would find is the one written).
+  const changed = s.events.length !== s.position || now + TTL_MS - (s.storedExpiresAt ?? 0) >= 1000;
   s.position = s.events.length;
   s.expiresAt = now + TTL_MS;
   if (changed) await save(s, starting);
