@@ -24,7 +24,7 @@ import { demoAgentsLive } from './endpoints/demo-agents.ts';
 import { AdminAccess, withoutCorsOnAdmin } from './http/admin-access.ts';
 import { agentRoutes } from './http/agent-routes.ts';
 import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
-import { adminRoutes } from './http/admin-routes.ts';
+import { adminRoutes, healthRoutes } from './http/admin-routes.ts';
 import { adminApiRoutes } from './http/admin-api.ts';
 import { adminOverviewRoutes } from './http/admin-overview.ts';
 import { ConfigEditor } from './admin/config-editor.ts';
@@ -251,13 +251,14 @@ export async function startGateway(
     access,
   );
   // No two routers serve the same path, so their order only sets how many are tried per request: the
-  // customers' calls, by far the most frequent, are matched first.
+  // health probe (one route) first, then the customers' calls, by far the most frequent.
   // Each customer protocol takes new chats only for the services that answer it (chatApiVersions).
   const v1Lookup: ServiceLookup = (name) => {
     const service = services.get(name);
     return service?.chatApiVersions.includes(1) ? service : undefined;
   };
   const routers = [
+    healthRoutes(services),
     gmsRoutes(domain, v1Lookup, limits),
     chatV2Routes(domain, (name) => services.get(name), limits),
     adminRoutes(services, access),

@@ -27,6 +27,11 @@ export class Registry<T> {
     return this.entries.get(name)?.value;
   }
 
+  /** How many entries are loaded (without listing them). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   list(): Entry<T>[] {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
