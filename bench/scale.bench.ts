@@ -1,17 +1,22 @@
-// Opt-in (`npm run bench -- scale`, about two minutes): the idle gateway's CPU per second with N and
-// 16×N live chats (all waiting, started through the customer API in batches), on the SQLite store (or
-// BENCH_STORE_URL). The expiry sweep reads only the sessions due and counts set sizes, so the figure
-// must stay flat (within 1.2×) as the chats grow. The windows are measured between full scans of the
-// store (SWEEP_SCAN_INTERVAL_MS, set to 10 min here so that none falls in a window of this run), whose
-// cost does grow with the chats: it is not in these rows.
+// Opt-in (`npm run bench -- scale`, minutes): the gateway at N, 4×N and 16×N live chats (all waiting,
+// started through the customer API in batches) on the SQLite store (or BENCH_STORE_URL). At each size:
+// the idle gateway's CPU per second, its RSS (and RSS per chat added since the first size), the
+// store's disk use (database file and write-ahead log), and then send+refresh under load (16
+// connections over every live chat) with its p99 and CPU per request. The expiry sweep reads only the
+// sessions due and counts set sizes, so idle CPU and CPU per request must stay flat (within 1.2×) as the
+// chats grow. The idle windows fall between full scans of the store (SWEEP_SCAN_INTERVAL_MS, set to
+// 10 min here), whose cost does grow with the chats: it is not in these rows.
+// BENCH_SCALE_CHATS sets N (default 1,000; 6,250 gives 100,000 at 16×).
 
 import fs from 'node:fs';
-import { inBatches, startChat } from './lib/chats.ts';
+import path from 'node:path';
+import { FORM, chatOf, inBatches, startChat, type ChatContext } from './lib/chats.ts';
 import { processCpuSeconds } from './lib/cpu.ts';
 import { startBenchGateway } from './lib/gateway.ts';
+import { load } from './lib/load.ts';
 
 const BASE = Number(process.env.BENCH_SCALE_CHATS ?? 1000);
-const COUNTS = [BASE, 16 * BASE];
+const COUNTS = [BASE, 4 * BASE, 16 * BASE];
 /** Idle measurement window: several sweeps at the default SWEEP_INTERVAL_MS of 5 s. */
 const WINDOW_MS = 30_000;
 
@@ -20,44 +25,115 @@ const gateway = await startBenchGateway({
   // One address starts every chat here: its caps are off.
   env: {
     RATE_LIMIT_IP_PER_SEC: '0',
+    RATE_LIMIT_SESSION_PER_SEC: '0',
     MAX_SESSIONS_PER_ADDRESS: '0',
     MAX_WAITING_PER_ADDRESS: '0',
     SWEEP_SCAN_INTERVAL_MS: '600000',
   },
 });
+const pid = gateway.process.pid!;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const rssBytes = (): number => Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+/** The SQLite file the bench gateway was given (lib/gateway.ts), unless the store is elsewhere. */
+const storeFile = process.env.BENCH_STORE_URL ? undefined : storeFileOf(pid);
+const size = (file: string): number => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 try {
-  const rows: { chats: number; cpuMsPerS: number; rssMb: number }[] = [];
-  let live = 0;
+  await sleep(5000);
+  const emptyRss = rssBytes();
+  const rows: {
+    chats: number;
+    setupS: number;
+    cpuMsPerS: number;
+    rssMb: number;
+    /** RSS grown per chat added since the first size (undefined for the first). */
+    rssPerChatB?: number;
+    dbMb?: number;
+    walMb?: number;
+    p50: number;
+    p99: number;
+    cpuUs?: number;
+    rps: number;
+    failed: number;
+  }[] = [];
+  const live: string[] = [];
   for (const count of COUNTS) {
     const setup = Date.now();
-    await inBatches(count - live, 100, () => startChat(gateway.url));
-    live = count;
-    console.log(`${count} live chats started (${((Date.now() - setup) / 1000).toFixed(1)} s)`);
+    live.push(...(await inBatches(count - live.length, 100, () => startChat(gateway.url))).map((chat) => chat.id));
+    const setupS = (Date.now() - setup) / 1000;
+    console.log(`${count} live chats started (${setupS.toFixed(1)} s)`);
     // Let the writes of the set-up settle (group commits, WAL checkpoint, compiled code) before measuring idleness.
     await sleep(10_000);
-    const before = processCpuSeconds(gateway.process.pid!);
+    const before = processCpuSeconds(pid);
     const at = Date.now();
     await sleep(WINDOW_MS);
-    const after = processCpuSeconds(gateway.process.pid!);
+    const after = processCpuSeconds(pid);
     if (before === undefined || after === undefined) throw new Error('CPU time is read from /proc (Linux only)');
-    const rss = Number(fs.readFileSync(`/proc/${gateway.process.pid}/statm`, 'utf8').split(' ')[1]) * 4096;
-    rows.push({ chats: count, cpuMsPerS: ((after - before) * 1000) / ((Date.now() - at) / 1000), rssMb: rss / 1e6 });
+    const rss = rssBytes();
+    const disk = storeFile ? { dbMb: size(storeFile) / 1e6, walMb: size(`${storeFile}-wal`) / 1e6 } : {};
+    const pick = (context: object): string => ((context as ChatContext).id = live[Math.floor(Math.random() * live.length)]!);
+    const busy = await load(
+      `send + refresh, ${count} live chats`,
+      {
+        url: gateway.url,
+        requests: [
+          {
+            method: 'POST',
+            headers: FORM,
+            setupRequest: (req, context) => ({
+              ...req,
+              path: `/genesys/1/service/${pick(context)}/ixn/chat/send`,
+              body: 'message=Hello%2C%20is%20anyone%20there%3F',
+            }),
+          },
+          {
+            method: 'POST',
+            setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
+          },
+        ],
+      },
+      gateway,
+    );
+    rows.push({
+      chats: count,
+      setupS,
+      cpuMsPerS: ((after - before) * 1000) / ((Date.now() - at) / 1000),
+      rssMb: rss / 1e6,
+      ...(rows.length > 0 ? { rssPerChatB: (rss - rows[0].rssMb * 1e6) / (count - rows[0].chats) } : {}),
+      ...disk,
+      p50: busy.p50,
+      p99: busy.p99,
+      ...(busy.serverCpuUs !== undefined ? { cpuUs: busy.serverCpuUs } : {}),
+      rps: busy.requestsPerSec,
+      failed: busy.failed,
+    });
   }
   console.log(
-    `\nidle gateway, ${process.env.BENCH_STORE_URL ? 'BENCH_STORE_URL' : 'SQLite file'}, ${WINDOW_MS / 1000} s windows, SWEEP_INTERVAL_MS 5000`,
+    `\n${process.env.BENCH_STORE_URL ? 'BENCH_STORE_URL' : 'SQLite file'}, idle windows of ${WINDOW_MS / 1000} s (SWEEP_INTERVAL_MS 5000), ` +
+      `then send+refresh over every live chat; empty gateway RSS ${(emptyRss / 1e6).toFixed(0)} MB; load ${(await import('node:os')).loadavg()[0].toFixed(2)}`,
   );
-  console.log('live chats   CPU ms/s   RSS MB');
-  for (const row of rows)
+  console.log(
+    '| live chats | set-up s | idle CPU ms/s | RSS MB | RSS per chat added B | db MB | WAL MB | send+refresh req/s | p50/p99 ms | CPU µs/req | non-2xx |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  const mb = (v: number | undefined): string => (v === undefined ? '–' : v.toFixed(1));
+  for (const r of rows)
     console.log(
-      `${String(row.chats).padStart(10)}   ${row.cpuMsPerS.toFixed(2).padStart(8)}   ${row.rssMb.toFixed(0).padStart(6)}`,
+      `| ${r.chats} | ${r.setupS.toFixed(0)} | ${r.cpuMsPerS.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${r.rssPerChatB?.toFixed(0) ?? '–'} | ${mb(r.dbMb)} | ${mb(r.walMb)} | ${r.rps.toFixed(0)} | ${r.p50}/${r.p99} | ${r.cpuUs?.toFixed(0) ?? '–'} | ${r.failed} |`,
     );
-  const [small, large] = rows;
+  const [small, , large] = rows;
   if (small && large) {
     console.log(
-      `idle CPU with ${large.chats} chats: ${(large.cpuMsPerS / small.cpuMsPerS).toFixed(2)} x that with ${small.chats} (target ≤ 1.2)`,
+      `with ${large.chats} chats against ${small.chats}: idle CPU ${(large.cpuMsPerS / small.cpuMsPerS).toFixed(2)}×, ` +
+        `send+refresh CPU per request ${((large.cpuUs ?? NaN) / (small.cpuUs ?? NaN)).toFixed(2)}× (targets ≤ 1.2; idle CPU < 20 ms/s; p99 < 20 ms)`,
     );
   }
 } finally {
   await gateway.close();
+}
+
+/** The gateway's STORE_URL file, read from its environment (/proc, Linux). */
+function storeFileOf(processId: number): string | undefined {
+  const env = fs.readFileSync(`/proc/${processId}/environ`, 'utf8').split('\0');
+  const url = env.find((e) => e.startsWith('STORE_URL='))?.slice('STORE_URL='.length);
+  return url?.startsWith('sqlite://') ? path.resolve(url.slice('sqlite://'.length)) : undefined;
 }
