@@ -305,4 +305,14 @@ describe('push notifications over the HTTP callback', function () {
     expect(performance.now() - begun).to.be.below(1000);
     await eventually(async () => metric((await gw!.get('/metrics')).body as string, 'callback', 'retried') >= 1, 5000, 'a retry');
   });
+  it('a gateway that stops cuts short an attempt its provider holds, instead of waiting for the timeout', async () => {
+    receiver.answer = () => 'hang';
+    const started = await pushGateway(receiver, {}, { timeoutMs: 30_000 });
+    const customer = await startCustomerChat(started.gw, { start: PUSH });
+    await started.alice.post(`/chats/${customer.start.body.chatSessionId as string}/accept`);
+    await eventually(() => receiver.received.length === 1, 5000, 'the attempt');
+    const begun = performance.now();
+    await started.gw.close();
+    expect(performance.now() - begun).to.be.below(5000);
+  });
 });

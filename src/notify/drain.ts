@@ -27,8 +27,8 @@ export interface DrainOptions {
   clock: Clock;
   /** The providers loaded now (push.d/), by name order. */
   providers: () => ProviderDefinition[];
-  /** Sends one notification through a provider; never throws. */
-  send: (n: Notification, provider: ProviderDefinition) => Promise<SendOutcome>;
+  /** Sends one notification through a provider; never throws. `stopping` aborts it (the gateway stops). */
+  send: (n: Notification, provider: ProviderDefinition, stopping: AbortSignal) => Promise<SendOutcome>;
   intervalMs: number;
   /** How long a claim keeps other nodes off a notification being sent. */
   claimMs: number;
@@ -59,6 +59,8 @@ export class PushDrainer {
   private stopped = false;
   private readonly inFlight = new Map<string, Promise<void>>();
   private ticking: Promise<void> | undefined;
+  /** Aborts the attempts under way when the gateway stops: they are settled as to be tried again. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: DrainOptions) {}
 
@@ -66,10 +68,11 @@ export class PushDrainer {
     this.schedule();
   }
 
-  /** Stops taking notifications and waits for the attempts under way (each bounded by its provider's timeout). */
+  /** Stops taking notifications, cuts the attempts under way short and waits for them to be settled. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     await this.ticking;
     await Promise.all(this.inFlight.values());
   }
@@ -122,7 +125,7 @@ export class PushDrainer {
     }
     const notification = build(claimed, provider);
     if (!notification) return settle({ kind: 'dropped' });
-    const outcome = await this.o.send(notification, provider);
+    const outcome = await this.o.send(notification, provider, this.stopping.signal);
     const attempts = claimed.pending.attempts;
     switch (outcome.kind) {
       case 'sent':

@@ -14,9 +14,13 @@ export class Senders {
   }
 
   /** One attempt; never throws (a failure is an outcome). */
-  send = async (n: Notification, provider: ProviderDefinition): Promise<SendOutcome> => {
+  send = async (n: Notification, provider: ProviderDefinition, stopping: AbortSignal): Promise<SendOutcome> => {
+    // Each request ends at the provider's timeout, or at once when the gateway stops.
+    const signal = AbortSignal.any([AbortSignal.timeout(provider.timeoutMs), stopping]);
     try {
-      return provider.kind === 'fcm' ? await this.fcm.send(n, provider) : await sendHttpCallback(n, provider, this.clock.now());
+      return provider.kind === 'fcm'
+        ? await this.fcm.send(n, provider, signal)
+        : await sendHttpCallback(n, provider, this.clock.now(), signal);
     } catch (err) {
       return { kind: 'retry', reason: err instanceof Error ? err.message : String(err) };
     }

@@ -58,11 +58,11 @@ export class FcmSender {
 
   constructor(private readonly clock: Clock) {}
 
-  async send(n: Notification, provider: FcmDefinition): Promise<SendOutcome> {
+  async send(n: Notification, provider: FcmDefinition, signal: AbortSignal): Promise<SendOutcome> {
     const target = n.registration.debug && provider.debug ? provider.debug : provider.live;
     let token: Token;
     try {
-      token = await this.token(target, provider.timeoutMs);
+      token = await this.token(target, signal);
     } catch (err) {
       return err instanceof TokenRefused ? { kind: 'retry', reason: err.message } : outcomeOfError(err);
     }
@@ -72,7 +72,7 @@ export class FcmSender {
         headers: { authorization: `Bearer ${token.value}`, 'content-type': 'application/json; charset=UTF-8' },
         body: JSON.stringify({ message: fcmMessage(n) }),
         redirect: 'manual',
-        signal: AbortSignal.timeout(provider.timeoutMs),
+        signal,
       });
       const text = await res.text().catch(() => '');
       if (res.status === 401) {
@@ -90,15 +90,15 @@ export class FcmSender {
   }
 
   /** The cached token of the target's service account, or a new one (one request at a time per account). */
-  private async token(target: FcmTarget, timeoutMs: number): Promise<Token> {
+  private async token(target: FcmTarget, signal: AbortSignal): Promise<Token> {
     const key = `${target.clientEmail}\n${target.tokenUrl}`;
     const cached = this.tokens.get(key);
     if (cached) {
       const token = await cached.catch(() => undefined);
       if (token && token.expiresAt - RENEW_BEFORE_MS > this.clock.now()) return token;
-      if (this.tokens.get(key) !== cached) return this.token(target, timeoutMs);
+      if (this.tokens.get(key) !== cached) return this.token(target, signal);
     }
-    const fresh = this.fetchToken(target, timeoutMs);
+    const fresh = this.fetchToken(target, signal);
     this.tokens.set(key, fresh);
     fresh.catch(() => {
       if (this.tokens.get(key) === fresh) this.tokens.delete(key);
@@ -113,14 +113,14 @@ export class FcmSender {
     });
   }
 
-  private async fetchToken(target: FcmTarget, timeoutMs: number): Promise<Token> {
+  private async fetchToken(target: FcmTarget, signal: AbortSignal): Promise<Token> {
     const now = this.clock.now();
     const res = await fetch(target.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: JWT_BEARER, assertion: assertion(target, now) }).toString(),
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
     });
     const text = await res.text().catch(() => '');
     if (res.status !== 200) throw new TokenRefused(`the token endpoint answered HTTP ${res.status}${oauthError(text)}`);

@@ -14,7 +14,12 @@ export function signature(secret: string, body: string, nowMs: number): string {
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
 }
 
-export async function sendHttpCallback(n: Notification, provider: HttpCallbackDefinition, nowMs: number): Promise<SendOutcome> {
+export async function sendHttpCallback(
+  n: Notification,
+  provider: HttpCallbackDefinition,
+  nowMs: number,
+  signal: AbortSignal,
+): Promise<SendOutcome> {
   const body = JSON.stringify(gmsPayload(n));
   const url = n.registration.debug && provider.debugUrl ? provider.debugUrl : provider.url;
   try {
@@ -27,7 +32,7 @@ export async function sendHttpCallback(n: Notification, provider: HttpCallbackDe
       },
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(provider.timeoutMs),
+      signal,
     });
     await res.arrayBuffer().catch(() => undefined);
     // 410 Gone: the receiver no longer serves this device (404 may be a wrong URL, so it is a failure).
