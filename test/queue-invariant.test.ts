@@ -1,7 +1,8 @@
 // The queue invariant, on every backend: after any interleaving of customers starting and leaving chats,
 // agents accepting and leaving them, and sessions expiring, a chat is in its endpoint's queue exactly
 // while it is waiting, the queue counts exactly the waiting chats, and each agent's list holds exactly
-// the chats the agent is in; the expiry index holds every stored session exactly once, at its expiresAt,
+// the chats the agent is in; the expiry index holds every stored session exactly once, at or before its
+// expiresAt (a lower bound: the sweep, meeting it early, puts it back at its time),
 // the census sets hold exactly the chats in their state, and the away set every live chat, by the
 // customer's last call. Random runs (fast-check) of concurrent calls on the real chat domain and
 // real stores: memory, an SQLite file, Redis. No sweep runs: nothing repairs the sets behind the test.
@@ -109,11 +110,10 @@ async function check(store: Store, batches: Command[][]): Promise<void> {
     const since = session.chat!.customerSeenAt ?? session.chat!.startedAt;
     expect(await store.upTo(awaySet(service.name), since, 1000), 'gone since its last call').to.include(session.id);
   }
-  // The expiry index: each stored session once (a set has no duplicates), scored by its own expiresAt.
+  // The expiry index: each stored session once (a set has no duplicates), due no later than its expiresAt.
   expect([...(await store.members(EXPIRY_SET))].sort(), 'expiry index').to.deep.equal(sessions.map((s) => s.id).sort());
   for (const session of sessions) {
     expect(await store.upTo(EXPIRY_SET, session.expiresAt, 1000), 'due at its expiresAt').to.include(session.id);
-    expect(await store.upTo(EXPIRY_SET, session.expiresAt - 1, 1000), 'not due before').not.to.include(session.id);
   }
 }
 

@@ -37,7 +37,7 @@ import {
   cometSet,
   EXPIRY_SET,
   indexOps,
-  membership,
+  placeIn,
   recordEventCount,
   sessionKey,
   SessionRecords,
@@ -293,7 +293,7 @@ export class ChatDomain {
 
   private async sweepCommand(id: string, set: string, kind: 'idle' | 'remind'): Promise<void> {
     try {
-      await this.change(sessionKey(id), () => ({ command: { kind }, quiet: true, view: () => undefined }));
+      await this.change(sessionKey(id), () => ({ command: { kind }, quiet: true, met: set, view: () => undefined }));
     } catch (err) {
       if (!(err instanceof GatewayError && err.exception === 'SessionNotFound')) throw err;
       // Gone with its store TTL while no node swept: nothing else takes it out of the set it was found in.
@@ -379,15 +379,8 @@ export class ChatDomain {
     // The index is written with the chat's first membership and removed with its last: without it the chat is gone.
     if (!serviceId) return this.store.write([{ kind: 'remove', set, member: chatSessionId }]);
     await this.store.update<ServiceSession, void>(sessionKey(serviceId), (current) => {
-      const place = current?.chat?.chatSessionId === chatSessionId ? membership(current, set, chatSessionId) : undefined;
-      return {
-        result: undefined,
-        also: [
-          place
-            ? { kind: 'add', set, member: chatSessionId, score: place.score }
-            : { kind: 'remove', set, member: chatSessionId },
-        ],
-      };
+      const mine = current?.chat?.chatSessionId === chatSessionId ? current : undefined;
+      return { result: undefined, also: [placeIn(mine, set, chatSessionId)] };
     });
   }
 
@@ -487,7 +480,10 @@ export class ChatDomain {
       const outcome = step.command
         ? apply(stored, step.command, now, this.rules(stored))
         : { session: stored, events: [], effects: [] };
-      if (step.quiet && outcome.session === stored) return { result: step.view(stored) };
+      if (step.quiet && outcome.session === stored) {
+        // Nothing was due: the sweep met the session early in a set kept as a lower bound; it goes back to its time.
+        return { result: step.view(stored), ...(step.met ? { also: [placeIn(stored, step.met, stored.id)] } : {}) };
+      }
       // What the shell itself changes (positions, time to live) goes on a copy, never on `stored`.
       const session =
         outcome.session !== stored ? outcome.session : stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
@@ -561,6 +557,8 @@ interface Step<V> {
   pollOnly?: boolean;
   /** Not a party's call: a command that changes nothing writes nothing (nor extends the session). */
   quiet?: boolean;
+  /** The sweep's set the session was found due in: if nothing changes, its place there is written as it stands. */
+  met?: string;
 }
 
 interface CustomerStep {

@@ -138,11 +138,24 @@ export class SessionRecords {
 }
 
 /** The set members a session stands for: each derived from the record alone. */
-function memberships(session: ServiceSession | undefined): Map<string, { set: string; member: string; score: number }> {
-  const places = new Map<string, { set: string; member: string; score: number }>();
+interface Place {
+  set: string;
+  member: string;
+  score: number;
+  /**
+   * The score is a time the sweep acts at, kept as a lower bound: written when the member comes in or
+   * its time moves earlier, not each time it moves later (every activity moves a session's expiry and a
+   * polling customer's presence). The sweep, meeting a member early, puts it back at its time.
+   */
+  early?: true;
+}
+
+function memberships(session: ServiceSession | undefined): Map<string, Place> {
+  const places = new Map<string, Place>();
   if (!session) return places;
-  const add = (set: string, member: string, score: number): void => void places.set(`${set}\n${member}`, { set, member, score });
-  add(EXPIRY_SET, session.id, session.expiresAt);
+  const add = (set: string, member: string, score: number, early?: true): void =>
+    void places.set(`${set}\n${member}`, { set, member, score, ...(early ? { early } : {}) });
+  add(EXPIRY_SET, session.id, session.expiresAt, true);
   const chat = session.chat;
   if (!chat) return places;
   if (chat.state === 'waiting') {
@@ -160,7 +173,7 @@ function memberships(session: ServiceSession | undefined): Map<string, { set: st
   if (chat.idleWarnedAt !== undefined) add(warnedSet(session.service), session.id, chat.idleWarnedAt);
   else {
     const since = customerGoneSince(chat);
-    if (since !== undefined) add(awaySet(session.service), session.id, since);
+    if (since !== undefined) add(awaySet(session.service), session.id, since, true);
   }
   const unanswered = unansweredSince(chat);
   if (unanswered !== undefined) add(unansweredSet(session.service), session.id, unanswered);
@@ -179,7 +192,17 @@ export function indexOps(before: ServiceSession | undefined, after: ServiceSessi
   const is = memberships(after);
   const ops: Op[] = [];
   for (const [id, place] of was) if (!is.has(id)) ops.push({ kind: 'remove', set: place.set, member: place.member });
-  // A member whose score changed (the expiry index, on every write that extends a session) is added again.
-  for (const [id, place] of is) if (was.get(id)?.score !== place.score) ops.push({ kind: 'add', ...place });
+  // A member whose score changed is added again, unless its score is a lower bound that only moved later.
+  for (const [id, place] of is) {
+    const before = was.get(id)?.score;
+    if (before === place.score || (place.early && before !== undefined && before < place.score)) continue;
+    ops.push({ kind: 'add', set: place.set, member: place.member, score: place.score });
+  }
   return ops;
+}
+
+/** The op that puts `member` where `session` says it stands in `set` (at its score, or out of the set). */
+export function placeIn(session: ServiceSession | undefined, set: string, member: string): Op {
+  const place = membership(session, set, member);
+  return place ? { kind: 'add', set, member, score: place.score } : { kind: 'remove', set, member };
 }
