@@ -22,7 +22,7 @@ describe('stopping a gateway that has CometD clients connected', function () {
     await node?.stop();
   });
 
-  it('exits cleanly within a second of SIGTERM, with long-polls and websockets open', async () => {
+  it('exits cleanly at once on SIGTERM, with long-polls and websockets open, not after their timeout', async () => {
     node = await startNode('S', { STORE_URL: 'memory://', STORE_PREFIX: uniquePrefix('stop') });
     for (const [user, websocket] of [
       ['ann', false],
@@ -58,7 +58,9 @@ describe('stopping a gateway that has CometD clients connected', function () {
     const started = Date.now();
     node.process.kill('SIGTERM');
     expect(await exited).to.equal(0);
-    expect(Date.now() - started, node.output()).to.be.below(1000);
+    // Waiting for the long-polls would take their 30 s timeout (websockets would never end): 5 s tells the
+    // two apart on a loaded machine, where a process may take a second or more just to exit.
+    expect(Date.now() - started, node.output()).to.be.below(5000);
   });
 
   it('a CometD preflight arriving while the gateway stops is answered, telling the client to close', async () => {
