@@ -97,6 +97,8 @@ describe('transfer and conference in the agent console (browser)', function () {
 
     // The transfer dialog lists Bob (ready) and the queue.
     await alice.getByRole('button', { name: 'Transfer…' }).click();
+    // The list is filled from GET /agent/v1/agents after the dialog opens: wait for its last entry.
+    await alice.getByRole('dialog').locator('option', { hasText: 'This chat’s queue' }).waitFor({ state: 'attached' });
     const options = await alice.getByRole('dialog').locator('option').allTextContents();
     expect(options).to.deep.equal([
       'Bob — ready · 0 chats',
