@@ -3,6 +3,7 @@
 // stand-in checks the service account's JWT with its public key, and the test checks each request as
 // FCM's documented API expects it.
 
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { agentClient, endpointFile, type AgentClient } from './helpers/agent-cli
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { startReceiver, type Answer, type PushReceiver, type Received } from './helpers/push-receiver.ts';
+import { agentHeaders, startNode, type GatewayNode } from './helpers/redis-nodes.ts';
 import { TestClock } from './helpers/test-clock.ts';
 import { sessionKey } from '../src/chat/session-records.ts';
 import type { ServiceSession } from '../src/chat/types.ts';
@@ -194,5 +196,100 @@ describe('push notifications through FCM HTTP v1', function () {
     expect(sends()[0].path).to.equal('/v1/projects/gms-debug-project/messages:send');
     const metrics = (await gw!.get('/metrics')).body as string;
     expect(metrics).to.include('gms_push_notifications_total{provider="firebase",outcome="dropped"} 1');
+  });
+});
+
+describe('push notifications through FCM HTTP v1 over HTTPS, as Google serves it', function () {
+  this.timeout(60_000);
+  let google: PushReceiver | undefined;
+  let node: GatewayNode | undefined;
+  afterEach(async () => {
+    await node?.stop();
+    await google?.close();
+  });
+
+  it('the token grant and the send go over TLS to a stand-in whose certificate the gateway process trusts', async () => {
+    const dir = await makeTempDir('gms-fcm-tls-');
+    // A certificate for 127.0.0.1, trusted by the gateway process alone (NODE_EXTRA_CA_CERTS), as a
+    // private CA of a proxy in front of Google would be.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    google = await startReceiver({
+      key: await fs.readFile(path.join(dir, 'key.pem'), 'utf8'),
+      cert: await fs.readFile(path.join(dir, 'cert.pem'), 'utf8'),
+    });
+    expect(google.url).to.match(/^https:/);
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const stand = google;
+    stand.answer = (req) => {
+      if (req.path === '/token') {
+        checkGrant(req, keys.publicKey, `${stand.url}/token`);
+        return { status: 200, body: { access_token: 'access-tls', expires_in: 3600, token_type: 'Bearer' } };
+      }
+      return req.path === SEND_PATH ? { status: 200, body: { name: `projects/${PROJECT}/messages/1` } } : { status: 404 };
+    };
+    const pushDir = path.join(dir, 'push.d');
+    await fs.mkdir(pushDir);
+    const account = {
+      type: 'service_account',
+      project_id: PROJECT,
+      client_email: CLIENT_EMAIL,
+      private_key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      token_uri: `${google.url}/token`,
+    };
+    await fs.writeFile(path.join(dir, 'service-account.json'), JSON.stringify(account));
+    await fs.writeFile(
+      path.join(pushDir, 'firebase.yaml'),
+      [
+        'kind: fcm',
+        'credentialsFile: ../service-account.json',
+        `sendUrl: ${google.url}/v1/projects/{projectId}/messages:send`,
+      ].join('\n'),
+    );
+    node = await startNode('fcm-tls', {
+      STORE_URL: 'memory://',
+      STORE_PREFIX: 'gms',
+      PUSH_DIR: pushDir,
+      PUSH_AWAY_MS: '0',
+      PUSH_COALESCE_MS: '0',
+      PUSH_DRAIN_INTERVAL_MS: '50',
+      NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'),
+    });
+    const customer = await startCustomerChat(node, {
+      start: { push_notification_deviceid: DEVICE, push_notification_type: 'fcm' },
+    });
+    const chatId = customer.start.body.chatSessionId as string;
+    expect((await node.post(`/agent/v1/chats/${chatId}/accept`, undefined, agentHeaders('alice'))).status).to.equal(200);
+    await node.post(`/agent/v1/chats/${chatId}/send`, { message: 'Over TLS' }, agentHeaders('alice'));
+    // The agent's join may be a notification of its own (no burst window here): the message's is awaited.
+    const send = await eventually(
+      () => stand.received.find((r) => r.path === SEND_PATH && JSON.stringify(r.body).includes('Over TLS')),
+      15_000,
+      'the send over TLS',
+    );
+    expect(stand.received[0].path).to.equal('/token');
+    expect(stand.received.filter((r) => r.path === '/token')).to.have.length(1);
+    expect(send.headers.authorization).to.equal('Bearer access-tls');
+    expect(send.body.message.token).to.equal(DEVICE);
+    expect(send.body.message.notification.body).to.include('Over TLS');
   });
 });

@@ -1,8 +1,9 @@
-// A real HTTP server on 127.0.0.1 standing in for a push provider: records every request and answers
-// what the test tells it to (by default 200).
+// A real HTTP server on 127.0.0.1 (HTTPS with `tls`) standing in for a push provider: records every
+// request and answers what the test tells it to (by default 200).
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface Received {
@@ -25,7 +26,8 @@ export interface PushReceiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<PushReceiver> {
+/** `tls`: serve HTTPS with this key and certificate (the caller makes its clients trust it). */
+export async function startReceiver(tls?: { key: string; cert: string }): Promise<PushReceiver> {
   const hung = new Set<http.ServerResponse>();
   const receiver: PushReceiver = {
     url: '',
@@ -37,7 +39,7 @@ export async function startReceiver(): Promise<PushReceiver> {
       await new Promise((resolve) => server.close(resolve));
     },
   };
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -59,9 +61,10 @@ export async function startReceiver(): Promise<PushReceiver> {
         res.end(answer.body === undefined ? '{}' : JSON.stringify(answer.body));
       });
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return receiver;
 }
 
