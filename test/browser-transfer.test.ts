@@ -164,4 +164,38 @@ describe('transfer and conference in the agent console (browser)', function () {
     await snap(customer, 'customer-after-transfers-desktop');
     expect(problems).to.deep.equal([]);
   });
+
+  it('a supervisor sees the chats under way, listens in on one silently, and the customer sees nothing of it', async () => {
+    const customer = await newPage('customer-2');
+    const bob = await newPage('bob-2');
+    const sam = await newPage('sam');
+    await customer.goto(`${gw.url}/demo/`);
+    await customer.getByLabel('Your name').fill('Otto');
+    await customer.getByRole('button', { name: 'Start chat' }).click();
+    await customer.getByText('Waiting for someone to join…').waitFor();
+    await signIn(bob, 'bob');
+    await bob.getByRole('button', { name: 'Accept the chat with Otto' }).click();
+    await customer.getByText('You are chatting with Bob.').waitFor();
+
+    // Agents have no such list; the supervisor's console shows it (read again every 10 s, and at sign-in).
+    expect(await bob.getByRole('heading', { name: /Under way/ }).isVisible()).to.equal(false);
+    await signIn(sam, 'sam');
+    const otto = sam
+      .getByRole('list')
+      .filter({ has: sam.getByText('with Bob') })
+      .getByRole('listitem')
+      .filter({ hasText: 'Otto' });
+    await otto.waitFor();
+    await snap(sam, 'supervisor-under-way-desktop');
+    await sam.getByRole('button', { name: 'Listen in on the chat with Otto (the customer does not see you)' }).click();
+    await sam.getByRole('heading', { name: 'Chat with Otto' }).waitFor();
+    await people(sam).filter({ hasText: 'Sam (you' }).waitFor();
+    await people(bob).filter({ hasText: 'Sam (supervisor, silent)' }).waitFor();
+
+    await customer.getByRole('textbox', { name: 'Your message' }).fill('Is anyone listening?');
+    await customer.getByRole('textbox', { name: 'Your message' }).press('Enter');
+    await line(sam, 'Is anyone listening?').waitFor();
+    expect(await customer.getByRole('log').innerText()).not.to.include('Sam');
+    expect(problems).to.deep.equal([]);
+  });
 });

@@ -183,6 +183,9 @@ describe('OpenAPI: /openapi.json describes every answer the gateway gives', func
     expect((await call('POST', agentChat('/accept'), { id: chatId }, {}, asAgent('alice'))).body.state).to.equal('connected');
     expect((await call('POST', agentChat('/accept'), { id: chatId }, {}, asAgent('bob'))).status).to.equal(409);
     await call('GET', '/agent/v1/chats', {}, undefined, asAgent('alice'), '?state=mine');
+    const live = await call('GET', '/agent/v1/chats', {}, undefined, asAgent('sam'), '?state=live');
+    expect(live.body.chats.map((c: { chatSessionId: string }) => c.chatSessionId)).to.include(chatId);
+    expect((await call('GET', '/agent/v1/chats', {}, undefined, asAgent('alice'), '?state=live')).status).to.equal(403);
     await call('POST', agentChat('/send'), { id: chatId }, { message: 'How can I help?' }, asAgent('alice'));
     await call('POST', agentChat('/send'), { id: chatId }, { message: ' ' }, asAgent('alice'));
     await call('POST', agentChat('/typing'), { id: chatId }, { typing: 'true' }, asAgent('alice'));

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import {
   awaySet,
   CONNECTED_SET,
+  endpointConnectedSet,
   EXPIRY_SET,
   queueSet,
   serviceConnectedSet,
@@ -266,6 +267,7 @@ export class ExpirySweeper {
           } else {
             expect(CONNECTED_SET, chat.chatSessionId);
             expect(serviceConnectedSet(session.service), chat.chatSessionId);
+            expect(endpointConnectedSet(chat.endpoint), chat.chatSessionId);
             for (const agent of chat.agents) agents[agent.id] = (agents[agent.id] ?? 0) + 1;
           }
         }
@@ -273,7 +275,7 @@ export class ExpirySweeper {
       // Thousands of sessions are read in one pass: let requests in between, so that polls keep their latency.
       if (++seen % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    const sets = new Set([...expected.keys(), ...[...endpoints].map(queueSet)]);
+    const sets = new Set([...expected.keys(), ...[...endpoints].flatMap((e) => [queueSet(e), endpointConnectedSet(e)])]);
     for (const service of services) sets.add(serviceWaitingSet(service)).add(serviceConnectedSet(service));
     for (const set of sets) await this.repairSet(set, expected.get(set) ?? new Set());
     return { at: now, endpoints, services, agents };

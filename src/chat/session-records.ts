@@ -8,6 +8,7 @@
 //   customer's comet-mode sessions; `expiry` holds every session by its expiresAt (the sweep reads only
 //   its due part); the census's sets: `connected` the chats with an agent, `service-waiting:<service>`
 //   and `service-connected:<service>` a service's chats in each state (counted, never listed);
+//   `endpoint-connected:<endpoint>` an endpoint's chats with an agent (its supervisors' list);
 //   `away:<service>` the live chats whose customer is gone, by since when, and `warned:<service>` those
 //   warned of it, by when (customer-idle.ts: the sweep reads only their due parts); `unanswered:<service>`
 //   the connected chats whose customer waits for an answer, by since when (agent-reminder.ts);
@@ -37,6 +38,8 @@ export const EXPIRY_SET = 'expiry';
 export const CONNECTED_SET = 'connected';
 export const serviceWaitingSet = (service: string): string => `service-waiting:${service}`;
 export const serviceConnectedSet = (service: string): string => `service-connected:${service}`;
+/** An endpoint's chats with an agent in them (what its supervisors may listen in on). */
+export const endpointConnectedSet = (endpoint: string): string => `endpoint-connected:${endpoint}`;
 export const awaySet = (service: string): string => `away:${service}`;
 export const warnedSet = (service: string): string => `warned:${service}`;
 /** A service's connected chats whose customer waits for an answer, not yet reminded, by since when (agent-reminder.ts). */
@@ -166,6 +169,7 @@ function memberships(session: ServiceSession | undefined): Map<string, Place> {
   } else if (chat.state === 'connected') {
     add(CONNECTED_SET, chat.chatSessionId, chat.startedAt);
     add(serviceConnectedSet(session.service), chat.chatSessionId, chat.startedAt);
+    add(endpointConnectedSet(chat.endpoint), chat.chatSessionId, chat.startedAt);
   }
   for (const agent of chat.agents) add(agentSet(agent.id), chat.chatSessionId, agent.joinedAt);
   if (chat.push?.pending) add(PUSH_DUE_SET, session.id, chat.push.pending.dueAt);

@@ -4,7 +4,7 @@
 
 import type { AgentCommand, ChatDomain } from '../chat/chat-service.ts';
 import { checkUpload, contentTypeFor, liveFile, NO_FILES, sanitizeFileName, type FileLimits } from '../chat/file-rules.ts';
-import { agentSet } from '../chat/session-records.ts';
+import { agentSet, endpointConnectedSet } from '../chat/session-records.ts';
 import type { Chat, ChatEvent, ServiceLookup, ServiceSession } from '../chat/types.ts';
 import { GatewayError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
@@ -34,6 +34,20 @@ export interface WaitingChat {
   waitingSince: string;
   userData: Record<string, string>;
 }
+
+/** A chat under way in a supervisor's endpoints: whom to listen in on (its transcript: GET /chats/{id}). */
+export interface LiveChat {
+  chatSessionId: string;
+  service: string;
+  endpoint: string;
+  nickname: string;
+  subject?: string;
+  startedAt: string;
+  agents: { id: string; nickname: string; partyType: 'AGENT' | 'SUPERVISOR'; silent: boolean }[];
+}
+
+/** Most chats one supervisor's list holds (the longest-running first). */
+const LIVE_LIST_MAX = 200;
 
 export interface AgentChatView {
   chatSessionId: string;
@@ -132,6 +146,17 @@ export class AgentDesk {
   async waitingChat(chatSessionId: string): Promise<WaitingChat | undefined> {
     const found = await this.domain.findChat(chatSessionId);
     return found?.chat.state === 'waiting' ? waitingChat(found.session, found.chat) : undefined;
+  }
+
+  /** For a supervisor: the chats with an agent in them in their endpoints, longest-running first. */
+  async live(agent: Agent): Promise<LiveChat[]> {
+    if (!agent.supervisor) throw new GatewayError('Forbidden', 'Only supervisors see the chats under way in their endpoints.');
+    const ids = (await Promise.all(agent.endpoints.map((e) => this.store.members(endpointConnectedSet(e))))).flat();
+    const found = await Promise.all(ids.slice(0, LIVE_LIST_MAX).map((id) => this.domain.findChat(id)));
+    const live = found.flatMap((f) =>
+      f?.chat.state === 'connected' && agent.endpoints.includes(f.chat.endpoint) ? [liveChat(f.session, f.chat)] : [],
+    );
+    return live.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
 
   /**
@@ -385,6 +410,23 @@ function waitingChat(session: ServiceSession, chat: Chat): WaitingChat {
     ...(chat.customer.subject !== undefined ? { subject: chat.customer.subject } : {}),
     waitingSince: new Date(chat.queuedAt ?? chat.startedAt).toISOString(),
     userData: chat.customer.userData,
+  };
+}
+
+function liveChat(session: ServiceSession, chat: Chat): LiveChat {
+  return {
+    chatSessionId: chat.chatSessionId,
+    service: session.service,
+    endpoint: chat.endpoint,
+    nickname: chat.customer.nickname,
+    ...(chat.customer.subject !== undefined ? { subject: chat.customer.subject } : {}),
+    startedAt: new Date(chat.startedAt).toISOString(),
+    agents: chat.agents.map((a) => ({
+      id: a.id,
+      nickname: a.nickname,
+      partyType: a.party ?? 'AGENT',
+      silent: a.silent === true,
+    })),
   };
 }
 

@@ -19,8 +19,8 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory & CannedResp
 
   /** Who the token belongs to (ours): the console needs the id to subscribe to /agent/{id}. */
   router.get('/me', (ctx) => {
-    const { id, nickname, endpoints } = agentOf(ctx);
-    ctx.body = { id, nickname, endpoints };
+    const { id, nickname, endpoints, supervisor } = agentOf(ctx);
+    ctx.body = { id, nickname, endpoints, supervisor: supervisor === true };
   });
 
   /** The ready-made answers of the agent's endpoints, each with its endpoint (ours). */
@@ -44,7 +44,8 @@ export function agentRoutes(desk: AgentDesk, agents: AgentDirectory & CannedResp
     const state = ctx.state.params.state ?? 'waiting';
     if (state === 'waiting') ctx.body = { chats: await desk.waiting(agentOf(ctx)) };
     else if (state === 'mine') ctx.body = { chats: await desk.mine(agentOf(ctx)) };
-    else throw new GatewayError('InvalidParameter', "The parameter 'state' must be waiting or mine.");
+    else if (state === 'live') ctx.body = { chats: await desk.live(agentOf(ctx)) };
+    else throw new GatewayError('InvalidParameter', "The parameter 'state' must be waiting, mine or live.");
   });
 
   router.get('/chats/:id', async (ctx) => {

@@ -477,6 +477,25 @@ export function openApiDocument(): Schema {
       },
       ['chatSessionId', 'service', 'endpoint', 'nickname', 'waitingSince', 'userData'],
     ),
+    LiveChat: obj(
+      {
+        chatSessionId: str(),
+        service: str(),
+        endpoint: str(),
+        nickname: str(),
+        subject: str(),
+        startedAt: { type: 'string', format: 'date-time' },
+        agents: arrayOf(
+          obj({ id: str(), nickname: str(), partyType: { enum: ['AGENT', 'SUPERVISOR'] }, silent: bool() }, [
+            'id',
+            'nickname',
+            'partyType',
+            'silent',
+          ]),
+        ),
+      },
+      ['chatSessionId', 'service', 'endpoint', 'nickname', 'startedAt', 'agents'],
+    ),
     AgentStatus: obj({ ready: bool(), chats: int(), maxChats: { type: ['integer', 'null'], description: 'null: no cap.' } }),
     // Admin API
     FileLimits: obj({
@@ -718,7 +737,7 @@ export function openApiDocument(): Schema {
     // ---- Agent API ----
     '/agent/v1/me': {
       get: agentOp('Who the token belongs to (ours)', '', {
-        response: obj({ id: str(), nickname: str(), endpoints: arrayOf(str()) }),
+        response: obj({ id: str(), nickname: str(), endpoints: arrayOf(str()), supervisor: bool() }),
       }),
     },
     '/agent/v1/canned-responses': {
@@ -734,10 +753,16 @@ export function openApiDocument(): Schema {
       }),
     },
     '/agent/v1/chats': {
-      get: agentOp("The chats waiting in the agent's endpoints (oldest first), or the agent's own", '', {
-        parameters: [{ name: 'state', in: 'query', required: false, schema: { enum: ['waiting', 'mine'], default: 'waiting' } }],
-        response: obj({ chats: arrayOf({ anyOf: [ref('WaitingChat'), ref('AgentChat')] }) }),
-      }),
+      get: agentOp(
+        "The chats waiting in the agent's endpoints (oldest first), the agent's own, or (supervisors) those under way",
+        "`live`: the chats with an agent in them in the supervisor's endpoints, longest-running first (at most 200); 403 for an agent who is not a supervisor.",
+        {
+          parameters: [
+            { name: 'state', in: 'query', required: false, schema: { enum: ['waiting', 'mine', 'live'], default: 'waiting' } },
+          ],
+          response: obj({ chats: arrayOf({ anyOf: [ref('WaitingChat'), ref('AgentChat'), ref('LiveChat')] }) }),
+        },
+      ),
     },
     '/agent/v1/chats/{id}': { get: agentOp('A chat and its whole transcript', '', { parameters: agentChat }) },
     '/agent/v1/chats/{id}/accept': {

@@ -150,6 +150,7 @@
     } catch {
       return; // the banner says why; the next push or reconnection reads them again
     }
+    if (me.supervisor) refreshLive();
     const before = new Set(waiting.map((c) => c.chatSessionId));
     waiting = lists[0].chats;
     // Without push, a new waiting chat is one that was not in the last list read.
@@ -160,6 +161,53 @@
     listed = true;
     renderQueue();
     renderMine();
+  }
+
+  // ---- supervisors: the chats under way in their endpoints, to listen in on or join ----
+
+  async function refreshLive() {
+    let chats;
+    try {
+      chats = (await api('GET', '/chats?state=live')).chats;
+    } catch {
+      return;
+    }
+    $('live-section').hidden = false;
+    $('live-count').textContent = String(chats.length);
+    $('live-empty').hidden = chats.length > 0;
+    $('live').replaceChildren(
+      ...chats.map((c) => {
+        const inIt = c.agents.some((a) => a.id === me.id);
+        const who = c.agents.map((a) => a.nickname + (a.silent ? ' (listening)' : '')).join(', ');
+        const label = el('div', { className: 'label' }, [
+          el('strong', { textContent: c.nickname }),
+          el('div', { className: 'meta', textContent: 'with ' + (who || 'nobody') }),
+        ]);
+        const buttons = inIt
+          ? [el('span', { className: 'meta', textContent: 'You are in it' })]
+          : [
+              liveButton(c, 'Listen', 'Listen in on the chat with ' + c.nickname + ' (the customer does not see you)', true),
+              liveButton(c, 'Join', 'Join the chat with ' + c.nickname + ' (the customer sees you join)', false),
+            ];
+        return el('li', {}, [el('span', { className: 'avatar', textContent: initial(c.nickname) }), label, ...buttons]);
+      }),
+    );
+  }
+
+  function liveButton(chat, text, label, silent) {
+    const button = el('button', { type: 'button', className: silent ? 'plain' : '', textContent: text });
+    button.setAttribute('aria-label', label);
+    button.addEventListener('click', async () => {
+      try {
+        await api('POST', '/chats/' + chat.chatSessionId + '/join', { silent: String(silent) });
+      } catch (err) {
+        showError(err.message);
+        return;
+      }
+      await refreshLists();
+      await openChat(chat.chatSessionId);
+    });
+    return button;
   }
 
   /** Whether the agent may take one more chat now, and if not, why, in the agent's words. */
@@ -237,7 +285,7 @@
                 c.state === 'ended'
                   ? 'Ended'
                   : last
-                    ? (last.partyType === 'AGENT' ? 'You: ' : '') +
+                    ? (last.partyType === 'CLIENT' ? '' : last.nickname === me.nickname ? 'You: ' : last.nickname + ': ') +
                       (last.type === 'Notice.FileUploaded' ? 'a file, ' : '') +
                       last.text
                     : 'No message yet',
@@ -269,8 +317,11 @@
   }
 
   /** Every second: the waiting times move on. */
+  let ticks = 0;
   function tick() {
     for (const node of document.querySelectorAll('.waited')) node.textContent = 'waiting ' + since(node.dataset.since);
+    // Other agents' chats push nothing to a supervisor: the list under way is read again every 10 s.
+    if (me && me.supervisor && ++ticks % 10 === 0) refreshLive();
   }
 
   async function acceptChat(id) {
