@@ -216,6 +216,6 @@ describe('agent API', () => {
 
   it('tells an agent who they are', async () => {
     const me = await alice.get('/me');
-    expect(me.body).to.deep.equal({ id: 'alice', nickname: 'Alice', endpoints: ['gms_builtin'] });
+    expect(me.body).to.deep.equal({ id: 'alice', nickname: 'Alice', endpoints: ['gms_builtin'], supervisor: false });
   });
 });
