@@ -160,8 +160,18 @@ describe('one agent id declared with different tokens in two endpoint files', ()
   it('neither sees the other\'s chats: waiting and "mine" listings, REST calls, and pushes', async () => {
     const aliceA = agentClient(gw, 'alice');
     const aliceB = agentClient(gw, 'alice', 'the-other-alice-token');
-    expect((await aliceA.get('/me')).body).to.deep.equal({ id: 'alice', nickname: 'Alice', endpoints: ['desk_a'] });
-    expect((await aliceB.get('/me')).body).to.deep.equal({ id: 'alice', nickname: 'Alice of B', endpoints: ['desk_b'] });
+    expect((await aliceA.get('/me')).body).to.deep.equal({
+      id: 'alice',
+      nickname: 'Alice',
+      endpoints: ['desk_a'],
+      supervisor: false,
+    });
+    expect((await aliceB.get('/me')).body).to.deep.equal({
+      id: 'alice',
+      nickname: 'Alice of B',
+      endpoints: ['desk_b'],
+      supervisor: false,
+    });
 
     const inA = (await startCustomerChat(gw, { service: 'a', start: { orderId: 'secret-of-a' } })).start.body
       .chatSessionId as string;

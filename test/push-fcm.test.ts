@@ -36,6 +36,27 @@ function checkGrant(req: Received, publicKey: KeyObject, tokenUrl: string): void
   expect(c.iat).to.be.closeTo(Date.now() / 1000, 30);
 }
 
+/** A service account key and a `push.d/firebase.yaml` using it, in `dir`, for the stand-in at `googleUrl`; returns `push.d`. */
+async function fcmProvider(dir: string, privateKey: KeyObject, googleUrl: string, more: string[] = []): Promise<string> {
+  const pushDir = path.join(dir, 'push.d');
+  await fs.mkdir(pushDir);
+  const account = {
+    type: 'service_account',
+    project_id: PROJECT,
+    client_email: CLIENT_EMAIL,
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    token_uri: `${googleUrl}/token`,
+  };
+  await fs.writeFile(path.join(dir, 'service-account.json'), JSON.stringify(account));
+  const lines = [
+    'kind: fcm',
+    'credentialsFile: ../service-account.json',
+    `sendUrl: ${googleUrl}/v1/projects/{projectId}/messages:send`,
+  ];
+  await fs.writeFile(path.join(pushDir, 'firebase.yaml'), [...lines, ...more].join('\n'));
+  return pushDir;
+}
+
 describe('push notifications through FCM HTTP v1', function () {
   this.timeout(20_000);
   let google: PushReceiver;
@@ -64,29 +85,12 @@ describe('push notifications through FCM HTTP v1', function () {
       if (req.path === SEND_PATH || req.path === '/v1/projects/gms-debug-project/messages:send') return sendAnswer(sends++);
       return { status: 404 };
     };
-    const dir = await makeTempDir('gms-fcm-');
-    const pushDir = path.join(dir, 'push.d');
-    await fs.mkdir(pushDir);
-    const account = {
-      type: 'service_account',
-      project_id: PROJECT,
-      client_email: CLIENT_EMAIL,
-      private_key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }),
-      token_uri: `${google.url}/token`,
-    };
-    await fs.writeFile(path.join(dir, 'service-account.json'), JSON.stringify(account));
-    await fs.writeFile(
-      path.join(pushDir, 'firebase.yaml'),
-      [
-        'kind: fcm',
-        'credentialsFile: ../service-account.json',
-        `sendUrl: ${google.url}/v1/projects/{projectId}/messages:send`,
-        'debug:',
-        '  projectId: gms-debug-project',
-        'messages:',
-        '  de: { message: "{nickname} schreibt: {text}" }',
-      ].join('\n'),
-    );
+    const pushDir = await fcmProvider(await makeTempDir('gms-fcm-'), keys.privateKey, google.url, [
+      'debug:',
+      '  projectId: gms-debug-project',
+      'messages:',
+      '  de: { message: "{nickname} schreibt: {text}" }',
+    ]);
     clock = new TestClock();
     gw = await startTestGateway({
       clock,
@@ -247,24 +251,7 @@ describe('push notifications through FCM HTTP v1 over HTTPS, as Google serves it
       }
       return req.path === SEND_PATH ? { status: 200, body: { name: `projects/${PROJECT}/messages/1` } } : { status: 404 };
     };
-    const pushDir = path.join(dir, 'push.d');
-    await fs.mkdir(pushDir);
-    const account = {
-      type: 'service_account',
-      project_id: PROJECT,
-      client_email: CLIENT_EMAIL,
-      private_key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }),
-      token_uri: `${google.url}/token`,
-    };
-    await fs.writeFile(path.join(dir, 'service-account.json'), JSON.stringify(account));
-    await fs.writeFile(
-      path.join(pushDir, 'firebase.yaml'),
-      [
-        'kind: fcm',
-        'credentialsFile: ../service-account.json',
-        `sendUrl: ${google.url}/v1/projects/{projectId}/messages:send`,
-      ].join('\n'),
-    );
+    const pushDir = await fcmProvider(dir, keys.privateKey, google.url);
     node = await startNode('fcm-tls', {
       STORE_URL: 'memory://',
       STORE_PREFIX: 'gms',
