@@ -4,7 +4,7 @@
 // store with LIVE_CHATS live chats. BENCH_SECONDS and BENCH_CONNECTIONS as in lib/load.ts.
 
 import type { Request } from 'autocannon';
-import { FORM, inBatches, startChat, chatOf, type ChatContext } from './lib/chats.ts';
+import { inBatches, sendAndRefresh, startChat, type ChatContext } from './lib/chats.ts';
 import { startBenchGateway, startHelloKoa, startHelloRouter } from './lib/gateway.ts';
 import { load, printTable } from './lib/load.ts';
 
@@ -36,21 +36,7 @@ try {
     `send + refresh, ${LIVE_CHATS} live chats`,
     {
       url: gateway.url,
-      requests: [
-        {
-          method: 'POST',
-          headers: FORM,
-          setupRequest: (req, context) => ({
-            ...req,
-            path: `/genesys/1/service/${pick(context)}/ixn/chat/send`,
-            body: 'message=Hello%2C%20is%20anyone%20there%3F',
-          }),
-        },
-        {
-          method: 'POST',
-          setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
-        },
-      ],
+      requests: sendAndRefresh(pick),
     },
     gateway,
   );

@@ -10,7 +10,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { FORM, chatOf, inBatches, startChat, type ChatContext } from './lib/chats.ts';
+import { inBatches, sendAndRefresh, startChat, type ChatContext } from './lib/chats.ts';
 import { processCpuSeconds } from './lib/cpu.ts';
 import { startBenchGateway } from './lib/gateway.ts';
 import { load } from './lib/load.ts';
@@ -75,21 +75,7 @@ try {
       `send + refresh, ${count} live chats`,
       {
         url: gateway.url,
-        requests: [
-          {
-            method: 'POST',
-            headers: FORM,
-            setupRequest: (req, context) => ({
-              ...req,
-              path: `/genesys/1/service/${pick(context)}/ixn/chat/send`,
-              body: 'message=Hello%2C%20is%20anyone%20there%3F',
-            }),
-          },
-          {
-            method: 'POST',
-            setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
-          },
-        ],
+        requests: sendAndRefresh(pick),
       },
       gateway,
     );

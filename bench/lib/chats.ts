@@ -58,3 +58,22 @@ export const chatStartRequests: Request[] = [
     setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat`, body: 'firstName=Ann' }),
   },
 ];
+
+/** A send into a chat `pick` chooses (and notes in the context), then a refresh of that same chat. */
+export function sendAndRefresh(pick: (context: object) => string): Request[] {
+  return [
+    {
+      method: 'POST',
+      headers: FORM,
+      setupRequest: (req, context) => ({
+        ...req,
+        path: `/genesys/1/service/${pick(context)}/ixn/chat/send`,
+        body: 'message=Hello%2C%20is%20anyone%20there%3F',
+      }),
+    },
+    {
+      method: 'POST',
+      setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
+    },
+  ];
+}
