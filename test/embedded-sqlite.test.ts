@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { built } from './helpers/built.ts';
 import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { EmbeddedSqlite } from '../src/store/embedded-sqlite.ts';
@@ -249,8 +249,8 @@ describe('the embedded SQLite backend', () => {
   });
 
   it('a process that closes the store right after many writes waits for the last checkpoint, and exits 0', async () => {
-    const openStoreModule = fileURLToPath(new URL('../src/store/open-store.ts', import.meta.url));
-    const logModule = fileURLToPath(new URL('../src/log.ts', import.meta.url));
+    const openStoreModule = built('store/open-store');
+    const logModule = built('log');
     // Nothing else keeps this process alive while the checkpoint worker finishes.
     const script = `
       import { openStore } from ${JSON.stringify(openStoreModule)};
@@ -261,9 +261,9 @@ describe('the embedded SQLite backend', () => {
       console.log('closed');
     `;
     // A module file, as a program's entry point is: its top-level await is what must not be left unsettled.
-    const entry = path.join(path.dirname(file), 'close-store.mts');
+    const entry = path.join(path.dirname(file), 'close-store.mjs');
     await fs.writeFile(entry, script);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', entry], { encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync(process.execPath, [entry], { encoding: 'utf8', timeout: 30_000 });
     expect({ status: run.status, out: run.stdout.trim() }).to.deep.equal({ status: 0, out: 'closed' });
   });
 });

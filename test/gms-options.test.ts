@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { built } from './helpers/built.ts';
 import { pino } from 'pino';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 import { readSettings } from '../src/settings.ts';
@@ -125,10 +126,10 @@ describe('service files written the GMS way', () => {
   });
 
   it('npm run validate passes a GMS section and prints what it ignores', async function () {
-    this.timeout(60_000); // a process started through tsx: slow on a busy machine
+    this.timeout(60_000); // a process of its own: slow on a busy machine
     const dir = await makeTempDir();
     await fs.writeFile(path.join(dir, 'gms-chat.json'), JSON.stringify(GMS_SECTION));
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.resolve('src/config/validate-cli.ts'), dir]);
+    const { stdout } = await run(process.execPath, [built('config/validate-cli'), dir]);
     expect(stdout).to.contain(`ok      ${dir}/gms-chat.json: service 'gms-chat' (ttl 120s, endpoint gms_builtin)`);
     expect(stdout).to.contain(`ignored ${dir}/gms-chat.json: _client_timeout_notification="90" ignored: `);
     expect(stdout).to.contain(

@@ -7,9 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { expect } from 'chai';
+import { GATEWAY_MAIN, ROOT } from './helpers/built.ts';
 import { makeTempDir, request } from './helpers/gateway.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
 
 const children: ChildProcess[] = [];
 
@@ -21,7 +20,7 @@ interface Running {
 
 /** Starts `npm start`'s entry point as a child process and waits for it to say where it listens. */
 async function startProcess(dir: string): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+  const child = spawn(process.execPath, [GATEWAY_MAIN], {
     cwd: ROOT,
     env: {
       ...process.env,

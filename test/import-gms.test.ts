@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { built } from './helpers/built.ts';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { startV2Chat } from './helpers/chat-v2-client.ts';
@@ -14,9 +15,9 @@ import { makeTempDir, startTestGateway, type TestGateway } from './helpers/gatew
 const exec = promisify(execFile);
 const EXAMPLE = path.resolve('examples/gms-options.ini');
 
-async function cli(script: string, args: string[]): Promise<{ code: number; out: string }> {
+async function cli(module: string, args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', path.resolve(script), ...args]);
+    const { stdout } = await exec(process.execPath, [built(module), ...args]);
     return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code: number; stdout: string };
@@ -24,11 +25,11 @@ async function cli(script: string, args: string[]): Promise<{ code: number; out:
   }
 }
 
-const importGms = (...args: string[]) => cli('src/config/import-gms-cli.ts', args);
-const validate = (...args: string[]) => cli('src/config/validate-cli.ts', args);
+const importGms = (...args: string[]) => cli('config/import-gms-cli', args);
+const validate = (...args: string[]) => cli('config/validate-cli', args);
 
 describe('npm run import-gms', function () {
-  // Each test runs the command-line tools as processes (tsx compiles them at start): slow on a busy machine.
+  // Each test runs the command-line tools as processes: slow on a busy machine.
   this.timeout(120_000);
   let gw: TestGateway | undefined;
   afterEach(async () => {

@@ -6,12 +6,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { GATEWAY_MAIN, ROOT } from './helpers/built.ts';
 import { makeTempDir } from './helpers/gateway.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 
-/** Runs src/main.ts with `env` over a clean environment; the gateway must not start. */
+/** Runs the gateway (dist/main.js) with `env` over a clean environment; the gateway must not start. */
 async function startWith(env: Record<string, string>): Promise<{ code: number; lines: string[]; dir: string }> {
   const dir = await makeTempDir();
   const base = {
@@ -21,7 +21,7 @@ async function startWith(env: Record<string, string>): Promise<{ code: number; l
     STORE_URL: `sqlite://${path.join(dir, 's.sqlite')}`,
   };
   try {
-    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+    await run(process.execPath, [GATEWAY_MAIN], {
       cwd: ROOT,
       env: { ...base, ...env },
       timeout: 20_000,

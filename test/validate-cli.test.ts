@@ -5,14 +5,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { built } from './helpers/built.ts';
 import { makeTempDir } from './helpers/gateway.ts';
 
 const run = promisify(execFile);
-const cli = path.resolve('src/config/validate-cli.ts');
+const cli = built('config/validate-cli');
 
 async function validate(...targets: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, ...targets]);
+    const { stdout } = await run(process.execPath, [cli, ...targets]);
     return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code: number; stdout: string };

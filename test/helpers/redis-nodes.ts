@@ -1,5 +1,5 @@
-// Several gateway nodes on one Redis, as operators run them: each node a real process (src/main.ts via
-// tsx) with its own services.d/ and endpoints.d/, sharing Redis under a key prefix unique to the run.
+// Several gateway nodes on one Redis, as operators run them: each node a real process (dist/main.js,
+// as `npm start` runs it) with its own services.d/ and endpoints.d/, sharing Redis under a key prefix unique to the run.
 // Also a Redis server of a test's own, to stop and restart.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,12 +7,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient } from '@keyv/redis';
 import { hashToken } from '../../src/endpoints/token-hash.ts';
+import { GATEWAY_MAIN, ROOT } from './built.ts';
 import { makeTempDir, request, type Body, type Reply } from './gateway.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Agents every node knows: id, nickname and bearer token. */
@@ -138,7 +137,7 @@ export async function startNode(
   const agents = AGENTS.map((a) => ({ id: a.id, nickname: a.nickname, token: hashToken(a.token) }));
   await fs.writeFile(path.join(endpointsDir, 'gms_builtin.json'), JSON.stringify({ open: true, agents }));
 
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [GATEWAY_MAIN], {
     cwd: ROOT,
     env: {
       ...process.env,
