@@ -1,5 +1,6 @@
 // Agents reminded of a customer waiting for an answer (the service option agentTimeoutNotification), over
-// real HTTP with the sweep running every 50 ms and a 1 s reminder time: the agents get one reminder per
+// real HTTP with the sweep running every 50 ms and a 1 s reminder time, on a clock the test moves forward
+// (the reminder time passes at once instead of being waited out): the agents get one reminder per
 // unanswered wait, pushed on their CometD channel; the customer sees nothing of it; an answer (not a
 // whisper) ends the wait; on the memory, SQLite and Redis stores.
 
@@ -11,6 +12,7 @@ import { closeFayeClient } from './helpers/faye-client.ts';
 import { agentClient, endpointFile, tokenOf, type AgentClient } from './helpers/agent-client.ts';
 import { startCustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { TestClock } from './helpers/test-clock.ts';
 import { dropPrefix, requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
 
 interface Event {
@@ -35,13 +37,16 @@ for (const [store, envOf] of Object.entries(stores)) {
     this.timeout(20_000);
     let gw: TestGateway;
     let alice: AgentClient;
+    let clock: TestClock;
 
     let prefix: string | undefined;
 
     before(async function () {
       const env = await envOf(this);
       prefix = env.STORE_PREFIX;
+      clock = new TestClock();
       gw = await startTestGateway({
+        clock,
         services: { 'request-chat.json': { agentTimeoutNotification: 1 }, 'quiet.json': {} },
         endpoints: { 'gms_builtin.json': endpointFile(['alice']) },
         env: { SWEEP_INTERVAL_MS: '50', ...env },
@@ -70,11 +75,12 @@ for (const [store, envOf] of Object.entries(stores)) {
         const customer = await startCustomerChat(gw);
         const id = customer.start.body.chatSessionId as string;
         await alice.post(`/chats/${id}/accept`);
-        const asked = Date.now();
         await customer.call('send', { message: 'Where is my order?' });
+        await sweptPast(0);
+        expect(await reminders(id), 'a reminder before its time').to.deep.equal([]);
+        clock.advance(1100);
         await eventually(async () => (await reminders(id)).length > 0, 5000, 'the reminder');
         const [first] = await reminders(id);
-        expect(Date.now() - asked).to.be.at.least(1000);
         expect(first).to.deep.include({ nickname: 'system', partyType: 'EXTERNAL', visibility: 'agents' });
         expect(first.text).to.match(/^Ann Lee has been waiting \d+ s for an answer\.$/);
         // Pushed to the agent with the chat's other events.
@@ -96,6 +102,7 @@ for (const [store, envOf] of Object.entries(stores)) {
         // An answer ends the wait; the next unanswered message is reminded again.
         await alice.post(`/chats/${id}/send`, { message: 'On its way.' });
         await customer.call('send', { message: 'Thanks, and the invoice?' });
+        clock.advance(1100);
         await eventually(async () => (await reminders(id)).length === 2, 5000, 'the second reminder');
         await customer.call('disconnect');
         await alice.post(`/chats/${id}/leave`);
@@ -120,10 +127,11 @@ for (const [store, envOf] of Object.entries(stores)) {
       }
     });
 
-    /** Waits for a sweep that started `ms` from now or later (past the reminder time): what was due then is done. */
+    /** Moves the clock `ms` forward and waits for a sweep after that: what was due by then is done. */
     async function sweptPast(ms: number): Promise<void> {
-      const due = Date.now() + ms;
-      await eventually(async () => ((await gw.sweeper.census())?.at ?? 0) > due, ms + 3000, 'a sweep past the reminder time');
+      clock.advance(ms);
+      const due = clock.now();
+      await eventually(async () => ((await gw.sweeper.census())?.at ?? 0) > due, 3000, 'a sweep past the reminder time');
     }
   });
 }
