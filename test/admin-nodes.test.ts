@@ -43,6 +43,14 @@ describe('admin changes on several nodes', function () {
     return started;
   }
 
+  /** Nodes started together; if one cannot start, the others are still stopped after the test. */
+  async function nodesNamed(...names: string[]): Promise<GatewayNode[]> {
+    const started = await Promise.allSettled(names.map(node));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return started.map((s) => (s as PromiseFulfilledResult<GatewayNode>).value);
+  }
+
   const ttlOn = async (n: GatewayNode, service = 'billing'): Promise<number | undefined> =>
     (await n.get(`/genesys/1/admin/services/${service}`)).body?.options?.ttl as number | undefined;
   const change = (n: GatewayNode, method: string, p: string, body: unknown, etag = '*'): Promise<Reply> =>
@@ -59,7 +67,7 @@ describe('admin changes on several nodes', function () {
     );
 
   it('a change on one node is in force on every node within a second, and survives a restart of them all', async () => {
-    const [a, b, c] = [await node('A'), await node('B'), await node('C')];
+    const [a, b, c] = await nodesNamed('A', 'B', 'C');
     const { etag } = (await a.get('/genesys/1/admin/services/billing')).body;
     expect((await change(a, 'PATCH', '/services/billing', { ttl: 60 }, etag)).status).to.equal(200);
     await eventually(async () => (await ttlOn(b)) === 60 && (await ttlOn(c)) === 60, 5000, 'the new ttl on B and C');
@@ -100,7 +108,7 @@ describe('admin changes on several nodes', function () {
 
     await Promise.all(nodes.map((n) => n.stop()));
     nodes = [];
-    const again = [await node('A'), await node('B'), await node('C')];
+    const again = await nodesNamed('A', 'B', 'C');
     for (const n of again) {
       expect(await ttlOn(n), n.name).to.equal(60);
       expect(await ttlOn(n, 'promo'), n.name).to.equal(30);
@@ -112,7 +120,7 @@ describe('admin changes on several nodes', function () {
   });
 
   it('between a file and the API the newest change wins, on that node, and the drift is visible', async () => {
-    const [a, b] = [await node('E'), await node('F')];
+    const [a, b] = await nodesNamed('E', 'F');
     expect((await change(a, 'PATCH', '/services/billing', { ttl: 70 })).status).to.equal(200);
     await eventually(async () => (await ttlOn(b)) === 70, 1000, 'the API change on F');
     // Someone edits F's file by hand afterwards: F serves it, and its version differs from E's.
@@ -129,7 +137,7 @@ describe('admin changes on several nodes', function () {
     // A restart does not undo the newer hand edit: only API changes F has not applied yet are written.
     await Promise.all(nodes.map((n) => n.stop()));
     nodes = [];
-    const [e2, f2] = [await node('E'), await node('F')];
+    const [e2, f2] = await nodesNamed('E', 'F');
     expect(await ttlOn(f2)).to.equal(999);
     expect(await ttlOn(e2)).to.equal(70);
     // The next API change of that service is newer again: it wins on every node.
