@@ -79,7 +79,10 @@ export interface Gateway {
   routes: Array<{ path: string; methods: string[] }>;
   /** Waits for every pending config change to be applied (tests). */
   settled(): Promise<void>;
-  /** Stops accepting, lets requests in flight finish, then closes the watchers and the store. */
+  /**
+   * Stops accepting, lets requests in flight finish (for up to STOP_TIMEOUT_MS, then cuts them off), then
+   * closes the watchers and the store.
+   */
   close(): Promise<void>;
 }
 
@@ -424,8 +427,14 @@ export async function startGateway(
             if (!res.headersSent) res.setHeader('Connection', 'close');
           });
           const idle = setInterval(() => server.closeIdleConnections(), 50);
+          // A client that keeps a request open (a slow upload, a stalled reader) cannot hold the stop forever.
+          const deadline = setTimeout(() => {
+            log.warn({ afterMs: settings.timeouts.stopMs }, 'stopping: requests still open were cut off');
+            server.closeAllConnections();
+          }, settings.timeouts.stopMs);
           server.close(() => {
             clearInterval(idle);
+            clearTimeout(deadline);
             resolve();
           });
         });

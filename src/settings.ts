@@ -41,7 +41,7 @@ export interface Settings {
   /** Whether the gateway sits behind trusted proxies that name the client in a header (off: never read). */
   proxy: ProxyTrust;
   /** HTTP server timeouts, in milliseconds, so that slow clients cannot hold connections. */
-  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
+  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number; stopMs: number };
   /** Admin bearer tokens (hashed) with their roles; none: the admin doors answer loopback callers only. */
   adminTokens: AdminToken[];
   /** The CometD endpoint's own bounds (its bodies and rates follow BODY_LIMIT_BYTES and RATE_LIMIT_IP_*). */
@@ -221,6 +221,7 @@ function readEach(env: Env): Settings {
       headersMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 1),
       requestMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1),
       keepAliveMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1),
+      stopMs: integer(env, 'STOP_TIMEOUT_MS', 10_000, 0),
     },
     adminTokens: checked(env, () => adminTokens(env, cwd), []),
     cometd: {

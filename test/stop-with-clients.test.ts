@@ -83,4 +83,56 @@ describe('stopping a gateway that has CometD clients connected', function () {
       .and.match(/\r\nAccess-Control-Allow-Headers: gms_user/i);
     await stopping;
   });
+
+  /** A raw connection to `gw` on which a request can be started before the stop and completed after it. */
+  async function rawConnection(url: string): Promise<{ socket: net.Socket; reply: () => string }> {
+    const { hostname, port } = new URL(url);
+    const socket = net.connect(Number(port), hostname);
+    closers.push(() => socket.destroy());
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let reply = '';
+    socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+    return { socket, reply: () => reply };
+  }
+
+  it("a CometD client's long-poll arriving while the gateway stops is refused (503, Retry-After), so that it reconnects elsewhere", async () => {
+    const gw = await startTestGateway();
+    const handshake = await gw.post(
+      '/genesys/cometd',
+      JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]),
+      { 'content-type': 'application/json' },
+    );
+    const clientId = (handshake.body as Array<{ clientId: string }>)[0].clientId;
+    const connect = JSON.stringify([{ channel: '/meta/connect', clientId, connectionType: 'long-polling' }]);
+    const { socket, reply } = await rawConnection(gw.url);
+    // The long-poll is under way when the stop begins (as a browser's next poll on a kept-alive connection is).
+    socket.write(`POST /genesys/cometd HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n`);
+    const started = Date.now();
+    const stopping = gw.close();
+    await eventually(() => !gw.server.listening, 3000, 'the stop to reach the HTTP server');
+    socket.write(`Content-Length: ${Buffer.byteLength(connect)}\r\n\r\n${connect}`);
+    await eventually(() => reply().includes('}'), 3000, 'the answer');
+    expect(reply())
+      .to.match(/^HTTP\/1\.1 503 /)
+      .and.match(/\r\nConnection: close\r\n/i)
+      .and.match(/\r\nRetry-After: 1\r\n/i)
+      .and.match(/"exception":"ServiceUnavailable"/);
+    await stopping;
+    expect(Date.now() - started).to.be.below(5000);
+  });
+
+  it('a request still open at STOP_TIMEOUT_MS is cut off, and the stop completes', async () => {
+    const gw = await startTestGateway({ env: { STOP_TIMEOUT_MS: '300' } });
+    const { socket } = await rawConnection(gw.url);
+    const cut = new Promise((resolve) => socket.once('close', resolve));
+    const arrived = new Promise((resolve) => gw.server.once('request', resolve));
+    // A body that never arrives in full: the request stays in flight.
+    socket.write('POST /genesys/1/service/request-chat HTTP/1.1\r\nHost: gateway\r\nContent-Length: 100\r\n\r\nfirstName=');
+    await arrived;
+    const started = Date.now();
+    await gw.close();
+    await cut;
+    // REQUEST_TIMEOUT_MS (30 s) would cut it off too: the stop did it well before.
+    expect(Date.now() - started).to.be.below(5000);
+  });
 });

@@ -34,13 +34,18 @@ const JSONP_CALLBACK = /^[a-z_$][a-z0-9_$]*(\.[a-z_$][a-z0-9_$]*)*$/i;
 const NO_CACHE = { Pragma: 'no-cache', 'Cache-Control': 'no-cache, no-store' };
 
 export interface BayeuxDoor {
-  /** Closes every websocket (1001, going away): a client probing websocket may hold one it does not use. */
+  /**
+   * Closes every websocket (1001, going away): a client probing websocket may hold one it does not use.
+   * Requests and upgrades that come after are refused (503, Connection: close) instead of held.
+   */
   close(): void;
 }
 
 export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
   const { server, adapter } = options;
   const sockets = new Set<Duplex>();
+  /** Once closed, a new long-poll would be held for its whole timeout and keep the server from stopping. */
+  let closed = false;
   const anyOrigin = options.corsOrigins.includes('*');
   const origins = new Set(options.corsOrigins);
 
@@ -81,6 +86,7 @@ export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
       return;
     }
     if (req.method === 'OPTIONS') return preflight(res, allowed ? origin : undefined);
+    if (closed) return refuse(503, 'ServiceUnavailable', STOPPING, { Connection: 'close', 'Retry-After': '1' });
     if (!allowed) return refuse(403, 'Forbidden', 'This origin may not use the CometD endpoint.');
     if (req.method !== 'GET' && req.method !== 'POST')
       return refuse(405, 'MethodNotAllowed', 'The CometD endpoint takes GET and POST.');
@@ -115,6 +121,7 @@ export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!isBayeux(req)) return refuseUpgrade(socket, 404, 'NotFound', 'No websocket is served here.');
+    if (closed) return refuseUpgrade(socket, 503, 'ServiceUnavailable', STOPPING);
     if (!pageOrigin(req, true).allowed)
       return refuseUpgrade(socket, 403, 'Forbidden', 'This origin may not use the CometD endpoint.');
     // Counted as the client's bytes arrive, before the websocket library assembles a message.
@@ -136,10 +143,13 @@ export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
 
   return {
     close() {
+      closed = true;
       for (const socket of sockets) socket.end(CLOSE_GOING_AWAY, () => socket.destroy());
     },
   };
 }
+
+const STOPPING = 'This gateway is stopping: connect again (to another node, or to this one once it is back).';
 
 function preflight(res: http.ServerResponse, origin: string | undefined): void {
   const headers: Record<string, string> = { ...NO_CACHE, Vary: 'Origin' };
