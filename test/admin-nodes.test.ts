@@ -72,14 +72,16 @@ describe('admin changes on several nodes', function () {
     expect((await change(a, 'PATCH', '/services/billing', { ttl: 60 }, etag)).status).to.equal(200);
     await eventually(async () => (await ttlOn(b)) === 60 && (await ttlOn(c)) === 60, 5000, 'the new ttl on B and C');
     // Measured by the nodes' own clocks (one machine): from A's audit line to B's and C's line saying the
-    // change is applied, so that a slow test client on a busy machine does not count.
+    // change is applied, so that a slow test client on a busy machine does not count. The nodes look for
+    // changes every 250 ms: well within a second on an idle machine; the bound leaves a loaded machine
+    // (2 CPUs, three nodes and other suites) its scheduling delays, and still fails a node that never looks.
     // A line may reach the test after the change it tells of is in force: each is waited for.
     const at = async (n: GatewayNode, text: string): Promise<number> =>
       Date.parse(
         String((await eventually(() => n.logLines().find((l) => l.msg.includes(text)), 5000, `${n.name}: ${text}`)).time),
       );
     const changedAt = await at(a, "admin 'local' patched service 'billing'");
-    for (const n of [b, c]) expect((await at(n, 'billing.json written')) - changedAt, n.name).to.be.below(1000);
+    for (const n of [b, c]) expect((await at(n, 'billing.json written')) - changedAt, n.name).to.be.below(3000);
     // The other nodes' files now hold what the API wrote on A.
     expect(JSON.parse(await fs.readFile(path.join(folders.C, 'services.d', 'billing.json'), 'utf8'))).to.deep.equal({ ttl: 60 });
 
