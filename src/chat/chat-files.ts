@@ -3,8 +3,8 @@
 // (`Chat.fileIds`, written by the same change as the file's event): the domain renews them with the chat
 // and removes them with it, in the same atomic write. What may be sent is decided by file-rules.ts.
 
-import { randomBytes } from 'node:crypto';
 import type { Op, Store } from '../store/store.ts';
+import { randomId } from './random-id.ts';
 
 /** A file as stored: the values keyv holds are JSON, so the bytes travel as base64. */
 export interface StoredFile {
@@ -27,7 +27,7 @@ export class ChatFiles {
 
   /** Stores a file's content under a new id, for `ttlMs` (the chat renews it while it lives). */
   async put(chatSessionId: string, file: { name: string; type: string; content: Buffer }, ttlMs: number): Promise<string> {
-    const id = randomBytes(8).toString('hex').toUpperCase();
+    const id = randomId();
     const stored: StoredFile = {
       name: file.name,
       type: file.type,

@@ -4,7 +4,7 @@
 // customer is shown are kept here too. No HTTP, no CometD, no knowledge of which store is used.
 // Stored sessions are shared snapshots (store.ts): the machine returns new objects, never changing them.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type {
@@ -42,6 +42,7 @@ import {
   sessionKey,
   SessionRecords,
 } from './session-records.ts';
+import { randomId } from './random-id.ts';
 import { eventsAfter } from './transcript.ts';
 
 export { NOTICE_TEXT, type CustomerChange, type Joiner, type StartParams } from './chat-machine.ts';
@@ -577,11 +578,6 @@ function checkOwner(session: ServiceSession, gmsUser: string | undefined): void 
   if (session.gmsUser !== undefined && session.gmsUser !== gmsUser) {
     throw new GatewayError('Forbidden', 'This session belongs to another gms_user.');
   }
-}
-
-/** 16 characters from a cryptographic source: chat ids, user ids and secure keys. */
-function randomId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
 }
 
 function sessionNotFound(): GatewayError {
