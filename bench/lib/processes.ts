@@ -18,10 +18,13 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript entry point with tsx on a free port, and waits until `readyPath` answers 200. */
+/**
+ * Runs an entry point on a free port (a TypeScript one through tsx, a built one as is), and waits until
+ * `readyPath` answers 200.
+ */
 export async function startChild(entry: string, env: Record<string, string>, readyPath = '/'): Promise<Child> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     // Servers print nothing but warnings and errors (LOG_LEVEL=warn), which belong in the report.
     stdio: ['ignore', 'inherit', 'inherit'],
