@@ -504,7 +504,8 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       chat.agentRemindedAt = undefined;
     } else if ((asked && chat.awaitingAnswerSince === undefined) || (joined && chat.awaitingAnswerSince !== undefined)) {
       chat.awaitingAnswerSince = now;
-      chat.agentRemindedAt = undefined;
+      // Cleared only when set: a field added as undefined would cost the draft a new shape for nothing.
+      if (chat.agentRemindedAt !== undefined) chat.agentRemindedAt = undefined;
     }
   }
   // The customer's own call says they are there (recorded at most once a second, or a quarter of the
@@ -516,7 +517,7 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
     (chat.idleWarnedAt !== undefined || now - (chat.customerSeenAt ?? chat.startedAt) >= seenSlackMs(rules.customerIdle))
   ) {
     chat.customerSeenAt = now;
-    chat.idleWarnedAt = undefined;
+    if (chat.idleWarnedAt !== undefined) chat.idleWarnedAt = undefined;
   }
   // The device registered for push notifications gets one for the events of an absent customer (its
   // outbox, written with them).
