@@ -41,9 +41,11 @@ export function pushToAgents(options: AgentPushOptions): () => void {
   const { agents, publish, log } = options;
 
   const announce = async (update: ChatUpdate): Promise<void> => {
+    // An endpoint nobody serves has no one to tell: its chats are not read back for nothing.
+    const all = agents.agentsOf(update.endpoint);
+    if (all.length === 0) return;
     const chat = await options.waitingChat(update.chatSessionId);
     if (!chat) return;
-    const all = agents.agentsOf(update.endpoint);
     const isReady = options.isReady ?? (() => Promise.resolve(true));
     const ready = await Promise.all(all.map((agent) => isReady(agent.id)));
     all.forEach((agent, i) => {
