@@ -366,6 +366,16 @@ describe('the chat state machine, a customer gone (customerIdleWarning 2 s, cust
     expect(at(waiting, { kind: 'seen' }, 500).session.chat!.customerSeenAt).to.equal(T0 + 500);
   });
 
+  it('a poll soon after the last one still takes back a notification waiting for the customer (they are there)', () => {
+    const chat = waiting.chat!;
+    const pending = { id: 'C-1', from: 1, dueAt: T0 + 60_000, attempts: 0 };
+    const registered = { ...waiting, chat: { ...chat, push: { deviceId: 'd', type: 'fcm', debug: false, pending } } };
+    const seen = at(registered, { kind: 'seen' }, 400);
+    expect(seen.session).not.to.equal(registered);
+    expect(seen.session.chat!.push).to.deep.equal({ deviceId: 'd', type: 'fcm', debug: false, pending: undefined });
+    expect(seen.session.chat!.customerSeenAt).to.equal(undefined);
+  });
+
   it('a CometD customer is there until their last client goes, and again once one comes back', () => {
     const comet = after({ ...start, notifyBy: 'comet', gmsUser: 'ann' });
     expect(at(comet, { kind: 'idle' }, 100_000).session).to.equal(comet);

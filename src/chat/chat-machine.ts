@@ -162,6 +162,10 @@ export interface Outcome {
 }
 
 export function apply(stored: ServiceSession, command: Command, now: number, rules: Rules): Outcome {
+  // The busiest call, a poll that changes nothing, gives back the stored session without drafting a copy.
+  if (command.kind === 'seen' && stored.chat && !pollChanges(stored.chat, now, rules)) {
+    return { session: stored, events: [], effects: [] };
+  }
   const session: ServiceSession = stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
   const events: ChatEvent[] = [];
   const effects: Effect[] = [];
@@ -510,12 +514,7 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
   }
   // The customer's own call says they are there (recorded at most once a second, or a quarter of the
   // warning time, so that most polls stay free of writes), and takes back a warning of their absence.
-  if (
-    chat &&
-    chat.state !== 'ended' &&
-    CUSTOMER_COMMANDS.has(command.kind) &&
-    (chat.idleWarnedAt !== undefined || now - (chat.customerSeenAt ?? chat.startedAt) >= seenSlackMs(rules.customerIdle))
-  ) {
+  if (chat && CUSTOMER_COMMANDS.has(command.kind) && presenceDue(chat, now, rules)) {
     chat.customerSeenAt = now;
     if (chat.idleWarnedAt !== undefined) chat.idleWarnedAt = undefined;
   }
@@ -531,6 +530,25 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
   const changed =
     events.length > 0 || effects.length > 0 || session.gmsUser !== stored.gmsUser || differs(session.chat, stored.chat);
   return { session: changed ? session : stored, events, effects };
+}
+
+/** Whether a customer's call is to be recorded as their presence: not yet this second, or it takes back a warning. */
+function presenceDue(chat: Chat, now: number, rules: Rules): boolean {
+  return (
+    chat.state !== 'ended' &&
+    (chat.idleWarnedAt !== undefined || now - (chat.customerSeenAt ?? chat.startedAt) >= seenSlackMs(rules.customerIdle))
+  );
+}
+
+/**
+ * Whether a poll (`seen`) changes a chat: it adds no event, so all it can change is the customer's
+ * presence and their device's pending notification (both as the general path below does them).
+ */
+function pollChanges(chat: Chat, now: number, rules: Rules): boolean {
+  return (
+    presenceDue(chat, now, rules) ||
+    (chat.push !== undefined && pushAfter(chat, chat.push, [], true, now, rules.push) !== chat.push)
+  );
 }
 
 /** Whether a command changed the draft chat (a shallow copy: changed fields are new values). */
