@@ -108,6 +108,8 @@ export async function startGateway(
     prefix: settings.storePrefix,
     log,
     redis,
+    // Hot values kept in memory: for the embedded file alone, which no other process writes.
+    ...(sqliteFile(settings.storeUrl) ? { cacheEntries: settings.storeCacheEntries } : {}),
     cacheable: (key) => !isFileKey(key),
   });
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseAdminTokens, type AdminToken } from './admin/admin-tokens.ts';
 import type { ProxyTrust } from './http/client-address.ts';
+import { DEFAULT_CACHE_ENTRIES } from './store/kv-store.ts';
 
 export interface Settings {
   /** TCP port; 0 picks a free one (tests). */
@@ -16,6 +17,8 @@ export interface Settings {
   storeUrl: string;
   /** Prefix for every store key and pub/sub channel, so several gateways can share one Redis. */
   storePrefix: string;
+  /** How many recently used values the embedded store keeps in memory (0: none). */
+  storeCacheEntries: number;
   logLevel: string;
   /** Allowed CORS origins; `*` allows any. */
   corsOrigins: string[];
@@ -187,6 +190,7 @@ function readEach(env: Env): Settings {
     endpointsDir: path.resolve(cwd, env.ENDPOINTS_DIR || 'endpoints.d'),
     storeUrl: storeUrl(env, 'STORE_URL', `sqlite://${path.resolve(cwd, 'data', 'sessions.sqlite')}`),
     storePrefix: env.STORE_PREFIX || 'gms',
+    storeCacheEntries: integer(env, 'STORE_CACHE_ENTRIES', DEFAULT_CACHE_ENTRIES, 0),
     logLevel: logLevel(env, 'LOG_LEVEL', 'info'),
     corsOrigins: (env.CORS_ORIGINS || '*')
       .split(',')

@@ -10,10 +10,12 @@ import { ChatDomain } from '../src/chat/chat-service.ts';
 import type { ChatUpdate, ServiceOptions, ServiceSession } from '../src/chat/types.ts';
 import { QueueRouter } from '../src/endpoints/queue-router.ts';
 import { createLogger } from '../src/log.ts';
+import { readSettings } from '../src/settings.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { makeTempDir } from './helpers/gateway.ts';
 import { rejection } from './helpers/rejection.ts';
+import { requireRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers/redis-nodes.ts';
 import { otherConnection } from './helpers/sqlite-file.ts';
 
 const MAX_EVENTS = 4;
@@ -159,5 +161,45 @@ describe('a store whose values are frozen (test gateways)', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('how many hot values the embedded store keeps (STORE_CACHE_ENTRIES)', () => {
+  /** Whether the first value of three written is still handed out as the very object written (kept in memory). */
+  async function keptInMemory(url: string, cacheEntries?: number, prefix = 'cache'): Promise<boolean> {
+    const store = await openStore({
+      url,
+      prefix,
+      log: createLogger('silent'),
+      ...(cacheEntries === undefined ? {} : { cacheEntries }),
+    });
+    try {
+      const written = [0, 1, 2].map((i) => ({ i }));
+      for (const [i, value] of written.entries()) await store.set(`k${i}`, value, 60_000);
+      const read = await store.get('k0');
+      expect(read).to.deep.equal({ i: 0 });
+      return read === written[0];
+    } finally {
+      await store.close();
+    }
+  }
+  const sqliteUrl = async (): Promise<string> => `sqlite://${path.join(await makeTempDir('gms-cache-'), 's.sqlite')}`;
+
+  it('keeps them by default, up to the number set, and none at 0 (every read from the file)', async () => {
+    expect(await keptInMemory(await sqliteUrl())).to.equal(true);
+    // Three values written, room for two: the oldest was let go and is read back from the file.
+    expect(await keptInMemory(await sqliteUrl(), 2)).to.equal(false);
+    expect(await keptInMemory(await sqliteUrl(), 0)).to.equal(false);
+  });
+
+  it('is read from the environment, 100,000 by default; a bad value is refused', () => {
+    expect(readSettings({}).storeCacheEntries).to.equal(100_000);
+    expect(readSettings({ STORE_CACHE_ENTRIES: '0' }).storeCacheEntries).to.equal(0);
+    expect(() => readSettings({ STORE_CACHE_ENTRIES: 'lots' })).to.throw(/STORE_CACHE_ENTRIES/);
+  });
+
+  it('is never used for Redis, which other gateways write too', async function () {
+    await requireRedis(this);
+    expect(await keptInMemory(SHARED_REDIS_URL, 1000, uniquePrefix('cache'))).to.equal(false);
   });
 });

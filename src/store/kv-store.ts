@@ -9,8 +9,9 @@ import { ValueCache } from './value-cache.ts';
 
 export interface KvStoreOptions {
   /**
-   * Keep up to this many recently used values in this process as well. Only for a store that this
-   * process alone writes (the embedded SQLite file), never for one shared by several gateways.
+   * Keep up to this many recently used values in this process as well (0: none). Only for a store that
+   * this process alone writes (the embedded SQLite file), never for one shared by several gateways:
+   * openStore never gives Redis one.
    */
   cacheEntries?: number;
   /**
@@ -21,6 +22,9 @@ export interface KvStoreOptions {
   /** Whether a key's value may be kept by the cache (not: values too large to keep, such as files). Default: all. */
   cacheable?: (key: string) => boolean;
 }
+
+/** Values the embedded store keeps in memory unless told otherwise (STORE_CACHE_ENTRIES). */
+export const DEFAULT_CACHE_ENTRIES = 100_000;
 
 /** How many keys found absent are remembered. */
 const ABSENT_ENTRIES = 1000;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
 import { EmbeddedSqlite } from './embedded-sqlite.ts';
-import { KvStore, type KvStoreOptions } from './kv-store.ts';
+import { DEFAULT_CACHE_ENTRIES, KvStore, type KvStoreOptions } from './kv-store.ts';
 import { LocalLock } from './local-lock.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { RedisBackend } from './redis-backend.ts';
@@ -38,9 +38,9 @@ export function sqliteDiskUse(file: string): { database: number; wal: number } {
   return { database: size(file), wal: size(`${file}-wal`) };
 }
 
-export async function openStore({ url, prefix, log, redis, ...options }: StoreOptions): Promise<Store> {
+export async function openStore({ url, prefix, log, redis, cacheEntries, ...options }: StoreOptions): Promise<Store> {
   const scheme = url.slice(0, url.indexOf(':'));
-  if (scheme === 'memory') return new KvStore(new MemoryBackend(), new LocalLock(), options);
+  if (scheme === 'memory') return new KvStore(new MemoryBackend(), new LocalLock(), { ...options, cacheEntries });
   if (scheme === 'sqlite') {
     const file = sqliteFile(url)!;
     createPrivately(file, log);
@@ -54,7 +54,7 @@ export async function openStore({ url, prefix, log, redis, ...options }: StoreOp
       onError: (err) => log.warn({ err: String(err) }, 'session store error'),
     });
     // The file belongs to this process alone (its lock is local), so hot sessions can be read from memory.
-    return new KvStore(backend, new LocalLock(), { cacheEntries: 10_000, ...options });
+    return new KvStore(backend, new LocalLock(), { ...options, cacheEntries: cacheEntries ?? DEFAULT_CACHE_ENTRIES });
   }
   if (scheme === 'redis' || scheme === 'rediss') {
     const connection = redis ?? (await RedisConnection.open({ url, log }));
