@@ -24,7 +24,8 @@ import { demoAgentsLive } from './endpoints/demo-agents.ts';
 import { AdminAccess, withoutCorsOnAdmin } from './http/admin-access.ts';
 import { agentRoutes } from './http/agent-routes.ts';
 import { endpointAdminRoutes } from './http/endpoint-admin-routes.ts';
-import { adminRoutes, healthRoutes } from './http/admin-routes.ts';
+import { adminRoutes } from './http/admin-routes.ts';
+import { HEALTH_PATH, healthProbe } from './http/health-probe.ts';
 import { adminApiRoutes } from './http/admin-api.ts';
 import { adminOverviewRoutes } from './http/admin-overview.ts';
 import { ConfigEditor } from './admin/config-editor.ts';
@@ -215,6 +216,7 @@ export async function startGateway(
   const app = new Koa({ proxy: settings.proxy.trust, proxyIpHeader: settings.proxy.ipHeader, maxIpsCount: settings.proxy.hops });
   app.silent = true;
   const limits = new RateLimiter(settings.rateLimit);
+  app.use(healthProbe(services));
   app.use(
     edge({
       metrics,
@@ -256,14 +258,13 @@ export async function startGateway(
     access,
   );
   // No two routers serve the same path, so their order only sets how many are tried per request: the
-  // health probe (one route) first, then the customers' calls, by far the most frequent.
+  // customers' calls first, by far the most frequent.
   // Each customer protocol takes new chats only for the services that answer it (chatApiVersions).
   const v1Lookup: ServiceLookup = (name) => {
     const service = services.get(name);
     return service?.chatApiVersions.includes(1) ? service : undefined;
   };
   const routers = [
-    healthRoutes(services),
     gmsRoutes(domain, v1Lookup, limits),
     chatV2Routes(domain, (name) => services.get(name), limits),
     adminRoutes(services, access),
@@ -401,14 +402,17 @@ export async function startGateway(
     cometd,
     store,
     log,
-    routes: routers.flatMap((r) =>
-      r.stack
-        .filter((layer) => layer.methods.length > 0)
-        .map((layer) => ({
-          path: String(layer.path).replace(/:(\w+)/g, '{$1}'),
-          methods: layer.methods.filter((m) => m !== 'HEAD'),
-        })),
-    ),
+    routes: [
+      { path: HEALTH_PATH, methods: ['GET'] },
+      ...routers.flatMap((r) =>
+        r.stack
+          .filter((layer) => layer.methods.length > 0)
+          .map((layer) => ({
+            path: String(layer.path).replace(/:(\w+)/g, '{$1}'),
+            methods: layer.methods.filter((m) => m !== 'HEAD'),
+          })),
+      ),
+    ],
     settled: async () => {
       await serviceWatcher.settled();
       await endpointWatcher.settled();

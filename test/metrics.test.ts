@@ -61,6 +61,21 @@ describe('GET /metrics', () => {
     expect(sample(await scrape(), 'gms_http_requests_total{method="GET",route="unmatched",status="404"}')).to.equal(2);
   });
 
+  it('leaves the health probe out: GET /healthz is answered ahead of everything else, not cacheable, and not counted', async () => {
+    const probe = await gw.get('/healthz');
+    expect(probe.status).to.equal(200);
+    expect(probe.body).to.deep.equal({ status: 'ok', services: 2 });
+    expect(probe.headers.get('cache-control')).to.equal('no-cache, no-store');
+    expect((await fetch(`${gw.url}/healthz`, { method: 'HEAD' })).status).to.equal(200);
+    const text = await scrape();
+    expect(text).not.to.contain('route="/healthz"');
+    // Another method is any unknown route: the API's error body, counted as unmatched.
+    const posted = await gw.post('/healthz');
+    expect(posted.status).to.equal(404);
+    expect(posted.body).to.include({ exception: 'NotFound' });
+    expect(sample(await scrape(), 'gms_http_requests_total{method="POST",route="unmatched",status="404"}')).to.equal(1);
+  });
+
   it('shows the live chats and the chats waiting at each endpoint as of the last sweep, going down when they end', async () => {
     const first = await startCustomerChat(gw);
     await startCustomerChat(gw, { service: 'sales' });
