@@ -8,6 +8,7 @@ import os from 'node:os';
 import faye, { type Client as FayeClient } from 'faye';
 import type { ChatPush } from '../src/push/customer-push.ts';
 import { FORM, inBatches, startChat } from './lib/chats.ts';
+import { processRssBytes } from './lib/cpu.ts';
 import { startBenchGateway, startHelloKoa } from './lib/gateway.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     const latency: number[] = [];
     const received = new Set<string>();
     let duplicates = 0;
+    const rssBefore = processRssBytes(gateway.process.pid!);
     const setupStart = performance.now();
     const customers = await inBatches(CUSTOMERS, 100, async (i) => {
       const gmsUser = `bench-${i}`;
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
       return { id, headers };
     });
     const setupSeconds = (performance.now() - setupStart) / 1000;
+    const rssAfter = processRssBytes(gateway.process.pid!);
 
     const sendLatency: number[] = [];
     for (const measured of [false, true]) {
@@ -114,6 +117,12 @@ async function main(): Promise<void> {
       `${CUSTOMERS} CometD customers on long-polling (faye client), ${events} messages at ${RATE}/s, on ${os.cpus().length} CPU(s), store: SQLite file`,
     );
     console.log(`setup (handshake + subscribe + chat start for every customer): ${setupSeconds.toFixed(1)} s`);
+    if (rssBefore !== undefined && rssAfter !== undefined) {
+      console.log(
+        `gateway RSS ${(rssBefore / 1e6).toFixed(0)} MB before, ${(rssAfter / 1e6).toFixed(0)} MB with every customer connected: ` +
+          `${((rssAfter - rssBefore) / CUSTOMERS / 1e3).toFixed(1)} kB per customer (a CometD client and its chat)`,
+      );
+    }
     console.log('| measure | p50 ms | p99 ms | max ms | p50 × bare Koa | p99 × bare Koa |');
     console.log('|---|---|---|---|---|---|');
     const row = (name: string, xs: number[]): void =>

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inBatches, sendAndRefresh, startChat, type ChatContext } from './lib/chats.ts';
-import { processCpuSeconds } from './lib/cpu.ts';
+import { processCpuSeconds, processRssBytes } from './lib/cpu.ts';
 import { startBenchGateway } from './lib/gateway.ts';
 import { load } from './lib/load.ts';
 
@@ -33,7 +33,7 @@ const gateway = await startBenchGateway({
 });
 const pid = gateway.process.pid!;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const rssBytes = (): number => Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+const rssBytes = (): number => processRssBytes(pid) ?? NaN;
 /** The SQLite file the bench gateway was given (lib/gateway.ts), unless the store is elsewhere. */
 const storeFile = process.env.BENCH_STORE_URL ? undefined : storeFileOf(pid);
 const size = (file: string): number => (fs.existsSync(file) ? fs.statSync(file).size : 0);

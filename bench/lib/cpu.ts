@@ -1,6 +1,6 @@
 // CPU time per request, the figure that shared CPUs disturb least: requests per second swing with
-// whatever else the machine runs, but the CPU a server spends on one request changes far less. Read
-// from /proc (Linux); elsewhere the figure is simply absent.
+// whatever else the machine runs, but the CPU a server spends on one request changes far less; and a
+// process's resident memory. Read from /proc (Linux); elsewhere the figures are simply absent.
 
 import fs from 'node:fs';
 
@@ -15,6 +15,18 @@ export function processCpuSeconds(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** A process's resident memory now, in bytes (undefined off Linux). */
+export function processRssBytes(pid: number): number | undefined {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_BYTES;
+  } catch {
+    return undefined;
+  }
+}
+
+/** statm counts pages of 4 kB on the x86-64 and arm64 Linux that Node runs on. */
+const PAGE_BYTES = 4096;
 
 /** Linux reports CPU time in clock ticks of 1/100 s on every platform Node runs on. */
 const CLOCK_TICKS = 100;
