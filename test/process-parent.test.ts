@@ -5,9 +5,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { expect } from 'chai';
+import { ROOT } from './helpers/built.ts';
 import { startNode } from './helpers/redis-nodes.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** Resolves once no process has `pid` any more. */
 async function gone(pid: number): Promise<void> {

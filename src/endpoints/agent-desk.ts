@@ -25,25 +25,32 @@ export interface AgentEvent {
   visibility?: 'agents';
 }
 
-export interface WaitingChat {
+/** What every list of chats says of each: which chat, where, and who the customer is. */
+interface ChatSummary {
   chatSessionId: string;
   service: string;
   endpoint: string;
   nickname: string;
   subject?: string;
+}
+
+/** An agent in a chat, as the agent API shows them. */
+export interface ChatAgent {
+  id: string;
+  nickname: string;
+  partyType: 'AGENT' | 'SUPERVISOR';
+  silent: boolean;
+}
+
+export interface WaitingChat extends ChatSummary {
   waitingSince: string;
   userData: Record<string, string>;
 }
 
 /** A chat under way in a supervisor's endpoints: whom to listen in on (its transcript: GET /chats/{id}). */
-export interface LiveChat {
-  chatSessionId: string;
-  service: string;
-  endpoint: string;
-  nickname: string;
-  subject?: string;
+export interface LiveChat extends ChatSummary {
   startedAt: string;
-  agents: { id: string; nickname: string; partyType: 'AGENT' | 'SUPERVISOR'; silent: boolean }[];
+  agents: ChatAgent[];
 }
 
 /** Most chats one supervisor's list holds (the longest-running first). */
@@ -59,7 +66,7 @@ export interface AgentChatView {
   customer: { nickname: string; firstName?: string; lastName?: string; email?: string; subject?: string };
   userData: Record<string, string>;
   /** Who is in the chat besides the customer: `partyType` AGENT or SUPERVISOR, `silent` when the customer does not see them. */
-  agents: { id: string; nickname: string; partyType: 'AGENT' | 'SUPERVISOR'; silent: boolean }[];
+  agents: ChatAgent[];
   transcriptPosition: number;
   events: AgentEvent[];
 }
@@ -401,33 +408,30 @@ export class AgentDesk {
   }
 }
 
-function waitingChat(session: ServiceSession, chat: Chat): WaitingChat {
+function chatSummary(session: ServiceSession, chat: Chat): ChatSummary {
   return {
     chatSessionId: chat.chatSessionId,
     service: session.service,
     endpoint: chat.endpoint,
     nickname: chat.customer.nickname,
     ...(chat.customer.subject !== undefined ? { subject: chat.customer.subject } : {}),
+  };
+}
+
+function chatAgents(chat: Chat): ChatAgent[] {
+  return chat.agents.map((a) => ({ id: a.id, nickname: a.nickname, partyType: a.party ?? 'AGENT', silent: a.silent === true }));
+}
+
+function waitingChat(session: ServiceSession, chat: Chat): WaitingChat {
+  return {
+    ...chatSummary(session, chat),
     waitingSince: new Date(chat.queuedAt ?? chat.startedAt).toISOString(),
     userData: chat.customer.userData,
   };
 }
 
 function liveChat(session: ServiceSession, chat: Chat): LiveChat {
-  return {
-    chatSessionId: chat.chatSessionId,
-    service: session.service,
-    endpoint: chat.endpoint,
-    nickname: chat.customer.nickname,
-    ...(chat.customer.subject !== undefined ? { subject: chat.customer.subject } : {}),
-    startedAt: new Date(chat.startedAt).toISOString(),
-    agents: chat.agents.map((a) => ({
-      id: a.id,
-      nickname: a.nickname,
-      partyType: a.party ?? 'AGENT',
-      silent: a.silent === true,
-    })),
-  };
+  return { ...chatSummary(session, chat), startedAt: new Date(chat.startedAt).toISOString(), agents: chatAgents(chat) };
 }
 
 export function chatView(session: ServiceSession, chat: Chat): AgentChatView {
@@ -441,12 +445,7 @@ export function chatView(session: ServiceSession, chat: Chat): AgentChatView {
     ...(chat.endedAt !== undefined ? { endedAt: new Date(chat.endedAt).toISOString() } : {}),
     customer: { nickname, firstName, lastName, email, subject },
     userData,
-    agents: chat.agents.map((a) => ({
-      id: a.id,
-      nickname: a.nickname,
-      partyType: a.party ?? 'AGENT',
-      silent: a.silent === true,
-    })),
+    agents: chatAgents(chat),
     transcriptPosition: chat.events.length,
     events: chat.events.map(agentEvent),
   };

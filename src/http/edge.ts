@@ -29,8 +29,8 @@ declare module 'koa' {
   }
 }
 
-/** Operators' probes are never limited. */
-const UNLIMITED_PATHS = new Set(['/healthz', '/metrics']);
+/** Operators' scrapes are never limited (the health probe is answered before the edge: health-probe.ts). */
+const UNLIMITED_PATHS = new Set(['/metrics']);
 
 export function edge({ metrics, log, cors, limits, addressOf, params }: EdgeParts): (ctx: Context, next: Next) => Promise<void> {
   return async function edgeLayer(ctx, next) {

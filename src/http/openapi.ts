@@ -441,14 +441,7 @@ export function openApiDocument(): Schema {
         endedAt: { type: 'string', format: 'date-time' },
         customer: obj({ nickname: str(), firstName: str(), lastName: str(), email: str(), subject: str() }, ['nickname']),
         userData: strings,
-        agents: arrayOf(
-          obj({ id: str(), nickname: str(), partyType: { enum: ['AGENT', 'SUPERVISOR'] }, silent: bool() }, [
-            'id',
-            'nickname',
-            'partyType',
-            'silent',
-          ]),
-        ),
+        agents: arrayOf(ref('ChatAgent')),
         transcriptPosition: int(),
         events: arrayOf(ref('AgentEvent')),
       },
@@ -465,6 +458,12 @@ export function openApiDocument(): Schema {
         'events',
       ],
     ),
+    ChatAgent: obj({ id: str(), nickname: str(), partyType: { enum: ['AGENT', 'SUPERVISOR'] }, silent: bool() }, [
+      'id',
+      'nickname',
+      'partyType',
+      'silent',
+    ]),
     WaitingChat: obj(
       {
         chatSessionId: str(),
@@ -485,14 +484,7 @@ export function openApiDocument(): Schema {
         nickname: str(),
         subject: str(),
         startedAt: { type: 'string', format: 'date-time' },
-        agents: arrayOf(
-          obj({ id: str(), nickname: str(), partyType: { enum: ['AGENT', 'SUPERVISOR'] }, silent: bool() }, [
-            'id',
-            'nickname',
-            'partyType',
-            'silent',
-          ]),
-        ),
+        agents: arrayOf(ref('ChatAgent')),
       },
       ['chatSessionId', 'service', 'endpoint', 'nickname', 'startedAt', 'agents'],
     ),
