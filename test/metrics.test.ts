@@ -67,6 +67,8 @@ describe('GET /metrics', () => {
     expect(probe.body).to.deep.equal({ status: 'ok', services: 2 });
     expect(probe.headers.get('cache-control')).to.equal('no-cache, no-store');
     expect((await fetch(`${gw.url}/healthz`, { method: 'HEAD' })).status).to.equal(200);
+    // Matched as every route is: in any case, with or without a trailing slash.
+    for (const path of ['/HEALTHZ', '/healthz/']) expect((await gw.get(path)).body, path).to.deep.equal(probe.body);
     const text = await scrape();
     expect(text).not.to.contain('route="/healthz"');
     // Another method is any unknown route: the API's error body, counted as unmatched.

@@ -12,8 +12,15 @@ export const HEALTH_PATH = '/healthz';
 
 export function healthProbe(services: Registry<ServiceDefinition>): (ctx: Context, next: Next) => Promise<void> | void {
   return (ctx, next) => {
-    if (ctx.path !== HEALTH_PATH || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    if (!isHealthPath(ctx.path) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     setNoCache(ctx);
     ctx.body = { status: 'ok', services: services.size };
   };
+}
+
+/** As the routers match paths: any case, with or without a trailing slash. */
+function isHealthPath(path: string): boolean {
+  if (path === HEALTH_PATH) return true;
+  const bare = path.endsWith('/') ? path.slice(0, -1) : path;
+  return bare.length === HEALTH_PATH.length && bare.toLowerCase() === HEALTH_PATH;
 }
