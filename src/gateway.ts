@@ -425,7 +425,7 @@ export async function startGateway(
         // Long-polls and websockets end first, or the server would wait for them to time out.
         stopAgentPush();
         stopChatV2Push();
-        cometd.close();
+        await cometd.close();
         await new Promise<void>((resolve) => {
           // A keep-alive connection busy now would otherwise be served for as long as its client sends:
           // every later answer tells the client to close it, and connections that fall idle are closed.

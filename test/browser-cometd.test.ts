@@ -10,7 +10,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { startCustomerChat } from './helpers/chat-client.ts';
-import { eventually, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { launchChromium, requireChromium } from './helpers/chromium.ts';
 
 const COMETD_DIR = path.resolve('node_modules/cometd');
@@ -106,6 +106,70 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
     await eventually(async () => (await texts(page)).length === 4, 10_000, 'four pushes in the page');
     expect(await texts(page)).to.deep.equal(['has joined the session', 'has joined the session', 'Hello from the bank', 'Hi']);
   });
+
+  for (const [how, named, expected] of [
+    ['requestHeaders {gms_user}', { headers: { gms_user: 'bank-web-3' } }, 'long-polling'],
+    ['ext.gms_user', { ext: { gms_user: 'bank-web-4' } }, 'websocket'],
+  ] as const) {
+    it(`across a restart of the gateway (${expected}, named by ${how}): what was said before the client is back is pushed to it, once`, async () => {
+      const dir = await makeTempDir();
+      const env = { CORS_ORIGINS: siteUrl, STORE_URL: `sqlite://${path.join(dir, 'sessions.sqlite')}` };
+      let node = await startTestGateway({ env });
+      const port = new URL(node.url).port;
+      try {
+        const page = await (await browser.newContext()).newPage();
+        await page.goto(`${siteUrl}/`);
+        // As CometD's documentation has it: (re)subscribe on every successful handshake, so a new
+        // session after the server lost the client carries on.
+        await page.evaluate(`(async ({ gateway, named }) => {
+          const { CometD } = await import('/cometd/cometd.js');
+          const cometd = new CometD();
+          cometd.configure({ url: gateway + '/genesys/cometd', ...(named.headers ? { requestHeaders: named.headers } : {}) });
+          window.app = { cometd, pushes: [], handshakes: 0 };
+          cometd.addListener('/meta/handshake', (reply) => {
+            if (!reply.successful) return;
+            window.app.handshakes++;
+            cometd.subscribe('/_genesys', (m) => window.app.pushes.push(m.data));
+          });
+          cometd.handshake(named.ext ? { ext: named.ext } : {});
+        })(${JSON.stringify({ gateway: node.url, named })})`);
+        await page.waitForFunction('window.app.handshakes === 1', undefined, { timeout: 10_000 });
+        expect(await transport(page)).to.equal(expected);
+        const gmsUser = 'headers' in named ? named.headers.gms_user : named.ext.gms_user;
+        const chat = await startCustomerChat(node, {
+          headers: { gms_user: gmsUser },
+          start: { notify_by: 'comet', userDisplayName: 'Ann' },
+        });
+        const chatId = chat.start.body.chatSessionId as string;
+        await node.domain.accept(chatId, AGENT);
+        await node.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'Before the restart' });
+        await eventually(async () => (await texts(page)).includes('Before the restart'), 10_000, 'the first answer in the page');
+
+        // A deploy: the gateway stops, and starts again on the same port and store; the agent answers at once.
+        await node.close();
+        node = await startTestGateway({ dir: node.dir, env: { ...env, PORT: port } });
+        await node.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'While you were reconnecting' });
+        await eventually(
+          async () => (await texts(page)).includes('While you were reconnecting'),
+          20_000,
+          'the answer given meanwhile',
+        );
+        await node.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'And after' });
+        await eventually(async () => (await texts(page)).includes('And after'), 10_000, 'the next answer');
+        expect(await page.evaluate<number>('window.app.handshakes')).to.equal(2);
+        expect(await texts(page)).to.deep.equal([
+          'has joined the session',
+          'has joined the session',
+          'Before the restart',
+          'While you were reconnecting',
+          'And after',
+        ]);
+        await page.evaluate('window.app.cometd.disconnect()');
+      } finally {
+        await node.close();
+      }
+    });
+  }
 
   it('a page of an origin not in CORS_ORIGINS gets nothing: its requests and its websocket are refused', async () => {
     const other = appSite();

@@ -389,6 +389,25 @@ describe('the chat state machine, a customer gone (customerIdleWarning 2 s, cust
     expect(at(back, { kind: 'idle' }, 100_000).session).to.equal(back);
   });
 
+  it("a comet chat's events count as given while a client of the customer is there; gone, the place is what the client was handed", () => {
+    const accept: Command = { kind: 'accept', agent: { id: 'a1', nickname: 'Bob' } };
+    const comet = after({ ...start, notifyBy: 'comet', gmsUser: 'ann' }, accept);
+    const say = (s: ServiceSession, text: string): ServiceSession =>
+      at(s, { kind: 'agentSend', agentId: 'a1', text }, 1000).session;
+    const pushed = say(comet, 'one');
+    expect(pushed.chat!.clientPosition).to.equal(3);
+    // The last client went having been handed up to 2: 3 never reached it, nor does what comes after.
+    const gone = at(pushed, { kind: 'customerGone', position: 2 }, 2000).session;
+    expect([gone.chat!.clientPosition, gone.chat!.customerGoneAt]).to.deep.equal([2, T0 + 2000]);
+    expect(say(gone, 'two').chat!.clientPosition).to.equal(2);
+    // What was handed is never more than what was given: a position past it changes nothing.
+    expect(at(pushed, { kind: 'customerGone', position: 9 }, 2000).session.chat!.clientPosition).to.equal(3);
+    // An app in the background said itself what it has: its away mark stands.
+    const away = { ...pushed, chat: { ...pushed.chat!, awayPosition: 1, clientPosition: 1 } };
+    expect(at(away, { kind: 'customerGone', position: 3 }, 2000).session.chat!.clientPosition).to.equal(1);
+    expect(at(away, { kind: 'customerGone', position: 0 }, 2000).session.chat!.clientPosition).to.equal(1);
+  });
+
   it('a party leaving stops their typing first: the customer (gone, leaving, expiring) and an agent', () => {
     const typing = at(STATES.connected, { kind: 'typing', started: true }, 0).session;
     const warned = at(typing, { kind: 'idle' }, 2000).session;

@@ -490,6 +490,50 @@ describe('CometD: background and return as GMS apps do it (the bank web client, 
     expect(texts(await chat.call('refresh', { transcriptPosition: '2' }))).to.deep.equal(['pushed', 'pushed too']);
   });
 
+  for (const leaving of ['unsubscribe', 'disconnect'] as const) {
+    it(`a client that goes by /meta/${leaving}, with no position: its new session gets what was never handed to it, and what came after, once`, async () => {
+      const first = await session();
+      const { chat, say } = await chatUnderWay();
+      await say('one');
+      await pushedUpTo(first, 3);
+      await first.poll(); // it asks for more: it has 3
+      await say('two'); // queued for its next poll, which never comes
+      const message =
+        leaving === 'unsubscribe'
+          ? { channel: '/meta/unsubscribe', clientId: first.clientId, subscription: '/_genesys' }
+          : { channel: '/meta/disconnect', clientId: first.clientId };
+      expect((await bayeux([message]))[0].successful).to.equal(true);
+      await say('three');
+
+      const back = await session();
+      await pushedUpTo(back, 5);
+      expect(received(back.pushes).map(([p, , , text]) => [p, text])).to.deep.equal([
+        [4, 'two'],
+        [5, 'three'],
+      ]);
+      await say('four');
+      await pushedUpTo(back, 6);
+      expect(positions(back.pushes)).to.deep.equal([4, 5, 6]);
+      expect(texts(await chat.call('refresh'))).to.deep.equal([]);
+    });
+  }
+
+  it('a client gone with no position, then an empty-body refresh: the refresh answers what was never handed, and the new session repeats none of it', async () => {
+    const first = await session();
+    const { chat, say } = await chatUnderWay();
+    await say('one');
+    await pushedUpTo(first, 3);
+    await first.poll();
+    await say('two');
+    expect((await bayeux([{ channel: '/meta/disconnect', clientId: first.clientId }]))[0].successful).to.equal(true);
+    await say('three');
+    expect(texts(await chat.call('refresh'))).to.deep.equal(['two', 'three']);
+    const back = await session();
+    await say('four');
+    await pushedUpTo(back, 6);
+    expect(positions(back.pushes)).to.deep.equal([6]);
+  });
+
   it('an empty-body refresh while away answers from the away position and leaves the mark for the new session', async () => {
     const first = await session();
     const { chat, say } = await chatUnderWay();
@@ -709,7 +753,7 @@ describe('CometD: agent channels', function () {
   });
   after(async () => {
     await closeFayeClients(clients);
-    endpoint.close();
+    await endpoint.close();
     await new Promise((resolve) => server.close(resolve));
     await gw.close();
   });
@@ -797,7 +841,7 @@ describe('CometD: long-polls', function () {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
   after(async () => {
-    endpoint.close();
+    await endpoint.close();
     await new Promise((resolve) => server.close(resolve));
     await gw.close();
   });

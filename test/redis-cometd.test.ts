@@ -127,20 +127,22 @@ describe('push across gateway nodes over CometD', function () {
     const alice = AGENTS[0];
     const agent = await subscribe<AgentPushMessage>(a, `/agent/${alice.id}`, { ext: { token: alice.token } });
     clients.push(agent.client);
-    const id = (await b.post('/genesys/1/service/brief-chat')).body._id as string;
-    const chatSessionId = (await c.post(`/genesys/1/service/${id}/ixn/chat`, { firstName: 'Ann', lastName: 'Lee' })).body
-      .chatSessionId as string;
-    expect((await b.post(`/agent/v1/chats/${chatSessionId}/accept`, {}, agentHeaders(alice.id))).status).to.equal(200);
-
-    // The session's key carries a Redis TTL of its own (the service's ttl and a grace period to end the chat).
+    // The session's key carries a Redis TTL of its own (the service's ttl and a grace period to end the chat),
+    // read at once: the chat's 1 s ttl may be over by the time a loaded machine gets to the accept.
     const redis = createClient({ url: SHARED_REDIS_URL });
     await redis.connect();
+    let id: string;
+    let chatSessionId: string;
     try {
+      id = (await b.post('/genesys/1/service/brief-chat')).body._id as string;
+      chatSessionId = (await c.post(`/genesys/1/service/${id}/ixn/chat`, { firstName: 'Ann', lastName: 'Lee' })).body
+        .chatSessionId as string;
       const ttlMs = await redis.pTTL(`${prefix}::session:${id}`);
       expect(ttlMs).to.be.within(1, 61_000);
     } finally {
       redis.destroy();
     }
+    expect((await b.post(`/agent/v1/chats/${chatSessionId}/accept`, {}, agentHeaders(alice.id))).status).to.equal(200);
 
     const leftEvents = (): number =>
       agent.received.filter(

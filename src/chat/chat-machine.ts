@@ -108,8 +108,11 @@ export type Command =
   | { kind: 'expire' }
   /** A customer's call that changes nothing else (a poll): they are there. */
   | { kind: 'seen' }
-  /** The last CometD client of a comet chat's customer went; `customerBack` when one is there again. */
-  | { kind: 'customerGone' }
+  /**
+   * The last CometD client of a comet chat's customer went; `customerBack` when one is there again.
+   * `position`: the last event the gateway knows it handed to that client, when it knows one.
+   */
+  | { kind: 'customerGone'; position?: number }
   | { kind: 'customerBack' }
   /** The sweep's check of a customer's absence (rules.customerIdle, customer-idle.ts): warns, then ends the chat, when due. */
   | { kind: 'idle' }
@@ -460,7 +463,12 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       break;
     case 'customerGone': {
       const chat = session.chat;
-      if (chat?.notifyBy === 'comet' && chat.state !== 'ended' && chat.customerGoneAt === undefined) chat.customerGoneAt = now;
+      if (chat?.notifyBy !== 'comet' || chat.state === 'ended') break;
+      if (chat.customerGoneAt === undefined) chat.customerGoneAt = now;
+      // Pushes committed after the last one handed to the client never reached it: they are not given
+      // (an app that went to the background said itself what it has: its away mark stands).
+      if (command.position !== undefined && chat.awayPosition === undefined && command.position < chat.clientPosition)
+        chat.clientPosition = command.position;
       break;
     }
     case 'customerBack': {
@@ -522,9 +530,10 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
   // outbox, written with them).
   if (chat?.push && stored.chat)
     chat.push = pushAfter(stored.chat, chat.push, events, CUSTOMER_COMMANDS.has(command.kind), now, rules.push);
-  // A comet chat's new events are pushed as they commit: they count as given to the customer, unless its
-  // app is in the background, where the away mark holds its place (README "Background and return").
-  if (chat?.notifyBy === 'comet' && chat.awayPosition === undefined && events.length > 0)
+  // A comet chat's new events are pushed as they commit: they count as given to the customer while a
+  // CometD client of theirs is there; an away mark, or the last client gone, holds the place (README
+  // "Background and return").
+  if (chat?.notifyBy === 'comet' && chat.awayPosition === undefined && chat.customerGoneAt === undefined && events.length > 0)
     chat.clientPosition = chat.events.length;
   if (events.length > 0) effects.unshift({ kind: 'publish', agentIds: [...(chat?.agents.map((a) => a.id) ?? []), ...left] });
   const changed =

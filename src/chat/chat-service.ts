@@ -274,9 +274,12 @@ export class ChatDomain {
     });
   }
 
-  /** The last CometD client of the customer of this comet chat went (customer-idle.ts: their absence counts from now). */
-  customerGone(id: string): Promise<void> {
-    return this.quiet(id, () => ({ kind: 'customerGone' }));
+  /**
+   * The last CometD client of the customer of this comet chat went (customer-idle.ts: their absence
+   * counts from now), having been handed the chat's events up to `position` when that is known.
+   */
+  customerGone(id: string, position?: number): Promise<void> {
+    return this.quiet(id, () => ({ kind: 'customerGone', ...(position === undefined ? {} : { position }) }));
   }
 
   /**

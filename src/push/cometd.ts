@@ -62,8 +62,11 @@ export interface CometdEndpoint {
   agentsConnected(): Record<string, number>;
   /** Sends a Chat API v2 answer or notification to one client's `/service/chatV2/<service>`. */
   deliverChatV2(clientId: string, service: string, data: unknown): void;
-  /** Ends every long-poll and websocket, then stops the publisher. */
-  close(): void;
+  /**
+   * Ends every long-poll and websocket, then stops the publisher; resolves once the customers connected
+   * here are recorded as gone, with what they were handed (customer-push.ts `stop`).
+   */
+  close(): Promise<void>;
 }
 
 const AGENT_ID_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -92,6 +95,8 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
     limits: options.addressLimits ?? { maxClientsPerAddress: Infinity },
     log,
     onAway: (gmsUser, position) => customers.away(gmsUser, position),
+    onConnect: (clientId) => customers.askedForMore(clientId),
+    onHanded: (clientId, data) => customers.handedOver(clientId, data),
     ...(options.chatV2
       ? {
           onChatV2: (clientId: string, service: string, data: unknown, address: string | undefined) => {
@@ -198,11 +203,13 @@ export function attachCometd(options: CometdOptions): CometdEndpoint {
       for (const held of agentListeners.values()) for (const id of held) counts[id] = (counts[id] ?? 0) + 1;
       return counts;
     },
-    close() {
+    async close() {
       stopHub();
+      door.close();
+      const recorded = customers.stop();
       publisher.disconnect();
       adapter.close();
-      door.close();
+      await recorded;
     },
   };
 }
