@@ -53,8 +53,7 @@ import { ChatV2Cometd } from './push/chat-v2-cometd.ts';
 import { attachCometd, type CometdEndpoint } from './push/cometd.ts';
 import { RedisBridge } from './push/redis-bridge.ts';
 import type { Settings } from './settings.ts';
-import { openStore, sqliteDiskUse, sqliteFile } from './store/open-store.ts';
-import { isRedisUrl, RedisConnection } from './store/redis-connection.ts';
+import { isRedisUrl, openStore, sqliteDiskUse, sqliteFile } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 
 export interface Gateway {
@@ -101,8 +100,11 @@ export async function startGateway(
   log: Logger = createLogger(settings.logLevel),
   { clock = Date }: GatewayOptions = {},
 ): Promise<Gateway> {
-  // With Redis, one connection serves the sessions, their locks and the cross-node bridge.
-  const redis = isRedisUrl(settings.storeUrl) ? await RedisConnection.open({ url: settings.storeUrl, log }) : undefined;
+  // With Redis, one connection serves the sessions, their locks and the cross-node bridge. Its client is
+  // loaded only then: the embedded store's start does not pay for it.
+  const redis = isRedisUrl(settings.storeUrl)
+    ? await (await import('./store/redis-connection.ts')).RedisConnection.open({ url: settings.storeUrl, log })
+    : undefined;
   // Files are as large as a service allows: the SQLite store's cache of hot values never keeps them.
   const store = await openStore({
     url: settings.storeUrl,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { loadYaml } from '../config/yaml.ts';
 import { GatewayError } from '../errors.ts';
 
 /** The extensions a config file may have, in the order a name's file is looked for. */
@@ -73,7 +73,7 @@ export function parseSource(file: string, text: string): Record<string, unknown>
   try {
     const value: unknown = file.endsWith('.json')
       ? JSON.parse(text)
-      : parseYaml(text, { maxAliasCount: 100, logLevel: 'silent' });
+      : loadYaml().parse(text, { maxAliasCount: 100, logLevel: 'silent' });
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -82,7 +82,7 @@ export function parseSource(file: string, text: string): Record<string, unknown>
 
 /** The file's text in its own format: a YAML file stays YAML (its comments are not kept). */
 export function formatFor(file: string, options: Record<string, unknown>): string {
-  return file.endsWith('.json') ? `${JSON.stringify(options, null, 2)}\n` : stringifyYaml(options);
+  return file.endsWith('.json') ? `${JSON.stringify(options, null, 2)}\n` : loadYaml().stringify(options);
 }
 
 /** `text`, written for the file `from`, as the text of the file `to` (the same options, in that file's format). */

@@ -2,8 +2,8 @@
 // Shared by every kind of file the gateway watches (services, endpoints).
 
 import path from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeErrors, validatorFor, type ConfigProblem } from './schemas.ts';
+import { loadYaml } from './yaml.ts';
 
 /** File base names usable as names in URLs (spec §5). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -65,7 +65,7 @@ export function parseConfigText(file: string, text: string): Parsed {
     value =
       path.extname(file).toLowerCase() === '.json'
         ? JSON.parse(text)
-        : parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
+        : loadYaml().parse(text, { maxAliasCount: 100, logLevel: 'error' });
   } catch (err) {
     return fail(label, '', path.extname(file).toLowerCase() === '.json' ? jsonError(text, err) : yamlError(err));
   }
@@ -87,7 +87,7 @@ function jsonError(text: string, err: unknown): string {
 }
 
 function yamlError(err: unknown): string {
-  if (!(err instanceof YAMLParseError)) return 'not valid YAML';
+  if (!(err instanceof loadYaml().YAMLParseError)) return 'not valid YAML';
   const where = err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
   return `not valid YAML (${err.code})${where}`;
 }

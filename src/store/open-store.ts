@@ -9,7 +9,7 @@ import { DEFAULT_CACHE_ENTRIES, KvStore, type KvStoreOptions } from './kv-store.
 import { LocalLock } from './local-lock.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { RedisBackend } from './redis-backend.ts';
-import { RedisConnection } from './redis-connection.ts';
+import type { RedisConnection } from './redis-connection.ts';
 import { RedisLock } from './redis-lock.ts';
 import type { Store } from './store.ts';
 
@@ -19,6 +19,11 @@ export interface StoreOptions extends KvStoreOptions {
   log: Logger;
   /** For `redis://`: the node's connection, shared with the pub/sub bridge (opened here when absent). */
   redis?: RedisConnection;
+}
+
+/** Whether STORE_URL names a Redis server (`redis://` or `rediss://`). */
+export function isRedisUrl(url: string): boolean {
+  return /^rediss?:\/\//.test(url);
 }
 
 /** The embedded store's file for a `sqlite://` STORE_URL (undefined for the other stores). */
@@ -57,7 +62,8 @@ export async function openStore({ url, prefix, log, redis, cacheEntries, ...opti
     return new KvStore(backend, new LocalLock(), { ...options, cacheEntries: cacheEntries ?? DEFAULT_CACHE_ENTRIES });
   }
   if (scheme === 'redis' || scheme === 'rediss') {
-    const connection = redis ?? (await RedisConnection.open({ url, log }));
+    // The Redis client is loaded only for a Redis store: the others' start does not pay for it.
+    const connection = redis ?? (await (await import('./redis-connection.ts')).RedisConnection.open({ url, log }));
     const lock = new RedisLock(connection, prefix, {
       onLeaseLost: (key) => log.error({ key }, 'a session lock expired while its update ran; its write was refused'),
     });

@@ -124,7 +124,3 @@ export class RedisConnection {
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
-
-export function isRedisUrl(url: string): boolean {
-  return /^rediss?:\/\//.test(url);
-}
