@@ -1,7 +1,7 @@
 // The Chat API Version 2 demo (/demo/v2/) in a real headless Chromium, polling as WebChat does: a
 // customer and an agent (agent API) exchange messages and files both ways, and the chat ends.
 
-import fs from 'node:fs';
+import { text } from 'node:stream/consumers';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
@@ -79,7 +79,7 @@ describe('the Chat API v2 demo page in a browser', function () {
     await link.waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download.suggestedFilename()).to.equal('answer.txt');
-    expect(fs.readFileSync(await download.path(), 'utf8')).to.equal('refund approved');
+    expect(await text(await download.createReadStream())).to.equal('refund approved');
 
     await alice.post(`/chats/${chatId}/leave`);
     await page.getByText('The chat has ended.').waitFor();

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { text } from 'node:stream/consumers';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { agentClient, endpointFile, tokenOf } from './helpers/agent-client.ts';
@@ -49,7 +50,7 @@ describe('agent console and customer widget in a browser', function () {
 
   before(async function () {
     requireChromium(this);
-    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
+    browser = await launchChromium();
   });
   beforeEach(async () => {
     problems = [];
@@ -428,7 +429,7 @@ describe('agent console and customer widget in a browser', function () {
     expect(await message(agent, 'order.txt').innerText()).to.include('22 B');
     const [download] = await Promise.all([agent.waitForEvent('download'), get.click()]);
     expect(download.suggestedFilename()).to.equal('order.txt');
-    expect(await fs.promises.readFile(await download.path(), 'utf8')).to.equal('the order number is 42');
+    expect(await text(await download.createReadStream())).to.equal('the order number is 42');
 
     await agent
       .getByLabel('Attach a file')
