@@ -586,6 +586,35 @@ describe('CometD: background and return across two nodes sharing Redis', functio
       [4, 'welcome back'],
     ]);
   });
+
+  it('a node that stops (a rolling deploy): its customer, back on another node, gets what was said meanwhile, once', async () => {
+    const env = { STORE_URL: SHARED_REDIS_URL, STORE_PREFIX: prefix };
+    const stopping = await startTestGateway({ env });
+    try {
+      const before = cometdCustomer(stopping, 'bea', 'long-polling');
+      open.push(before);
+      await before.subscribe();
+      const chat = await cometChat(stopping, 'bea');
+      const chatId = chat.start.body.chatSessionId as string;
+      await b!.domain.accept(chatId, AGENT);
+      await b!.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'before the deploy' });
+      await eventually(() => positions(before.pushes).includes(3), 5000, 'three pushes before the stop');
+      await stopping.close();
+
+      await b!.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'during the deploy' });
+      const back = cometdCustomer(b!, 'bea', 'long-polling');
+      open.push(back);
+      await back.subscribe();
+      await b!.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'after it' });
+      await eventually(() => positions(back.pushes).includes(5), 5000, 'the live event on the other node');
+      expect(received(back.pushes).map(([p, , , text]) => [p, text])).to.deep.equal([
+        [4, 'during the deploy'],
+        [5, 'after it'],
+      ]);
+    } finally {
+      await stopping.close();
+    }
+  });
 });
 
 describe('CometD: hostile clients', function () {
