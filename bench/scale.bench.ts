@@ -1,27 +1,43 @@
-// Opt-in (`npm run bench -- scale`, minutes): the gateway at N, 4×N and 16×N live chats (all waiting,
-// started through the customer API in batches) on the SQLite store (or BENCH_STORE_URL). At each size:
-// the idle gateway's CPU per second, its RSS (and RSS per chat added since the first size), the
-// store's disk use (database file and write-ahead log), and then send+refresh under load (16
-// connections over every live chat) with its p99 and CPU per request. The expiry sweep reads only the
-// sessions due and counts set sizes, so idle CPU and CPU per request must stay flat (within 1.2×) as the
-// chats grow. The idle windows fall between full scans of the store (SWEEP_SCAN_INTERVAL_MS, set to
-// 10 min here), whose cost does grow with the chats: it is not in these rows.
-// BENCH_SCALE_CHATS sets N (default 1,000; 6,250 gives 100,000 at 16×).
+// Opt-in (`npm run bench -- scale`, minutes): the gateway at N, 4×N and 16×N live chats on the SQLite
+// store (or BENCH_STORE_URL), as a contact center holds them: one in ten waiting in the queue, the rest
+// accepted by agents (BENCH_SCALE_AGENTS of them, 1,000 by default), and one in fifty of the customers on
+// CometD (long-polling, faye's Node client, a chat with notify_by=comet each), all started through the
+// customer and agent APIs in batches. At each size: the idle gateway's CPU per second, its RSS (and RSS per
+// chat added since the first size), the store's disk use (database file and write-ahead log), and then
+// send+refresh under load (16 connections over every live chat, pushes going to the CometD customers whose
+// chats are picked) with its p99 and CPU per request. The expiry sweep reads only the sessions due and
+// counts set sizes, so idle CPU and CPU per request must stay flat (within 1.2×) as the chats grow. The
+// idle windows fall between full scans of the store (SWEEP_SCAN_INTERVAL_MS, set to 10 min here), whose
+// cost does grow with the chats: it is not in these rows.
+// BENCH_SCALE_CHATS sets N (default 1,000; 6,250 gives 100,000 at 16×: 10,000 waiting, 2,000 on CometD).
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inBatches, sendAndRefresh, startChat, type ChatContext } from './lib/chats.ts';
+import faye, { type Client as FayeClient } from 'faye';
+import { FORM, inBatches, sendAndRefresh, startChat, type ChatContext, type StartedChat } from './lib/chats.ts';
 import { processCpuSeconds, processRssBytes } from './lib/cpu.ts';
 import { startBenchGateway } from './lib/gateway.ts';
 import { load } from './lib/load.ts';
 
 const BASE = Number(process.env.BENCH_SCALE_CHATS ?? 1000);
 const COUNTS = [BASE, 4 * BASE, 16 * BASE];
+const AGENTS = Number(process.env.BENCH_SCALE_AGENTS ?? 1000);
+/** Chat i waits in the queue when i % WAITING_EVERY is 0, and its customer is on CometD when i % COMET_EVERY is 1. */
+const WAITING_EVERY = 10;
+const COMET_EVERY = 50;
+const agentToken = (a: number): string => `bench-agent-token-${a}`;
+const agents = Array.from({ length: AGENTS }, (_, a) => ({
+  id: `agent-${a}`,
+  nickname: `Agent ${a}`,
+  token: `sha256:${createHash('sha256').update(agentToken(a)).digest('hex')}`,
+}));
 /** Idle measurement window: several sweeps at the default SWEEP_INTERVAL_MS of 5 s. */
 const WINDOW_MS = 30_000;
 
 const gateway = await startBenchGateway({
   ...(process.env.BENCH_STORE_URL ? { storeUrl: process.env.BENCH_STORE_URL } : {}),
+  endpoint: { open: true, agents },
   // One address starts every chat here: its caps are off.
   env: {
     RATE_LIMIT_IP_PER_SEC: '0',
@@ -37,6 +53,33 @@ const rssBytes = (): number => processRssBytes(pid) ?? NaN;
 /** The SQLite file the bench gateway was given (lib/gateway.ts), unless the store is elsewhere. */
 const storeFile = process.env.BENCH_STORE_URL ? undefined : storeFileOf(pid);
 const size = (file: string): number => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+const cometClients: FayeClient[] = [];
+let pushes = 0;
+
+/** Chat number `i`, as the mix has it: on CometD or polling, then waiting or accepted by an agent. */
+async function startMixedChat(i: number): Promise<StartedChat> {
+  let chat: StartedChat;
+  if (i % COMET_EVERY === 1) {
+    const gmsUser = `bench-customer-${i}`;
+    const client = new faye.Client(`${gateway.url}/genesys/cometd`);
+    client.disable('websocket');
+    client.setHeader('gms_user', gmsUser);
+    cometClients.push(client);
+    await client.subscribe('/_genesys', () => void pushes++);
+    chat = await startChat(gateway.url, 'notify_by=comet&firstName=Ann', { gms_user: gmsUser });
+  } else {
+    chat = await startChat(gateway.url);
+  }
+  if (i % WAITING_EVERY !== 0) {
+    const res = await fetch(`${gateway.url}/agent/v1/chats/${chat.chatSessionId}/accept`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: `Bearer ${agentToken(i % AGENTS)}` },
+    });
+    if (res.status !== 200) throw new Error(`could not accept a chat: ${res.status} ${await res.text()}`);
+  }
+  return chat;
+}
+
 try {
   await sleep(5000);
   const emptyRss = rssBytes();
@@ -54,13 +97,16 @@ try {
     cpuUs?: number;
     rps: number;
     failed: number;
+    cometd: number;
+    pushes: number;
   }[] = [];
   const live: string[] = [];
   for (const count of COUNTS) {
     const setup = Date.now();
-    live.push(...(await inBatches(count - live.length, 100, () => startChat(gateway.url))).map((chat) => chat.id));
+    const from = live.length;
+    live.push(...(await inBatches(count - from, 100, (k) => startMixedChat(from + k))).map((chat) => chat.id));
     const setupS = (Date.now() - setup) / 1000;
-    console.log(`${count} live chats started (${setupS.toFixed(1)} s)`);
+    console.log(`${count} live chats started (${setupS.toFixed(1)} s), ${cometClients.length} customers on CometD`);
     // Let the writes of the set-up settle (group commits, WAL checkpoint, compiled code) before measuring idleness.
     await sleep(10_000);
     const before = processCpuSeconds(pid);
@@ -70,6 +116,7 @@ try {
     if (before === undefined || after === undefined) throw new Error('CPU time is read from /proc (Linux only)');
     const rss = rssBytes();
     const disk = storeFile ? { dbMb: size(storeFile) / 1e6, walMb: size(`${storeFile}-wal`) / 1e6 } : {};
+    const pushesBefore = pushes;
     const pick = (context: object): string => ((context as ChatContext).id = live[Math.floor(Math.random() * live.length)]!);
     const busy = await load(
       `send + refresh, ${count} live chats`,
@@ -91,6 +138,8 @@ try {
       ...(busy.serverCpuUs !== undefined ? { cpuUs: busy.serverCpuUs } : {}),
       rps: busy.requestsPerSec,
       failed: busy.failed,
+      cometd: cometClients.length,
+      pushes: pushes - pushesBefore,
     });
   }
   console.log(
@@ -98,13 +147,13 @@ try {
       `then send+refresh over every live chat; empty gateway RSS ${(emptyRss / 1e6).toFixed(0)} MB; load ${(await import('node:os')).loadavg()[0].toFixed(2)}`,
   );
   console.log(
-    '| live chats | set-up s | idle CPU ms/s | RSS MB | RSS per chat added B | db MB | WAL MB | send+refresh req/s | p50/p99 ms | CPU µs/req | non-2xx |',
+    '| live chats | waiting | on CometD | set-up s | idle CPU ms/s | RSS MB | RSS per chat added B | db MB | WAL MB | send+refresh req/s | p50/p99 ms | CPU µs/req | non-2xx | pushes during load |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const mb = (v: number | undefined): string => (v === undefined ? '–' : v.toFixed(1));
   for (const r of rows)
     console.log(
-      `| ${r.chats} | ${r.setupS.toFixed(0)} | ${r.cpuMsPerS.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${r.rssPerChatB?.toFixed(0) ?? '–'} | ${mb(r.dbMb)} | ${mb(r.walMb)} | ${r.rps.toFixed(0)} | ${r.p50}/${r.p99} | ${r.cpuUs?.toFixed(0) ?? '–'} | ${r.failed} |`,
+      `| ${r.chats} | ${Math.ceil(r.chats / WAITING_EVERY)} | ${r.cometd} | ${r.setupS.toFixed(0)} | ${r.cpuMsPerS.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${r.rssPerChatB?.toFixed(0) ?? '–'} | ${mb(r.dbMb)} | ${mb(r.walMb)} | ${r.rps.toFixed(0)} | ${r.p50}/${r.p99} | ${r.cpuUs?.toFixed(0) ?? '–'} | ${r.failed} | ${r.pushes} |`,
     );
   const [small, , large] = rows;
   if (small && large) {
@@ -114,8 +163,11 @@ try {
     );
   }
 } finally {
+  for (const client of cometClients) client.disconnect();
   await gateway.close();
 }
+// faye's clients keep timers of their own after they disconnect.
+process.exit(0);
 
 /** The gateway's STORE_URL file, read from its environment (/proc, Linux). */
 function storeFileOf(processId: number): string | undefined {
