@@ -69,6 +69,8 @@ export async function mochaGlobalSetup(): Promise<void> {
     );
   });
   await new Promise<void>((resolve) => addressServer!.listen(0, '127.0.0.1', resolve));
+  // It never holds the run open: a run stopped with Ctrl-C ends without its teardown.
+  addressServer.unref();
   process.env[SERVER_ENV] = `http://127.0.0.1:${(addressServer.address() as AddressInfo).port}/`;
 }
 
