@@ -45,6 +45,9 @@ const gateway = await startBenchGateway({
     MAX_SESSIONS_PER_ADDRESS: '0',
     MAX_WAITING_PER_ADDRESS: '0',
     SWEEP_SCAN_INTERVAL_MS: '600000',
+    // Longer than the load process's own keep-alive (fetch keeps idle sockets 4 s): on a busy machine a
+    // request sent on a socket the gateway was closing at the same moment would fail the set-up.
+    KEEP_ALIVE_TIMEOUT_MS: '65000',
   },
 });
 const pid = gateway.process.pid!;
