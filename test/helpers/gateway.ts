@@ -98,6 +98,9 @@ export async function startTestGateway(
     STORE_URL: 'memory://',
     RELOAD_SETTLE_MS: '50',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Longer than the tests' own keep-alive (fetch keeps idle sockets 4 s): on a busy machine a request sent
+    // on a socket the gateway was closing at that moment fails with "fetch failed" (README, KEEP_ALIVE_TIMEOUT_MS).
+    KEEP_ALIVE_TIMEOUT_MS: '60000',
     ...options.env,
   });
   const gateway = await startGateway(settings, options.log ?? createLogger(settings.logLevel), { clock: options.clock });

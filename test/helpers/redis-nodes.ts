@@ -146,6 +146,8 @@ export async function startNode(
       SERVICES_DIR: servicesDir,
       ENDPOINTS_DIR: endpointsDir,
       LOG_LEVEL: 'info',
+      // As in helpers/gateway.ts: longer than the tests' own keep-alive.
+      KEEP_ALIVE_TIMEOUT_MS: '60000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
