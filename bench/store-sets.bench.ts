@@ -1,6 +1,6 @@
 // What the chats' sets cost as they grow, on each backend: counting a set (a queue's length, the census),
 // reading its due head (the expiry sweep: the 100 lowest scores), and adding then removing one member
-// (a chat joining and leaving a queue), with sets of 1,000, 10,000 and 100,000 members. CPU of this
+// (a chat joining and leaving a queue, written with the record it belongs to), with sets of 1,000, 10,000 and 100,000 members. CPU of this
 // process per operation (Redis's own work is in its process, so its rows show the client's side and the
 // round trip is in the wall time). Every figure should stay flat as the set grows (the last column).
 // Redis rows run when a server answers at BENCH_REDIS_URL (default redis://127.0.0.1:6379).
@@ -28,11 +28,16 @@ async function perOp(fn: () => Promise<unknown>): Promise<{ cpuUs: number; wallU
   return { cpuUs: (used.user + used.system) / REPEAT, wallUs: Number(process.hrtime.bigint() - at) / 1000 / REPEAT };
 }
 
+/** Each member comes with the record it belongs to, as a chat's places come with its session. */
+const owned = (member: string, score: number): Op[] => [
+  { kind: 'set', key: `owner:${member}`, value: 1, ttlMs: 3_600_000 },
+  { kind: 'add', set: SET, member, score, owner: `owner:${member}` },
+];
+
 async function fill(backend: Backend, from: number, to: number): Promise<void> {
   for (let i = from; i < to; i += 1000) {
     const ops: Op[] = [];
-    for (let j = i; j < Math.min(to, i + 1000); j++)
-      ops.push({ kind: 'add', set: SET, member: `chat-${j}`, score: 1_000_000 + j });
+    for (let j = i; j < Math.min(to, i + 1000); j++) ops.push(...owned(`chat-${j}`, 1_000_000 + j));
     await backend.commit(ops);
   }
 }
@@ -49,8 +54,8 @@ async function measure(name: string, backend: Backend): Promise<void> {
       'due head (100)': await perOp(() => backend.upTo(SET, 1_000_000 + 99, 100)),
       'add + remove': await perOp(async () => {
         const member = `extra-${n++ % 50}`;
-        await backend.commit([{ kind: 'add', set: SET, member, score: 1_000_000 + size / 2 }]);
-        await backend.commit([{ kind: 'remove', set: SET, member }]);
+        await backend.commit(owned(member, 1_000_000 + size / 2));
+        await backend.commit([{ kind: 'remove', set: SET, member, owner: `owner:${member}` }]);
       }),
     });
   }
@@ -87,6 +92,8 @@ else {
     await measure(`Redis (${url})`, new RedisBackend(connection, prefix));
   } finally {
     await connection.client.del(`${prefix}:set:${SET}`);
+    for await (const keys of connection.client.scanIterator({ MATCH: `${prefix}::owner:*`, COUNT: 1000 }))
+      if (keys.length > 0) await connection.client.del(keys);
     await connection.close();
   }
 }

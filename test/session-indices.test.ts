@@ -39,21 +39,28 @@ describe('the sets a session change writes', () => {
 
   it('a time that moves earlier is written; a new session is written whole', () => {
     expect(indexOps(session(at + 600_000, at + 5000), session(at + 300_000, at + 5000))).to.deep.equal([
-      { kind: 'add', set: EXPIRY_SET, member: 'S', score: at + 300_000 },
+      { kind: 'add', set: EXPIRY_SET, member: 'S', score: at + 300_000, owner: 'session:S' },
     ]);
     const all = indexOps(undefined, session(at + 600_000, at));
-    expect(all).to.deep.include({ kind: 'add', set: EXPIRY_SET, member: 'S', score: at + 600_000 });
-    expect(all).to.deep.include({ kind: 'add', set: awaySet('brisk'), member: 'S', score: at });
-    expect(all).to.deep.include({ kind: 'add', set: queueSet('gms_builtin'), member: 'C', score: at });
+    const owner = 'session:S';
+    expect(all).to.deep.include({ kind: 'add', set: EXPIRY_SET, member: 'S', score: at + 600_000, owner });
+    expect(all).to.deep.include({ kind: 'add', set: awaySet('brisk'), member: 'S', score: at, owner });
+    expect(all).to.deep.include({ kind: 'add', set: queueSet('gms_builtin'), member: 'C', score: at, owner });
   });
 
   it('the sweep puts a member met early back at the time its session stands for', () => {
-    expect(placeIn(session(at + 605_000, at + 5000), awaySet('brisk'), 'S')).to.deep.equal({
+    expect(placeIn(session(at + 605_000, at + 5000), awaySet('brisk'), 'S', 'S')).to.deep.equal({
       kind: 'add',
       set: awaySet('brisk'),
       member: 'S',
       score: at + 5000,
+      owner: 'session:S',
     });
-    expect(placeIn(undefined, awaySet('brisk'), 'S')).to.deep.equal({ kind: 'remove', set: awaySet('brisk'), member: 'S' });
+    expect(placeIn(undefined, awaySet('brisk'), 'S', 'S')).to.deep.equal({
+      kind: 'remove',
+      set: awaySet('brisk'),
+      member: 'S',
+      owner: 'session:S',
+    });
   });
 });

@@ -301,7 +301,7 @@ export class ChatDomain {
     } catch (err) {
       if (!(err instanceof GatewayError && err.exception === 'SessionNotFound')) throw err;
       // Gone with its store TTL while no node swept: nothing else takes it out of the set it was found in.
-      await this.store.write([{ kind: 'remove', set, member: id }]);
+      await this.store.write([{ kind: 'remove', set, member: id, owner: sessionKey(id) }]);
     }
   }
 
@@ -363,9 +363,10 @@ export class ChatDomain {
       // Whatever the expiry index said, it now says what the store holds: a session gone (its store TTL
       // ran out with no node sweeping) leaves it; one extended by a write that lost the index (never by
       // this version) is put back at its time.
-      if (!record) return { result: false, also: [{ kind: 'remove', set: EXPIRY_SET, member: id }] };
+      const owner = sessionKey(id);
+      if (!record) return { result: false, also: [{ kind: 'remove', set: EXPIRY_SET, member: id, owner }] };
       if (record.expiresAt > now)
-        return { result: false, also: [{ kind: 'add', set: EXPIRY_SET, member: id, score: record.expiresAt }] };
+        return { result: false, also: [{ kind: 'add', set: EXPIRY_SET, member: id, score: record.expiresAt, owner }] };
       // A transcript whose chunks are lost still ends: its last event is then numbered from what is left.
       const stored = await this.records.assemble(record).catch(() => record);
       const outcome = apply(stored, { kind: 'expire' }, now, this.rules(stored));
@@ -384,7 +385,7 @@ export class ChatDomain {
     if (!serviceId) return this.store.write([{ kind: 'remove', set, member: chatSessionId }]);
     await this.store.update<ServiceSession, void>(sessionKey(serviceId), (current) => {
       const mine = current?.chat?.chatSessionId === chatSessionId ? current : undefined;
-      return { result: undefined, also: [placeIn(mine, set, chatSessionId)] };
+      return { result: undefined, also: [placeIn(mine, set, chatSessionId, serviceId)] };
     });
   }
 
@@ -486,7 +487,7 @@ export class ChatDomain {
         : { session: stored, events: [], effects: [] };
       if (step.quiet && outcome.session === stored) {
         // Nothing was due: the sweep met the session early in a set kept as a lower bound; it goes back to its time.
-        return { result: step.view(stored), ...(step.met ? { also: [placeIn(stored, step.met, stored.id)] } : {}) };
+        return { result: step.view(stored), ...(step.met ? { also: [placeIn(stored, step.met, stored.id, stored.id)] } : {}) };
       }
       // What the shell itself changes (positions, time to live) goes on a copy, never on `stored`.
       const session =

@@ -190,23 +190,30 @@ export function membership(session: ServiceSession | undefined, set: string, mem
   return memberships(session).get(`${set}\n${member}`);
 }
 
-/** The set ops that take the indices from what `before` stood for to what `after` stands for. */
+/** The set ops that take the indices from what `before` stood for to what `after` stands for (the same session). */
 export function indexOps(before: ServiceSession | undefined, after: ServiceSession | undefined): Op[] {
+  const session = after ?? before;
+  if (!session) return [];
+  const owner = sessionKey(session.id);
   const was = memberships(before);
   const is = memberships(after);
   const ops: Op[] = [];
-  for (const [id, place] of was) if (!is.has(id)) ops.push({ kind: 'remove', set: place.set, member: place.member });
+  for (const [id, place] of was) if (!is.has(id)) ops.push({ kind: 'remove', set: place.set, member: place.member, owner });
   // A member whose score changed is added again, unless its score is a lower bound that only moved later.
   for (const [id, place] of is) {
     const before = was.get(id)?.score;
     if (before === place.score || (place.early && before !== undefined && before < place.score)) continue;
-    ops.push({ kind: 'add', set: place.set, member: place.member, score: place.score });
+    ops.push({ kind: 'add', set: place.set, member: place.member, score: place.score, owner });
   }
   return ops;
 }
 
-/** The op that puts `member` where `session` says it stands in `set` (at its score, or out of the set). */
-export function placeIn(session: ServiceSession | undefined, set: string, member: string): Op {
+/**
+ * The op that puts `member` where `session` says it stands in `set` (at its score, or out of the set);
+ * `sessionId`: the session whose place it is (the one stored at that id, whether or not it is `session`).
+ */
+export function placeIn(session: ServiceSession | undefined, set: string, member: string, sessionId: string): Op {
   const place = membership(session, set, member);
-  return place ? { kind: 'add', set, member, score: place.score } : { kind: 'remove', set, member };
+  const owner = sessionKey(sessionId);
+  return place ? { kind: 'add', set, member, score: place.score, owner } : { kind: 'remove', set, member, owner };
 }

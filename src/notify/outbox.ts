@@ -43,14 +43,15 @@ export class Outbox {
 
   /** Takes the session's notification for one attempt until `now + leaseMs`, if it is due. */
   claim(sessionId: string, now: number, leaseMs: number): Promise<Claimed | undefined> {
-    return this.store.update<ServiceSession, Claimed | undefined>(sessionKey(sessionId), async (record) => {
+    const owner = sessionKey(sessionId);
+    return this.store.update<ServiceSession, Claimed | undefined>(owner, async (record) => {
       const push = record?.chat?.push;
       const pending = push?.pending;
       // The set said due and the record says otherwise: the set follows the record.
       if (!record || !push || !pending)
-        return { result: undefined, also: [{ kind: 'remove', set: PUSH_DUE_SET, member: sessionId }] };
+        return { result: undefined, also: [{ kind: 'remove', set: PUSH_DUE_SET, member: sessionId, owner }] };
       if (pending.dueAt > now)
-        return { result: undefined, also: [{ kind: 'add', set: PUSH_DUE_SET, member: sessionId, score: pending.dueAt }] };
+        return { result: undefined, also: [{ kind: 'add', set: PUSH_DUE_SET, member: sessionId, score: pending.dueAt, owner }] };
       const claimed: PendingNotification = { ...pending, attempts: pending.attempts + 1, dueAt: now + leaseMs };
       const session = await this.records.assemble(record).catch(() => record);
       return {

@@ -14,8 +14,11 @@
 // Scans (the expiry sweep reads every key): paged by key, so a pass over n rows costs n row reads, and
 // rows deleted during the pass cannot make it skip others.
 // Values keep the layout of keyv's SQLite adapter (table `keyv`, columns key and value, keyv's JSON
-// rows), so files written by earlier versions still open; sets are rows of table `sets`, ordered by score,
-// their sizes rows of `set_sizes` kept by triggers.
+// rows), so files written by earlier versions still open. Sets are rows of table `members`, keyed by
+// set, score and member: members come in at the time end of their set, not on a page of their own. A
+// member given with its owner (store.ts) is also listed in the owner's row (column `places`), which is
+// how it is found again to be moved or removed, and deleting the row takes it out of its sets: a chat's
+// places cost its record's page, not one random page each. Set sizes are rows of `member_counts` kept by triggers.
 
 import Database from 'better-sqlite3';
 import type { Backend, Op, Row } from './store.ts';
@@ -44,6 +47,25 @@ export interface EmbeddedSqliteOptions {
   walLimitBytes?: number;
 }
 
+/** A member's place in a set: the set's name (namespaced), the member, its score. */
+type Place = [name: string, member: string, score: number];
+
+/** An owner's places, by set and member, whether they changed since its row was last written, whether it has a row. */
+interface OwnerPlaces {
+  places: Map<string, Place>;
+  changed: boolean;
+  exists: boolean;
+}
+
+/** The owners a transaction has touched, by key (namespaced). */
+type Owners = Map<string, OwnerPlaces>;
+
+const placeKey = (name: string, member: string): string => `${name}\n${member}`;
+
+function placesText(places: Map<string, Place>): string | null {
+  return places.size === 0 ? null : JSON.stringify([...places.values()]);
+}
+
 interface Pending {
   ops: Op[];
   /** The rows to set, as text, by op index: serialised before they are queued. */
@@ -57,17 +79,22 @@ export class EmbeddedSqlite implements Backend {
   private pending: Pending[] = [];
   private flushing: NodeJS.Immediate | undefined;
   private readonly statements: ReturnType<typeof prepare>;
-  private readonly transaction: (batch: Pending[]) => void;
+  private readonly transaction: Database.Transaction<(batch: Pending[]) => void>;
   private checkpointer: Checkpointer | undefined;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly options: EmbeddedSqliteOptions,
   ) {
-    this.statements = prepare(db);
-    // One transaction: all of the batch is in the file, or (it threw, and rolled back) none of it.
+    const s = (this.statements = prepare(db));
+    // One transaction: all of the batch is in the file, or (it threw, and rolled back) none of it. It
+    // reads owners' places before it writes, so it is begun IMMEDIATE (flush): a deferred one would
+    // fail at its first write, without waiting, when a checkpoint restarted the log after that read.
     this.transaction = db.transaction((batch: Pending[]) => {
-      for (const { ops, texts } of batch) ops.forEach((op, i) => this.apply(op, texts[i]));
+      const owners: Owners = new Map();
+      for (const { ops, texts } of batch) ops.forEach((op, i) => this.apply(op, texts[i], owners));
+      // Owners whose places changed after their row was written (or with no row written this time).
+      for (const [key, owner] of owners) if (owner.changed) s.setPlaces.run(placesText(owner.places), key);
     });
   }
 
@@ -80,11 +107,13 @@ export class EmbeddedSqlite implements Backend {
       db.pragma('synchronous = NORMAL');
       // Whenever the log starts over, it is cut back to this size instead of keeping its largest.
       db.pragma(`journal_size_limit = ${options.walLimitBytes ?? WAL_LIMIT_BYTES}`);
-      db.exec(`CREATE TABLE IF NOT EXISTS keyv(key VARCHAR(255) PRIMARY KEY, value TEXT )`);
+      db.exec(`CREATE TABLE IF NOT EXISTS keyv(key VARCHAR(255) PRIMARY KEY, value TEXT, places TEXT)`);
+      // A table of keyv's own adapter has no column for the places of its rows yet.
+      if (!(db.pragma('table_info(keyv)') as { name: string }[]).some((c) => c.name === 'places'))
+        db.exec(`ALTER TABLE keyv ADD COLUMN places TEXT`);
       db.exec(
-        `CREATE TABLE IF NOT EXISTS sets(name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name, member)) WITHOUT ROWID`,
+        `CREATE TABLE IF NOT EXISTS members(name TEXT NOT NULL, score REAL NOT NULL, member TEXT NOT NULL, owner TEXT, PRIMARY KEY (name, score, member)) WITHOUT ROWID`,
       );
-      db.exec(`CREATE INDEX IF NOT EXISTS sets_by_score ON sets(name, score)`);
       countSetSizes(db);
     } catch (err) {
       db.close();
@@ -142,7 +171,7 @@ export class EmbeddedSqlite implements Backend {
       for (const { key, value } of rows) {
         const row = JSON.parse(value) as Row;
         if (row.expires === undefined || row.expires > now) yield [key.slice(skip), row.value];
-        else this.statements.deleteIfSame.run(key, value);
+        else this.dropExpired(key, value);
       }
       if (rows.length < this.options.pageSize) return;
       after = rows[rows.length - 1].key;
@@ -159,12 +188,74 @@ export class EmbeddedSqlite implements Backend {
     this.db.close();
   }
 
-  private apply(op: Op, text: string | undefined): void {
+  private apply(op: Op, text: string | undefined, owners: Owners): void {
     const s = this.statements;
-    if (op.kind === 'set') s.upsert.run(this.name(op.key), text!);
-    else if (op.kind === 'delete') s.delete.run(this.name(op.key));
-    else if (op.kind === 'add') s.add.run(this.name(op.set), op.member, op.score);
-    else s.remove.run(this.name(op.set), op.member);
+    if (op.kind === 'set') {
+      const key = this.name(op.key);
+      const owner = owners.get(key);
+      if (!owner?.changed) s.upsert.run(key, text!);
+      else {
+        s.upsertWithPlaces.run(key, text!, placesText(owner.places));
+        owner.changed = false;
+      }
+      if (owner) owner.exists = true;
+      return;
+    }
+    if (op.kind === 'delete') {
+      const key = this.name(op.key);
+      for (const [name, member, score] of this.owner(key, owners).places.values()) s.removeMember.run(name, score, member);
+      owners.set(key, { places: new Map(), changed: false, exists: false });
+      s.delete.run(key);
+      return;
+    }
+    const name = this.name(op.set);
+    const key = placeKey(name, op.member);
+    // Where the member is now: listed in its owner's row, or, given without its owner (a repair) or by one
+    // with no row, found in its set (with the owner it was added by).
+    let owner = op.owner === undefined ? undefined : this.name(op.owner);
+    let listed = owner === undefined ? undefined : this.owner(owner, owners);
+    if (!listed?.exists) owner = listed = undefined;
+    let score = listed?.places.get(key)?.[2];
+    if (!listed) {
+      const row = s.findMember.get(name, op.member);
+      score = row?.score;
+      const found = row?.owner ? this.owner(row.owner, owners) : undefined;
+      if (found?.exists) [owner, listed] = [row!.owner!, found];
+    }
+    if (op.kind === 'add' && score === op.score) return;
+    if (score !== undefined) s.removeMember.run(name, score, op.member);
+    if (op.kind === 'add') {
+      s.addMember.run(name, op.score, op.member, owner ?? null);
+      listed?.places.set(key, [name, op.member, op.score]);
+    } else listed?.places.delete(key);
+    if (listed && (op.kind === 'add' || score !== undefined)) listed.changed = true;
+  }
+
+  /** An owner's places as this transaction has them (read from its row the first time). */
+  private owner(key: string, owners: Owners): OwnerPlaces {
+    let owner = owners.get(key);
+    if (!owner) {
+      const row = this.statements.places.get(key);
+      const places = new Map<string, Place>();
+      if (row?.places) for (const place of JSON.parse(row.places) as Place[]) places.set(placeKey(place[0], place[1]), place);
+      owner = { places, changed: false, exists: row !== undefined };
+      owners.set(key, owner);
+    }
+    return owner;
+  }
+
+  /** Removes a row found expired, with its places, unless it was written again meanwhile. */
+  private dropExpired(key: string, value: string): void {
+    this.db
+      .transaction(() => {
+        const row = this.statements.placesIfSame.get(key, value);
+        if (!row) return;
+        if (row.places)
+          for (const [name, member, score] of JSON.parse(row.places) as Place[])
+            this.statements.removeMember.run(name, score, member);
+        this.statements.deleteIfSame.run(key, value);
+      })
+      .immediate();
   }
 
   private name(key: string): string {
@@ -182,7 +273,7 @@ export class EmbeddedSqlite implements Backend {
   private flush(): void {
     const batch = this.pending.splice(0, MAX_BATCH);
     try {
-      this.transaction(batch);
+      this.transaction.immediate(batch);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
@@ -197,43 +288,45 @@ function prepare(db: Database.Database) {
     upsert: db.prepare<[string, string]>(
       `INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
     ),
+    upsertWithPlaces: db.prepare<[string, string, string | null]>(
+      `INSERT INTO keyv (key, value, places) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, places = excluded.places`,
+    ),
+    places: db.prepare<[string], { places: string | null }>(`SELECT places FROM keyv WHERE key = ?`),
+    setPlaces: db.prepare<[string | null, string]>(`UPDATE keyv SET places = ? WHERE key = ?`),
+    placesIfSame: db.prepare<[string, string], { places: string | null }>(`SELECT places FROM keyv WHERE key = ? AND value = ?`),
     delete: db.prepare<[string]>(`DELETE FROM keyv WHERE key = ?`),
     deleteIfSame: db.prepare<[string, string]>(`DELETE FROM keyv WHERE key = ? AND value = ?`),
     page: db.prepare<[string, string, number], { key: string; value: string }>(
       `SELECT key, value FROM keyv WHERE key LIKE ? ESCAPE '\\' AND key > ? ORDER BY key LIMIT ?`,
     ),
-    add: db.prepare<[string, string, number]>(
-      `INSERT INTO sets (name, member, score) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET score = excluded.score`,
+    addMember: db.prepare<[string, number, string, string | null]>(
+      `INSERT INTO members (name, score, member, owner) VALUES (?, ?, ?, ?)`,
     ),
-    remove: db.prepare<[string, string]>(`DELETE FROM sets WHERE name = ? AND member = ?`),
-    members: db.prepare<[string], { member: string }>(`SELECT member FROM sets WHERE name = ? ORDER BY score, member`),
-    count: db.prepare<[string], { n: number }>(`SELECT n FROM set_sizes WHERE name = ?`),
+    removeMember: db.prepare<[string, number, string]>(`DELETE FROM members WHERE name = ? AND score = ? AND member = ?`),
+    findMember: db.prepare<[string, string], { score: number; owner: string | null }>(
+      `SELECT score, owner FROM members WHERE name = ? AND member = ?`,
+    ),
+    members: db.prepare<[string], { member: string }>(`SELECT member FROM members WHERE name = ? ORDER BY score, member`),
+    count: db.prepare<[string], { n: number }>(`SELECT n FROM member_counts WHERE name = ?`),
     upTo: db.prepare<[string, number, number], { member: string }>(
-      `SELECT member FROM sets WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`,
+      `SELECT member FROM members WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`,
     ),
   };
 }
 
 /**
- * Each set's size kept in `set_sizes` by triggers, in the transaction that adds or removes its members,
- * so that counting a queue is one row read whatever its length. A file written before that table
- * existed has it filled once, from its sets, in the same transaction that creates it.
+ * Each set's size kept in `member_counts` by triggers, in the transaction that adds or removes its members,
+ * so that counting a queue is one row read whatever its length.
  */
 function countSetSizes(db: Database.Database): void {
-  db.transaction(() => {
-    const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'set_sizes'`).get();
-    if (!exists) {
-      db.exec(`CREATE TABLE set_sizes(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID`);
-      db.exec(`INSERT INTO set_sizes (name, n) SELECT name, COUNT(*) FROM sets GROUP BY name`);
-    }
-    db.exec(`CREATE TRIGGER IF NOT EXISTS set_member_added AFTER INSERT ON sets BEGIN
-      INSERT INTO set_sizes (name, n) VALUES (new.name, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1;
-    END`);
-    db.exec(`CREATE TRIGGER IF NOT EXISTS set_member_removed AFTER DELETE ON sets BEGIN
-      UPDATE set_sizes SET n = n - 1 WHERE name = old.name;
-      DELETE FROM set_sizes WHERE name = old.name AND n <= 0;
-    END`);
-  })();
+  db.exec(`CREATE TABLE IF NOT EXISTS member_counts(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID`);
+  db.exec(`CREATE TRIGGER IF NOT EXISTS member_added AFTER INSERT ON members BEGIN
+    INSERT INTO member_counts (name, n) VALUES (new.name, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1;
+  END`);
+  db.exec(`CREATE TRIGGER IF NOT EXISTS member_removed AFTER DELETE ON members BEGIN
+    UPDATE member_counts SET n = n - 1 WHERE name = old.name;
+    DELETE FROM member_counts WHERE name = old.name AND n <= 0;
+  END`);
 }
 
 function escapeLike(text: string): string {

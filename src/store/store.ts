@@ -10,12 +10,18 @@
 // copying only what it changes. Then a failed update, whether its function throws or its write fails,
 // leaves every reader's value as it was.
 
-/** One part of an atomic write. Sets hold members (strings) ordered by a score. */
+/**
+ * One part of an atomic write. Sets hold members (strings) ordered by a score. A member derived from a
+ * record (a session's places) names that record's key as its `owner`, always the same one: the embedded
+ * store keeps a record's members beside the record, so that a change writes them on the record's own page
+ * and deleting the record takes them out of their sets. A member given without an owner costs the embedded
+ * store a search of its set (repairs only).
+ */
 export type Op =
   | { kind: 'set'; key: string; value: unknown; ttlMs: number }
   | { kind: 'delete'; key: string }
-  | { kind: 'add'; set: string; member: string; score: number }
-  | { kind: 'remove'; set: string; member: string };
+  | { kind: 'add'; set: string; member: string; score: number; owner?: string }
+  | { kind: 'remove'; set: string; member: string; owner?: string };
 
 /** What an update function decides: write `value` (with its time to live), delete the key, or leave it. */
 export type Change<T, R> = ({ write: T; ttlMs: number; result: R } | { remove: true; result: R } | { result: R }) & {

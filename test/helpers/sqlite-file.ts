@@ -12,7 +12,7 @@ export interface StoredRow {
 export function storedRows(file: string): Promise<StoredRow[]> {
   const db = new Database(file, { readonly: true, timeout: 2000 });
   try {
-    const members = "SELECT name AS key, json_object('value', member) AS value FROM sets";
+    const members = "SELECT name AS key, json_object('value', member) AS value FROM members";
     return Promise.resolve(db.prepare<[], StoredRow>(`SELECT key, value FROM keyv UNION ALL ${members}`).all());
   } finally {
     db.close();
