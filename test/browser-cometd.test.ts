@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import { startCustomerChat } from './helpers/chat-client.ts';
+import { startCustomerChat, type CustomerChat } from './helpers/chat-client.ts';
 import { eventually, makeTempDir, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { launchChromium, requireChromium } from './helpers/chromium.ts';
 
@@ -76,14 +76,20 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
     site?.close();
   });
 
-  async function chatWith(gmsUser: string): Promise<void> {
-    const chat = await startCustomerChat(gw, {
+  /** A comet chat of `gmsUser` on `gateway`, accepted by the agent, who answers `answer` first. */
+  async function answeredChat(gateway: TestGateway, gmsUser: string, answer: string): Promise<CustomerChat> {
+    const chat = await startCustomerChat(gateway, {
       headers: { gms_user: gmsUser },
       start: { notify_by: 'comet', userDisplayName: 'Ann' },
     });
     const chatId = chat.start.body.chatSessionId as string;
-    await gw.domain.accept(chatId, AGENT);
-    await gw.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'Hello from the bank' });
+    await gateway.domain.accept(chatId, AGENT);
+    await gateway.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: answer });
+    return chat;
+  }
+
+  async function chatWith(gmsUser: string): Promise<void> {
+    const chat = await answeredChat(gw, gmsUser, 'Hello from the bank');
     await chat.call('send', { message: 'Hi' });
   }
 
@@ -136,13 +142,8 @@ describe('CometD in a browser: a GMS web app on another origin, default transpor
         await page.waitForFunction('window.app.handshakes === 1', undefined, { timeout: 10_000 });
         expect(await transport(page)).to.equal(expected);
         const gmsUser = 'headers' in named ? named.headers.gms_user : named.ext.gms_user;
-        const chat = await startCustomerChat(node, {
-          headers: { gms_user: gmsUser },
-          start: { notify_by: 'comet', userDisplayName: 'Ann' },
-        });
+        const chat = await answeredChat(node, gmsUser, 'Before the restart');
         const chatId = chat.start.body.chatSessionId as string;
-        await node.domain.accept(chatId, AGENT);
-        await node.domain.agentCommand(chatId, { kind: 'agentSend', agentId: AGENT.id, text: 'Before the restart' });
         await eventually(async () => (await texts(page)).includes('Before the restart'), 10_000, 'the first answer in the page');
 
         // A deploy: the gateway stops, and starts again on the same port and store; the agent answers at once.
