@@ -57,6 +57,8 @@ const rssBytes = (): number => processRssBytes(pid) ?? NaN;
 const storeFile = process.env.BENCH_STORE_URL ? undefined : storeFileOf(pid);
 const size = (file: string): number => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 const cometClients: FayeClient[] = [];
+/** Service id → gms_user of the comet chats: their customer's calls must name them. */
+const cometUsers = new Map<string, string>();
 let pushes = 0;
 
 /** Chat number `i`, as the mix has it: on CometD or polling, then waiting or accepted by an agent. */
@@ -70,6 +72,7 @@ async function startMixedChat(i: number): Promise<StartedChat> {
     cometClients.push(client);
     await client.subscribe('/_genesys', () => void pushes++);
     chat = await startChat(gateway.url, 'notify_by=comet&firstName=Ann', { gms_user: gmsUser });
+    cometUsers.set(chat.id, gmsUser);
   } else {
     chat = await startChat(gateway.url);
   }
@@ -125,7 +128,10 @@ try {
       `send + refresh, ${count} live chats`,
       {
         url: gateway.url,
-        requests: sendAndRefresh(pick),
+        requests: sendAndRefresh(pick, (id): Record<string, string> => {
+          const gmsUser = cometUsers.get(id);
+          return gmsUser === undefined ? {} : { gms_user: gmsUser };
+        }),
       },
       gateway,
     );

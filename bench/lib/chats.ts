@@ -59,21 +59,35 @@ export const chatStartRequests: Request[] = [
   },
 ];
 
-/** A send into a chat `pick` chooses (and notes in the context), then a refresh of that same chat. */
-export function sendAndRefresh(pick: (context: object) => string): Request[] {
+/**
+ * A send into a chat `pick` chooses (and notes in the context), then a refresh of that same chat; `headersOf`
+ * adds a chat's own headers (the gms_user of a comet chat).
+ */
+export function sendAndRefresh(
+  pick: (context: object) => string,
+  headersOf: (id: string) => Record<string, string> = () => ({}),
+): Request[] {
   return [
     {
       method: 'POST',
       headers: FORM,
-      setupRequest: (req, context) => ({
-        ...req,
-        path: `/genesys/1/service/${pick(context)}/ixn/chat/send`,
-        body: 'message=Hello%2C%20is%20anyone%20there%3F',
-      }),
+      setupRequest: (req, context) => {
+        const id = pick(context);
+        return {
+          ...req,
+          path: `/genesys/1/service/${id}/ixn/chat/send`,
+          headers: { ...req.headers, ...headersOf(id) },
+          body: 'message=Hello%2C%20is%20anyone%20there%3F',
+        };
+      },
     },
     {
       method: 'POST',
-      setupRequest: (req, context) => ({ ...req, path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh` }),
+      setupRequest: (req, context) => ({
+        ...req,
+        path: `/genesys/1/service/${chatOf(context)}/ixn/chat/refresh`,
+        headers: { ...req.headers, ...headersOf(chatOf(context)) },
+      }),
     },
   ];
 }
