@@ -102,9 +102,9 @@ export interface ChannelGuardOptions {
   /** A customer sent /meta/disconnect with `ext.transcriptPosition` (spec §4 background state). */
   onAway(gmsUser: string, position: number): Promise<void>;
   /** A client asked for more (/meta/connect, checked): it has what was handed to it before. */
-  onConnect?(clientId: string): void;
+  onConnect(clientId: string): void;
   /** A message on a customer client's own channel goes to that client's transport. */
-  onHanded?(clientId: string, data: unknown): void;
+  onHanded(clientId: string, data: unknown): void;
   /** A client published a Chat API v2 operation on `/service/chatV2/<service>`; without it, refused. */
   onChatV2?(clientId: string, service: string, data: unknown, address: string | undefined): void;
 }
@@ -177,7 +177,7 @@ export class ChannelGuard implements ServerExtension {
         case '/meta/disconnect':
           return this.disconnect(message, request, callback);
         case '/meta/connect':
-          if (typeof message.clientId === 'string') this.options.onConnect?.(message.clientId);
+          if (typeof message.clientId === 'string') this.options.onConnect(message.clientId);
           // Bayeux lets a client ask for its long-poll's timeout; none may hold a connection longer than ours.
           if (typeof message.advice === 'object' && message.advice !== null) {
             const advice = message.advice as { timeout?: unknown };
@@ -245,7 +245,7 @@ export class ChannelGuard implements ServerExtension {
       }
     } else if (!message.channel.startsWith('/meta/')) {
       if (message.channel.startsWith(CLIENT_PRIVATE))
-        this.options.onHanded?.(message.channel.slice(CLIENT_PRIVATE.length), message.data);
+        this.options.onHanded(message.channel.slice(CLIENT_PRIVATE.length), message.data);
       message.channel = publicName(message.channel);
     }
     if (typeof message.error === 'string') adviseOnRefusal(message);
