@@ -184,6 +184,17 @@ describe('CometD door: bodies, batches and nesting are bounded before faye reads
     await stillServes(gw);
   });
 
+  it('a websocket message that is not JSON, or not message objects, closes its socket with 1007 instead of vanishing', async () => {
+    for (const text of ['{"channel":', '[null]', '42', '[{"channel":"/meta/connect"}, 7]']) {
+      const ws = await openSocket(gw);
+      const [ok] = await ws.exchange([handshake({ gms_user: 'ws' })]);
+      expect(ok.successful).to.equal(true);
+      ws.socket.send(text);
+      expect(await ws.closed, text).to.equal(1007);
+    }
+    await stillServes(gw);
+  });
+
   it("a bare GET or an empty POST gets a 400 error body, not faye's plain text", async () => {
     const get = await raw(gw, { method: 'GET' });
     expect(get.status).to.equal(400);

@@ -291,22 +291,52 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     expect(Object.prototype).to.not.have.property('polluted');
   });
 
-  it('over a websocket: no frame crashes the gateway or draws a Bayeux 500; the socket stays usable', async () => {
-    const socket = new WebSocket(`${gw.url.replace('http', 'ws')}/genesys/cometd`);
-    socket.on('error', () => undefined);
-    await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+  it('over a websocket: a frame faye cannot read closes its socket with 1007 and the reason; no frame crashes the gateway, draws a Bayeux 500 or prints on the console', async () => {
     const replies: unknown[] = [];
-    socket.on('message', (data: Buffer) => replies.push(JSON.parse(data.toString())));
-    await fc.assert(
-      fc.asyncProperty(encoded, ({ text }) => {
-        socket.send(text);
-        return Promise.resolve();
-      }),
-      { seed: SEED + 1, numRuns: SOCKET_RUNS },
-    );
-    // A final handshake on the same socket is answered: the frames before did not wedge it.
+    const open = async (): Promise<{ socket: WebSocket; closed: Promise<{ code: number; reason: string }> }> => {
+      const socket = new WebSocket(`${gw.url.replace('http', 'ws')}/genesys/cometd`);
+      socket.on('error', () => undefined);
+      socket.on('message', (data: Buffer) => replies.push(JSON.parse(data.toString())));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+      return { socket, closed };
+    };
+    // faye prints the stack of what it cannot parse with console.log; nothing may reach it.
+    const printed: unknown[][] = [];
+    const consoleLog = console.log;
+    console.log = (...args: unknown[]) => void printed.push(args);
+    let ws = await open();
+    let refused = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(encoded, async ({ text }) => {
+          if (ws.socket.readyState !== WebSocket.OPEN) ws = await open();
+          ws.socket.send(text);
+          if (fayeReads(Buffer.from(text).toString('utf8'))) return;
+          let timer: NodeJS.Timeout | undefined;
+          const { code, reason } = await Promise.race([
+            ws.closed,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`still open after ${JSON.stringify(text).slice(0, 80)}`)), 5000);
+            }),
+          ]).finally(() => clearTimeout(timer));
+          expect(code).to.equal(1007);
+          expect(reason).to.match(/^(The Bayeux message is not valid JSON|A Bayeux request holds a message object)/);
+          refused++;
+        }),
+        { seed: SEED + 1, numRuns: SOCKET_RUNS },
+      );
+    } finally {
+      console.log = consoleLog;
+    }
+    expect(printed).to.deep.equal([]);
+    expect(refused, 'cases that faye cannot read').to.be.greaterThan(0);
+    // A final handshake is answered: the frames before did not wedge the endpoint.
+    if (ws.socket.readyState !== WebSocket.OPEN) ws = await open();
     const before = replies.length;
-    socket.send(
+    ws.socket.send(
       JSON.stringify([
         { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['websocket'], ext: { gms_user: 'ws-fuzz' } },
       ]),
@@ -315,7 +345,7 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     for (const reply of replies) {
       for (const m of [reply].flat() as { error?: string }[]) expect(String(m?.error ?? '')).to.not.match(/^500:/);
     }
-    socket.close();
+    ws.socket.close();
   });
 
   it('after it all, a customer still gets exactly its own pushes', async () => {
@@ -329,3 +359,15 @@ describe('fuzz: hostile Bayeux messages against the CometD endpoint', function (
     ]);
   });
 });
+
+/** What faye's websocket transport can take: JSON holding a message object or an array of message objects. */
+function fayeReads(text: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const isMessage = (m: unknown): boolean => typeof m === 'object' && m !== null && !Array.isArray(m);
+  return isMessage(value) || (Array.isArray(value) && value.every(isMessage));
+}

@@ -1,7 +1,7 @@
 // The way into the Bayeux endpoint: every HTTP request and websocket upgrade for /genesys/cometd passes
 // here before faye sees it. Bodies are read here, bounded by BODY_LIMIT_BYTES, and their messages counted
 // and their nesting checked; origins are held to CORS_ORIGINS (preflights, requests, JSONP, upgrades);
-// websocket messages are bounded as their frames arrive; faye's static files are served by name from a
+// websocket messages are bounded as their frames arrive and parsed before faye reads them; faye's static files are served by name from a
 // short list. What passes is handed to faye's adapter unchanged.
 
 import type http from 'node:http';
@@ -10,8 +10,9 @@ import { Readable } from 'node:stream';
 import type { BayeuxRequest, NodeAdapter } from 'faye';
 import type { ExceptionName } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { bayeuxText, checkBayeux, type BayeuxLimits } from './bayeux-limits.ts';
-import { CLOSE_GOING_AWAY, CLOSE_TOO_BIG, FrameMeter } from './websocket-frames.ts';
+import { bayeuxText, checkBayeux, parseBayeux, type BayeuxLimits } from './bayeux-limits.ts';
+import { gatedSocket } from './gated-socket.ts';
+import { CLOSE_GOING_AWAY, MessageGate } from './websocket-frames.ts';
 
 export interface BayeuxDoorOptions {
   server: http.Server;
@@ -124,21 +125,22 @@ export function openBayeuxDoor(options: BayeuxDoorOptions): BayeuxDoor {
     if (closed) return refuseUpgrade(socket, 503, 'ServiceUnavailable', STOPPING);
     if (!pageOrigin(req, true).allowed)
       return refuseUpgrade(socket, 403, 'Forbidden', 'This origin may not use the CometD endpoint.');
-    // Counted as the client's bytes arrive, before the websocket library assembles a message.
-    const meter = new FrameMeter(options.bodyLimitBytes);
-    const watch = (chunk: Buffer): void => {
-      if (meter.feed(chunk)) return;
-      socket.off('data', watch);
-      options.log.debug('a websocket message over the size limit closed its connection');
-      // Nothing more is read: the close frame goes out, then the connection is gone.
-      socket.pause();
-      socket.write(CLOSE_TOO_BIG, () => socket.destroy());
-    };
-    if (!meter.feed(head)) return refuseUpgrade(socket, 413, 'PayloadTooLarge', 'The websocket message is too large.');
-    socket.on('data', watch);
+    // Each message is bounded as its bytes arrive and judged once whole, before faye reads it.
+    const gate = new MessageGate(options.bodyLimitBytes, (text) => {
+      const read = parseBayeux(text);
+      return read.ok ? undefined : read.reason;
+    });
+    const first = gate.feed(head);
+    if (!first.ok)
+      return first.code === 1009
+        ? refuseUpgrade(socket, 413, 'PayloadTooLarge', first.why)
+        : refuseUpgrade(socket, 400, 'InvalidParameter', first.why);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    adapter.handleUpgrade(req, socket, head);
+    const gated = gatedSocket(socket, first.pass, gate, (why) =>
+      options.log.debug({ reason: why }, 'a websocket message that faye cannot take closed its connection'),
+    );
+    adapter.handleUpgrade(req, gated, Buffer.alloc(0));
   });
 
   return {

@@ -24,17 +24,27 @@ export function bayeuxText(
   return new URLSearchParams(body).get('message') ?? undefined;
 }
 
-/** Parses a request's Bayeux text and checks it against the limits. */
-export function checkBayeux(text: string | undefined, limits: BayeuxLimits): BayeuxCheck {
-  if (text === undefined) return { ok: false, reason: 'The request carries no Bayeux message.' };
+/** A Bayeux text parsed as faye reads it: a message object or an array of them, or why it is neither. */
+export function parseBayeux(text: string): { ok: true; value: object } | { ok: false; reason: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return { ok: false, reason: 'The Bayeux message is not valid JSON.' };
   }
-  if (typeof parsed !== 'object' || parsed === null)
+  if (!isMessage(parsed) && !(Array.isArray(parsed) && parsed.every(isMessage)))
     return { ok: false, reason: 'A Bayeux request holds a message object or an array of them.' };
+  return { ok: true, value: parsed as object };
+}
+
+const isMessage = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Parses a request's Bayeux text and checks it against the limits. */
+export function checkBayeux(text: string | undefined, limits: BayeuxLimits): BayeuxCheck {
+  if (text === undefined) return { ok: false, reason: 'The request carries no Bayeux message.' };
+  const read = parseBayeux(text);
+  if (!read.ok) return read;
+  const parsed = read.value;
   const count = Array.isArray(parsed) ? parsed.length : 1;
   if (count > limits.maxMessages) return { ok: false, reason: `More than ${limits.maxMessages} Bayeux messages in one request.` };
   // The array of messages is one level more than each message.
