@@ -45,6 +45,7 @@ describe('agent console and customer widget in a browser', function () {
   this.timeout(60_000);
   let gw: TestGateway;
   let browser: Browser;
+  let desktop: Browser | undefined;
   let problems: string[];
   let contexts: BrowserContext[];
 
@@ -66,6 +67,7 @@ describe('agent console and customer widget in a browser', function () {
   });
   after(async () => {
     await browser?.close();
+    await desktop?.close();
   });
 
   async function newPage(name: string, options: BrowserContextOptions = {}): Promise<Page> {
@@ -179,7 +181,9 @@ describe('agent console and customer widget in a browser', function () {
   });
 
   it('the console calls for attention: live waiting times, a tab-title count, sound and desktop alerts when chosen, unread counts per chat and message times', async () => {
-    const agentContext = await browser.newContext();
+    // Desktop notifications are the desktop browser's: the headless shell the other pages run in has none.
+    desktop ??= await launchChromium('desktop');
+    const agentContext = await desktop.newContext();
     contexts.push(agentContext);
     await agentContext.grantPermissions(['notifications'], { origin: gw.url });
     await agentContext.addInitScript(ATTENTION_SPY);
