@@ -9,12 +9,15 @@
 // counts set sizes, so idle CPU and CPU per request must stay flat (within 1.2×) as the chats grow. The
 // idle windows fall between full scans of the store (SWEEP_SCAN_INTERVAL_MS, set to 10 min here), whose
 // cost does grow with the chats: it is not in these rows.
-// BENCH_SCALE_CHATS sets N (default 1,000; 6,250 gives 100,000 at 16×: 10,000 waiting, 2,000 on CometD).
+// BENCH_SCALE_CHATS sets N (default 1,000; 6,250 gives 100,000 at 16×: 10,000 waiting, 2,000 on CometD);
+// BENCH_SCALE_COMET_EVERY the share on CometD (one in 50 by default; 0 for none). The CometD customers'
+// long-polls come back every 30 s each: their renewals are counted in the idle window, and are work the
+// clients ask for, not the gateway's own idling (compare a run with BENCH_SCALE_COMET_EVERY=0).
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import faye, { type Client as FayeClient } from 'faye';
+import faye, { type Client as FayeClient, type ClientExtension } from 'faye';
 import { FORM, inBatches, sendAndRefresh, startChat, type ChatContext, type StartedChat } from './lib/chats.ts';
 import { processCpuSeconds, processRssBytes } from './lib/cpu.ts';
 import { startBenchGateway } from './lib/gateway.ts';
@@ -25,7 +28,7 @@ const COUNTS = [BASE, 4 * BASE, 16 * BASE];
 const AGENTS = Number(process.env.BENCH_SCALE_AGENTS ?? 1000);
 /** Chat i waits in the queue when i % WAITING_EVERY is 0, and its customer is on CometD when i % COMET_EVERY is 1. */
 const WAITING_EVERY = 10;
-const COMET_EVERY = 50;
+const COMET_EVERY = Number(process.env.BENCH_SCALE_COMET_EVERY ?? 50);
 const agentToken = (a: number): string => `bench-agent-token-${a}`;
 const agents = Array.from({ length: AGENTS }, (_, a) => ({
   id: `agent-${a}`,
@@ -60,15 +63,24 @@ const cometClients: FayeClient[] = [];
 /** Service id → gms_user of the comet chats: their customer's calls must name them. */
 const cometUsers = new Map<string, string>();
 let pushes = 0;
+/** /meta/connect messages the CometD customers sent: their long-polls, renewed as each one is answered. */
+let polls = 0;
+const countPolls: ClientExtension = {
+  outgoing(message, callback) {
+    if (message.channel === '/meta/connect') polls++;
+    callback(message);
+  },
+};
 
 /** Chat number `i`, as the mix has it: on CometD or polling, then waiting or accepted by an agent. */
 async function startMixedChat(i: number): Promise<StartedChat> {
   let chat: StartedChat;
-  if (i % COMET_EVERY === 1) {
+  if (COMET_EVERY > 0 && i % COMET_EVERY === 1) {
     const gmsUser = `bench-customer-${i}`;
     const client = new faye.Client(`${gateway.url}/genesys/cometd`);
     client.disable('websocket');
     client.setHeader('gms_user', gmsUser);
+    client.addExtension(countPolls);
     cometClients.push(client);
     await client.subscribe('/_genesys', () => void pushes++);
     chat = await startChat(gateway.url, 'notify_by=comet&firstName=Ann', { gms_user: gmsUser });
@@ -93,6 +105,8 @@ try {
     chats: number;
     setupS: number;
     cpuMsPerS: number;
+    /** CometD long-polls renewed per second in the idle window. */
+    pollsPerS: number;
     rssMb: number;
     /** RSS grown per chat added since the first size (undefined for the first). */
     rssPerChatB?: number;
@@ -116,9 +130,11 @@ try {
     // Let the writes of the set-up settle (group commits, WAL checkpoint, compiled code) before measuring idleness.
     await sleep(10_000);
     const before = processCpuSeconds(pid);
+    const pollsBefore = polls;
     const at = Date.now();
     await sleep(WINDOW_MS);
     const after = processCpuSeconds(pid);
+    const pollsPerS = (polls - pollsBefore) / ((Date.now() - at) / 1000);
     if (before === undefined || after === undefined) throw new Error('CPU time is read from /proc (Linux only)');
     const rss = rssBytes();
     const disk = storeFile ? { dbMb: size(storeFile) / 1e6, walMb: size(`${storeFile}-wal`) / 1e6 } : {};
@@ -139,6 +155,7 @@ try {
       chats: count,
       setupS,
       cpuMsPerS: ((after - before) * 1000) / ((Date.now() - at) / 1000),
+      pollsPerS,
       rssMb: rss / 1e6,
       ...(rows.length > 0 ? { rssPerChatB: (rss - rows[0].rssMb * 1e6) / (count - rows[0].chats) } : {}),
       ...disk,
@@ -156,13 +173,13 @@ try {
       `then send+refresh over every live chat; empty gateway RSS ${(emptyRss / 1e6).toFixed(0)} MB; load ${(await import('node:os')).loadavg()[0].toFixed(2)}`,
   );
   console.log(
-    '| live chats | waiting | on CometD | set-up s | idle CPU ms/s | RSS MB | RSS per chat added B | db MB | WAL MB | send+refresh req/s | p50/p99 ms | CPU µs/req | non-2xx | pushes during load |',
+    '| live chats | waiting | on CometD | set-up s | idle CPU ms/s | CometD polls/s meanwhile | RSS MB | RSS per chat added B | db MB | WAL MB | send+refresh req/s | p50/p99 ms | CPU µs/req | non-2xx | pushes during load |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const mb = (v: number | undefined): string => (v === undefined ? '–' : v.toFixed(1));
   for (const r of rows)
     console.log(
-      `| ${r.chats} | ${Math.ceil(r.chats / WAITING_EVERY)} | ${r.cometd} | ${r.setupS.toFixed(0)} | ${r.cpuMsPerS.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${r.rssPerChatB?.toFixed(0) ?? '–'} | ${mb(r.dbMb)} | ${mb(r.walMb)} | ${r.rps.toFixed(0)} | ${r.p50}/${r.p99} | ${r.cpuUs?.toFixed(0) ?? '–'} | ${r.failed} | ${r.pushes} |`,
+      `| ${r.chats} | ${Math.ceil(r.chats / WAITING_EVERY)} | ${r.cometd} | ${r.setupS.toFixed(0)} | ${r.cpuMsPerS.toFixed(1)} | ${r.pollsPerS.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${r.rssPerChatB?.toFixed(0) ?? '–'} | ${mb(r.dbMb)} | ${mb(r.walMb)} | ${r.rps.toFixed(0)} | ${r.p50}/${r.p99} | ${r.cpuUs?.toFixed(0) ?? '–'} | ${r.failed} | ${r.pushes} |`,
     );
   const [small, , large] = rows;
   if (small && large) {
