@@ -1,6 +1,6 @@
-// `npm run build`: compiles src/ to dist/ with tsc (source maps; a type error stops the build) and copies
+// `npm run build`: compiles src/ to dist/ with tsc (source maps; a type error stops the build), copies
 // src/'s other files (the web pages, not the `.dev.mjs` starters used only from src/) beside the compiled
-// modules. With `--if-stale` (what `npm start` and the command-line tools run first) it builds only when
+// modules, and generates the validators of schemas/ (config/schema-compiler.ts). With `--if-stale` (what `npm start` and the command-line tools run first) it builds only when
 // dist/ is missing or older than a source file, so `npm install && npm start` works on a fresh checkout
 // and after every edit or pull.
 
@@ -8,15 +8,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
 const DIST = path.join(ROOT, 'dist');
 /** Written last by a complete build; its age is the build's. */
 const STAMP = path.join(DIST, '.built');
-/** Besides src/, the files whose change changes the build. */
-const INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'package.json'].map((f) => path.join(ROOT, f));
+/** Besides src/, the files whose change changes the build (the schemas are compiled into it). */
+const INPUTS = ['schemas', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((f) => path.join(ROOT, f));
 
 function newestInput() {
   let newest = 0;
@@ -49,7 +49,7 @@ function copyAssets(from, to) {
   }
 }
 
-function build() {
+async function build() {
   let tsc;
   try {
     tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -67,6 +67,9 @@ function build() {
     process.exit(1);
   }
   copyAssets(SRC, DIST);
+  // The schemas' validators, generated once here instead of compiled at every start (config/schemas.ts).
+  const compiler = await import(pathToFileURL(path.join(DIST, 'config', 'schema-compiler.js')).href);
+  fs.writeFileSync(path.join(DIST, 'config', 'schema-validators.js'), compiler.validatorsModule());
   fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 }
 
@@ -74,8 +77,8 @@ if (process.argv.includes('--if-stale')) {
   const built = builtAt();
   if (built === undefined || newestInput() > built) {
     console.error(built === undefined ? 'building dist/ (first run)' : 'building dist/ (src/ changed since the last build)');
-    build();
+    await build();
   }
 } else {
-  build();
+  await build();
 }

@@ -4,7 +4,8 @@
 
 import { NAME_PATTERN } from './config-file.ts';
 import { GMS_CHECKED, GMS_MAPPED, type IgnoredOption, type OptionSchemas } from './gms-options.ts';
-import { formatProblem, schemaFor } from './schemas.ts';
+import { schemaFor } from './schema-files.ts';
+import { formatProblem } from './schemas.ts';
 import { loadServiceFile, type ServiceDefinition } from './service-file.ts';
 
 export interface IniSection {

@@ -5,7 +5,7 @@ import type { FileLimits } from '../chat/file-rules.ts';
 import type { ServiceOptions } from '../chat/types.ts';
 import { validateConfigText, type LoadResult } from './config-file.ts';
 import { applyGmsNames, describeIgnored, prepareGmsOptions, type IgnoredOption, type OptionSchemas } from './gms-options.ts';
-import { schemaFor } from './schemas.ts';
+import { schemaFor } from './schema-files.ts';
 
 export interface ServiceDefinition extends ServiceOptions {
   type: 'request-chat';

@@ -7,7 +7,7 @@ import Router from '@koa/router';
 import type { NodeConfig } from '../admin/config-sync.ts';
 import type { ChatCensus } from '../chat/expiry.ts';
 import type { Registry } from '../config/registry.ts';
-import { SCHEMAS_DIR } from '../config/schemas.ts';
+import { SCHEMAS_DIR } from '../config/schema-files.ts';
 import type { EndpointDefinition } from '../endpoints/endpoint-file.ts';
 import { GatewayError } from '../errors.ts';
 import type { AdminAccess } from './admin-access.ts';

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import Router from '@koa/router';
 import { V1_EVENT_TYPES, V1_PARTY_TYPES } from '../chat/transcript.ts';
-import { schemaFor, SCHEMAS_DIR } from '../config/schemas.ts';
+import { schemaFor, SCHEMAS_DIR } from '../config/schema-files.ts';
 import { EXCEPTIONS } from '../errors.ts';
 
 type Schema = Record<string, unknown>;
