@@ -134,6 +134,21 @@ describe('the embedded SQLite backend', () => {
     await close(keyv);
   });
 
+  it('a file whose set sizes an earlier version kept by triggers goes on counting each member once', async () => {
+    const first = await openKeyv();
+    await first.backend.commit([{ kind: 'add', set: 'queue:sales', member: 'a', score: 1 }]);
+    await close(first);
+    const db = otherConnection(file);
+    db.exec(`CREATE TRIGGER member_added AFTER INSERT ON members BEGIN
+      INSERT INTO member_counts (name, n) VALUES (new.name, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1;
+    END`);
+    db.close();
+    const keyv = await openKeyv();
+    await keyv.backend.commit([{ kind: 'add', set: 'queue:sales', member: 'b', score: 2 }]);
+    expect(await keyv.backend.count('queue:sales')).to.equal(2);
+    await close(keyv);
+  });
+
   it("a record's members are moved by their owner, leave their sets with it, and are found without it too", async () => {
     const keyv = await openKeyv();
     const owner = 'session:A';

@@ -18,9 +18,11 @@
 // set, score and member: members come in at the time end of their set, not on a page of their own. A
 // member given with its owner (store.ts) is also listed in the owner's row (column `places`), which is
 // how it is found again to be moved or removed, and deleting the row takes it out of its sets: a chat's
-// places cost its record's page, not one random page each. Set sizes are rows of `member_counts` kept by triggers.
+// places cost its record's page, not one random page each. Set sizes are rows of `member_counts`, written
+// once per set by each transaction (sqlite-set-sizes.ts).
 
 import Database from 'better-sqlite3';
+import { createSetSizes, SetSizes, tally, type SizeChanges } from './sqlite-set-sizes.ts';
 import type { Backend, Op, Row } from './store.ts';
 import { startCheckpointer, type Checkpointer } from './wal-checkpointer.ts';
 
@@ -57,8 +59,11 @@ interface OwnerPlaces {
   exists: boolean;
 }
 
-/** The owners a transaction has touched, by key (namespaced). */
-type Owners = Map<string, OwnerPlaces>;
+/** What a transaction has touched so far: owners by key (namespaced), and the sizes of the sets it changed. */
+interface Touched {
+  owners: Map<string, OwnerPlaces>;
+  sizes: SizeChanges;
+}
 
 const placeKey = (name: string, member: string): string => `${name}\n${member}`;
 
@@ -79,6 +84,7 @@ export class EmbeddedSqlite implements Backend {
   private pending: Pending[] = [];
   private flushing: NodeJS.Immediate | undefined;
   private readonly statements: ReturnType<typeof prepare>;
+  private readonly sizes: SetSizes;
   private readonly transaction: Database.Transaction<(batch: Pending[]) => void>;
   private checkpointer: Checkpointer | undefined;
 
@@ -87,14 +93,16 @@ export class EmbeddedSqlite implements Backend {
     private readonly options: EmbeddedSqliteOptions,
   ) {
     const s = (this.statements = prepare(db));
+    const sizes = (this.sizes = new SetSizes(db));
     // One transaction: all of the batch is in the file, or (it threw, and rolled back) none of it. It
     // reads owners' places before it writes, so it is begun IMMEDIATE (flush): a deferred one would
     // fail at its first write, without waiting, when a checkpoint restarted the log after that read.
     this.transaction = db.transaction((batch: Pending[]) => {
-      const owners: Owners = new Map();
-      for (const { ops, texts } of batch) ops.forEach((op, i) => this.apply(op, texts[i], owners));
+      const touched: Touched = { owners: new Map(), sizes: new Map() };
+      for (const { ops, texts } of batch) ops.forEach((op, i) => this.apply(op, texts[i], touched));
       // Owners whose places changed after their row was written (or with no row written this time).
-      for (const [key, owner] of owners) if (owner.changed) s.setPlaces.run(placesText(owner.places), key);
+      for (const [key, owner] of touched.owners) if (owner.changed) s.setPlaces.run(placesText(owner.places), key);
+      sizes.write(touched.sizes);
     });
   }
 
@@ -114,7 +122,7 @@ export class EmbeddedSqlite implements Backend {
       db.exec(
         `CREATE TABLE IF NOT EXISTS members(name TEXT NOT NULL, score REAL NOT NULL, member TEXT NOT NULL, owner TEXT, PRIMARY KEY (name, score, member)) WITHOUT ROWID`,
       );
-      countSetSizes(db);
+      createSetSizes(db);
     } catch (err) {
       db.close();
       throw err;
@@ -188,8 +196,9 @@ export class EmbeddedSqlite implements Backend {
     this.db.close();
   }
 
-  private apply(op: Op, text: string | undefined, owners: Owners): void {
+  private apply(op: Op, text: string | undefined, touched: Touched): void {
     const s = this.statements;
+    const owners = touched.owners;
     if (op.kind === 'set') {
       const key = this.name(op.key);
       const owner = owners.get(key);
@@ -203,7 +212,8 @@ export class EmbeddedSqlite implements Backend {
     }
     if (op.kind === 'delete') {
       const key = this.name(op.key);
-      for (const [name, member, score] of this.owner(key, owners).places.values()) s.removeMember.run(name, score, member);
+      for (const [name, member, score] of this.owner(key, owners).places.values())
+        this.removeMember(name, score, member, touched.sizes);
       owners.set(key, { places: new Map(), changed: false, exists: false });
       s.delete.run(key);
       return;
@@ -223,16 +233,21 @@ export class EmbeddedSqlite implements Backend {
       if (found?.exists) [owner, listed] = [row!.owner!, found];
     }
     if (op.kind === 'add' && score === op.score) return;
-    if (score !== undefined) s.removeMember.run(name, score, op.member);
+    if (score !== undefined) this.removeMember(name, score, op.member, touched.sizes);
     if (op.kind === 'add') {
       s.addMember.run(name, op.score, op.member, owner ?? null);
+      tally(touched.sizes, name, 1);
       listed?.places.set(key, [name, op.member, op.score]);
     } else listed?.places.delete(key);
     if (listed && (op.kind === 'add' || score !== undefined)) listed.changed = true;
   }
 
+  private removeMember(name: string, score: number, member: string, sizes: SizeChanges): void {
+    if (this.statements.removeMember.run(name, score, member).changes > 0) tally(sizes, name, -1);
+  }
+
   /** An owner's places as this transaction has them (read from its row the first time). */
-  private owner(key: string, owners: Owners): OwnerPlaces {
+  private owner(key: string, owners: Touched['owners']): OwnerPlaces {
     let owner = owners.get(key);
     if (!owner) {
       const row = this.statements.places.get(key);
@@ -250,10 +265,11 @@ export class EmbeddedSqlite implements Backend {
       .transaction(() => {
         const row = this.statements.placesIfSame.get(key, value);
         if (!row) return;
+        const sizes: SizeChanges = new Map();
         if (row.places)
-          for (const [name, member, score] of JSON.parse(row.places) as Place[])
-            this.statements.removeMember.run(name, score, member);
+          for (const [name, member, score] of JSON.parse(row.places) as Place[]) this.removeMember(name, score, member, sizes);
         this.statements.deleteIfSame.run(key, value);
+        this.sizes.write(sizes);
       })
       .immediate();
   }
@@ -312,21 +328,6 @@ function prepare(db: Database.Database) {
       `SELECT member FROM members WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`,
     ),
   };
-}
-
-/**
- * Each set's size kept in `member_counts` by triggers, in the transaction that adds or removes its members,
- * so that counting a queue is one row read whatever its length.
- */
-function countSetSizes(db: Database.Database): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS member_counts(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID`);
-  db.exec(`CREATE TRIGGER IF NOT EXISTS member_added AFTER INSERT ON members BEGIN
-    INSERT INTO member_counts (name, n) VALUES (new.name, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1;
-  END`);
-  db.exec(`CREATE TRIGGER IF NOT EXISTS member_removed AFTER DELETE ON members BEGIN
-    UPDATE member_counts SET n = n - 1 WHERE name = old.name;
-    DELETE FROM member_counts WHERE name = old.name AND n <= 0;
-  END`);
 }
 
 function escapeLike(text: string): string {
