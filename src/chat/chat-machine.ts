@@ -22,6 +22,7 @@ import type {
   Chat,
   ChatAgent,
   ChatEvent,
+  Customer,
   CustomerIdleRule,
   EventType,
   PartyType,
@@ -198,10 +199,10 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       text,
       at: now,
       partyType: party,
-      ...(agentId ? { agentId } : {}),
-      ...(data ? { data } : {}),
-      ...(visibility ? { visibility } : {}),
     };
+    if (agentId) event.agentId = agentId;
+    if (data) event.data = data;
+    if (visibility) event.visibility = visibility;
     chat.events.push(event);
     events.push(event);
   };
@@ -278,28 +279,21 @@ export function apply(stored: ServiceSession, command: Command, now: number, rul
       if (command.gmsUser && !session.gmsUser) session.gmsUser = command.gmsUser;
       const { params } = command;
       const nickname = customerNickname(params);
+      const { chatSessionId, userId, secureKey } = command.ids;
       const chat: Chat = {
-        ...command.ids,
+        chatSessionId,
+        userId,
+        secureKey,
         state: 'waiting',
         startedAt: now,
         endpoint: command.endpoint,
         notifyBy: command.notifyBy,
-        customer: {
-          nickname,
-          ...definedOnly({
-            firstName: params.firstName,
-            lastName: params.lastName,
-            email: params.email,
-            subject: params.subject,
-          }),
-          // The business data given at session creation is attached to the interaction (spec §1); a key given again at start wins.
-          userData: { ...session.data, ...params.userData },
-        },
+        customer: startingCustomer(nickname, params, session.data),
         agents: [],
         events: [],
         clientPosition: 0,
-        ...(params.push ? { push: params.push } : {}),
       };
+      if (params.push) chat.push = params.push;
       session.chat = chat;
       add(chat, 'Notice.Joined', nickname, NOTICE_TEXT.joined, 'CLIENT');
       break;
@@ -611,6 +605,13 @@ function customerNickname(params: StartParams): string {
   return full || 'Customer';
 }
 
-function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
+/** The customer as their chat starts: the names given, and the session's data with the start's own on top. */
+function startingCustomer(nickname: string, params: StartParams, sessionData: Record<string, string>): Customer {
+  const customer: Omit<Customer, 'userData'> = { nickname };
+  if (params.firstName !== undefined) customer.firstName = params.firstName;
+  if (params.lastName !== undefined) customer.lastName = params.lastName;
+  if (params.email !== undefined) customer.email = params.email;
+  if (params.subject !== undefined) customer.subject = params.subject;
+  // The business data given at session creation is attached to the interaction (spec §1); a key given again at start wins.
+  return Object.assign(customer, { userData: { ...sessionData, ...params.userData } });
 }
