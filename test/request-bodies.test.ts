@@ -2,6 +2,7 @@
 // error body with the right status, and every answer carries the no-cache and CORS headers.
 
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { MAX_JSON_DEPTH } from '../src/http/body.ts';
 import { agentClient, endpointFile } from './helpers/agent-client.ts';
@@ -148,6 +149,22 @@ describe('request bodies, errors and headers', () => {
   it('answers 415 UnsupportedMediaType for a body it cannot read', async () => {
     expectError(await gw.post(create, '<xml/>', { 'Content-Type': 'application/xml' }), 415, 'UnsupportedMediaType');
     expectError(await gw.post(create, new Uint8Array([1, 2, 3]), { 'Content-Type': 'image/png' }), 415, 'UnsupportedMediaType');
+  });
+
+  it('reads a compressed body once inflated, within the limit of what it inflates to, and refuses an encoding it cannot undo', async () => {
+    const gzipped = (text: string) => new Uint8Array(gzipSync(text));
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' };
+    const res = await gw.post(create, gzipped('_gateway_extras=true&topic=zipped'), form);
+    expect(res.status).to.equal(200);
+    expect(res.body._data.topic).to.equal('zipped');
+    // Small on the wire, over BODY_LIMIT_BYTES once inflated.
+    expectError(await gw.post(create, gzipped(`topic=${'x'.repeat(10_000)}`), form), 413, 'PayloadTooLarge');
+    expectError(await gw.post(create, new Uint8Array([1, 2, 3]), form), 400, 'InvalidParameter');
+    expectError(
+      await gw.post(create, 'topic=x', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'compress' }),
+      415,
+      'UnsupportedMediaType',
+    );
   });
 
   it('answers 400 InvalidParameter for malformed JSON, non-object JSON and broken multipart', async () => {
