@@ -3,7 +3,7 @@
 
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { parsePosition, type ChatDomain, type ChatView } from '../chat/chat-service.ts';
+import { parsePosition, type ChatDomain, type ChatView, type StartParams } from '../chat/chat-service.ts';
 import { chatResponse, verboseExtras } from '../chat/transcript.ts';
 import { checkedGmsUser } from '../chat/gms-user.ts';
 import type { ServiceLookup } from '../chat/types.ts';
@@ -18,18 +18,20 @@ export const BASE = '/genesys/1/service';
 /** The parameter by which a client asks request-chat for this gateway's extras (ours). */
 export const GATEWAY_EXTRAS = '_gateway_extras';
 
+/** The customer's names, as a chat start takes them. */
+const NAME_PARAMS = ['firstName', 'lastName', 'email', 'subject', 'userDisplayName'] as const;
+
 /** Chat-start parameters with a meaning of their own; every other key is user data. */
-const START_PARAMS = new Set([
+const START_PARAMS: ReadonlySet<string> = new Set([
   '_verbose',
   'notify_by',
-  'firstName',
-  'lastName',
-  'email',
-  'subject',
-  'userDisplayName',
+  ...NAME_PARAMS,
   // Mobile push registration (notify/registration.ts): named parameters, not user data.
   ...PUSH_PARAMS,
 ]);
+
+/** Request-chat parameters that are not the session's data. */
+const CREATE_PARAMS: ReadonlySet<string> = new Set(['_verbose', GATEWAY_EXTRAS]);
 
 export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: RateLimiter): Router {
   const router = new Router({ prefix: BASE });
@@ -46,7 +48,7 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
     const service = NAME_PATTERN.test(name) ? services(name) : undefined;
     if (!service) throw new GatewayError('ServiceNotFound', `No service named '${name}' is loaded.`);
     const params = ctx.state.params;
-    const data = withoutKeys(params, ['_verbose', GATEWAY_EXTRAS]);
+    const data = withoutKeys(params, CREATE_PARAMS);
     const session = await domain.createSession(service, data, gmsUser(ctx), limits.capped(ctx.state.clientAddress));
     // GMS answers these two keys, _verbose or not; clients whose JSON mappers refuse unknown keys
     // (Jackson's default) break on anything more, so our extras come only to a client asking for them.
@@ -61,15 +63,12 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
 
   router.post('/:id/ixn/chat', async (ctx) => {
     const p = ctx.state.params;
+    const start: StartParams = { userData: withoutKeys(p, START_PARAMS), client: limits.capped(ctx.state.clientAddress) };
     const push = pushRegistration(p);
-    const view = await domain.startChat(ctx.params.id, gmsUser(ctx), {
-      ...(push ? { push } : {}),
-      ...pick(p, ['firstName', 'lastName', 'email', 'subject', 'userDisplayName']),
-      ...(p.notify_by !== undefined ? { notifyBy: p.notify_by } : {}),
-      userData: withoutKeys(p, [...START_PARAMS]),
-      client: limits.capped(ctx.state.clientAddress),
-    });
-    respond(ctx, view);
+    if (push) start.push = push;
+    for (const key of NAME_PARAMS) if (p[key] !== undefined) start[key] = p[key];
+    if (p.notify_by !== undefined) start.notifyBy = p.notify_by;
+    respond(ctx, await domain.startChat(ctx.params.id, gmsUser(ctx), start));
   });
 
   router.post('/:id/ixn/chat/send', async (ctx) => {
@@ -130,14 +129,8 @@ export function gmsUser(ctx: Context): string | undefined {
   return value === '' ? undefined : checkedGmsUser(value);
 }
 
-function withoutKeys(params: Params, keys: string[]): Record<string, string> {
+function withoutKeys(params: Params, keys: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) if (!keys.includes(k)) out[k] = v;
-  return out;
-}
-
-function pick(params: Params, keys: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of keys) if (params[k] !== undefined) out[k] = params[k];
+  for (const k in params) if (!keys.has(k)) out[k] = params[k];
   return out;
 }
