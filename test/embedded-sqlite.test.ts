@@ -162,6 +162,14 @@ describe('the embedded SQLite backend', () => {
       { kind: 'set', key: 'session:B', value: { n: 2 }, ttlMs: 60_000 },
       { ...add('queue:sales', 'chat-B', 20), owner: 'session:B' },
     ]);
+    // A new record's members may come before it in their commit: it lists them all the same.
+    await keyv.backend.commit([
+      { ...add('queue:sales', 'chat-C', 25), owner: 'session:C' },
+      { kind: 'set', key: 'session:C', value: { n: 4 }, ttlMs: 60_000 },
+    ]);
+    expect(await keyv.backend.members('queue:sales')).to.deep.equal(['chat-A', 'chat-B', 'chat-C']);
+    await keyv.delete('session:C');
+    expect(await keyv.backend.members('queue:sales')).to.deep.equal(['chat-A', 'chat-B']);
     // Moved: its old place goes, whether the record is written in the same commit or not.
     await keyv.backend.commit([add('queue:sales', 'chat-A', 30), { kind: 'set', key: owner, value: { n: 3 }, ttlMs: 60_000 }]);
     expect(await keyv.backend.members('queue:sales')).to.deep.equal(['chat-B', 'chat-A']);

@@ -165,9 +165,10 @@ export class ChatDomain {
       data,
       ...(gmsUser ? { gmsUser } : {}),
     };
+    // Its places first: the embedded store then writes the new record's row once, with them.
     await this.store.write([
-      { kind: 'set', key: sessionKey(session.id), value: session, ttlMs: this.storeTtl(service.ttl) },
       ...indexOps(undefined, session),
+      { kind: 'set', key: sessionKey(session.id), value: session, ttlMs: this.storeTtl(service.ttl) },
     ]);
     return session;
   }

@@ -99,7 +99,7 @@ export class EmbeddedSqlite implements Backend {
     // fail at its first write, without waiting, when a checkpoint restarted the log after that read.
     this.transaction = db.transaction((batch: Pending[]) => {
       const touched: Touched = { owners: new Map(), sizes: new Map() };
-      for (const { ops, texts } of batch) ops.forEach((op, i) => this.apply(op, texts[i], touched));
+      for (const { ops, texts } of batch) for (let i = 0; i < ops.length; i++) this.apply(ops, i, texts[i], touched);
       // Owners whose places changed after their row was written (or with no row written this time).
       for (const [key, owner] of touched.owners) if (owner.changed) s.setPlaces.run(placesText(owner.places), key);
       sizes.write(touched.sizes);
@@ -196,7 +196,9 @@ export class EmbeddedSqlite implements Backend {
     this.db.close();
   }
 
-  private apply(op: Op, text: string | undefined, touched: Touched): void {
+  /** Applies `ops[i]`, the later ops of its commit in view. */
+  private apply(ops: Op[], i: number, text: string | undefined, touched: Touched): void {
+    const op = ops[i];
     const s = this.statements;
     const owners = touched.owners;
     if (op.kind === 'set') {
@@ -221,10 +223,11 @@ export class EmbeddedSqlite implements Backend {
     const name = this.name(op.set);
     const key = placeKey(name, op.member);
     // Where the member is now: listed in its owner's row, or, given without its owner (a repair) or by one
-    // with no row, found in its set (with the owner it was added by).
+    // with no row, found in its set (with the owner it was added by). An owner whose row this commit
+    // writes later (a new session, its members first) lists it from the start: the row is written once.
     let owner = op.owner === undefined ? undefined : this.name(op.owner);
     let listed = owner === undefined ? undefined : this.owner(owner, owners);
-    if (!listed?.exists) owner = listed = undefined;
+    if (!listed?.exists && !(op.kind === 'add' && listed && writesLater(ops, i, op.owner!))) owner = listed = undefined;
     let score = listed?.places.get(key)?.[2];
     if (!listed) {
       const row = s.findMember.get(name, op.member);
@@ -328,6 +331,15 @@ function prepare(db: Database.Database) {
       `SELECT member FROM members WHERE name = ? AND score <= ? ORDER BY score, member LIMIT ?`,
     ),
   };
+}
+
+/** Whether an op after `ops[i]` sets `key`. */
+function writesLater(ops: Op[], i: number, key: string): boolean {
+  for (let k = i + 1; k < ops.length; k++) {
+    const op = ops[k];
+    if (op.kind === 'set' && op.key === key) return true;
+  }
+  return false;
 }
 
 function escapeLike(text: string): string {
