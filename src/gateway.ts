@@ -266,8 +266,9 @@ export async function startGateway(
     const service = services.get(name);
     return service?.chatApiVersions.includes(1) ? service : undefined;
   };
+  const gms = gmsRoutes(domain, v1Lookup, limits);
   const routers = [
-    gmsRoutes(domain, v1Lookup, limits),
+    gms.router,
     chatV2Routes(domain, (name) => services.get(name), limits),
     adminRoutes(services, access),
     metrics.routes(access.require('read')),
@@ -288,6 +289,8 @@ export async function startGateway(
     webPages(v1Lookup),
     openApiRoutes(),
   ];
+  // The customers' POSTs are served before any router is tried; other methods go on to the routers' 405.
+  app.use(gms.dispatch);
   // One 405/501 check for all routers: it reads every route any of them matched (ctx.matched), so one
   // layer answers as six did, without five more middleware on every request.
   app.use(routers[0].allowedMethods({ throw: true }));

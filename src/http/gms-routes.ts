@@ -2,7 +2,7 @@
 // Each route reads its parameters, calls the chat domain, and shapes the chat response.
 
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { parsePosition, type ChatDomain, type ChatView, type StartParams } from '../chat/chat-service.ts';
 import { chatResponse, verboseExtras } from '../chat/transcript.ts';
 import { checkedGmsUser } from '../chat/gms-user.ts';
@@ -10,6 +10,7 @@ import type { ServiceLookup } from '../chat/types.ts';
 import { NAME_PATTERN } from '../config/config-file.ts';
 import { GatewayError } from '../errors.ts';
 import { flag, type Params } from './body.ts';
+import { customerPaths } from './customer-paths.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { PUSH_PARAMS, pushRegistration } from '../notify/registration.ts';
 
@@ -33,18 +34,18 @@ const START_PARAMS: ReadonlySet<string> = new Set([
 /** Request-chat parameters that are not the session's data. */
 const CREATE_PARAMS: ReadonlySet<string> = new Set(['_verbose', GATEWAY_EXTRAS]);
 
-export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: RateLimiter): Router {
-  const router = new Router({ prefix: BASE });
+/** One customer call, given the parameter of its path (the service name, or the session id). */
+type Call = (ctx: Context, param: string) => Promise<void>;
 
-  // The per-session limit is keyed by the session id the router matched, so that no other spelling
-  // of the same path (case, percent-encoding) gets a bucket of its own.
-  router.param('id', (id, ctx, next) => {
-    limits.checkSession(ctx.state.clientAddress, id);
-    return next();
-  });
+/** The customer's routes: a router (the route list, and the 405 of other methods) and the dispatcher that serves their POSTs. */
+export interface GmsRoutes {
+  router: Router;
+  /** Serves the customer's calls ahead of the routers, without their per-request matching; passes the rest on. */
+  dispatch: (ctx: Context, next: Next) => Promise<void>;
+}
 
-  router.post('/:name', async (ctx) => {
-    const name = ctx.params.name;
+export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: RateLimiter): GmsRoutes {
+  const create: Call = async (ctx, name) => {
     const service = NAME_PATTERN.test(name) ? services(name) : undefined;
     if (!service) throw new GatewayError('ServiceNotFound', `No service named '${name}' is loaded.`);
     const params = ctx.state.params;
@@ -59,44 +60,53 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
         ? { _service: service.name, _ttl: service.ttl, _endpoint: service.endpoint, _data: data }
         : {}),
     };
-  });
+  };
 
-  router.post('/:id/ixn/chat', async (ctx) => {
-    const p = ctx.state.params;
-    const start: StartParams = { userData: withoutKeys(p, START_PARAMS), client: limits.capped(ctx.state.clientAddress) };
-    const push = pushRegistration(p);
-    if (push) start.push = push;
-    for (const key of NAME_PARAMS) if (p[key] !== undefined) start[key] = p[key];
-    if (p.notify_by !== undefined) start.notifyBy = p.notify_by;
-    respond(ctx, await domain.startChat(ctx.params.id, gmsUser(ctx), start));
-  });
+  const calls: Record<string, Call> = {
+    '/:name': create,
+    '/:id/ixn/chat': async (ctx, id) => {
+      const p = ctx.state.params;
+      const start: StartParams = { userData: withoutKeys(p, START_PARAMS), client: limits.capped(ctx.state.clientAddress) };
+      const push = pushRegistration(p);
+      if (push) start.push = push;
+      for (const key of NAME_PARAMS) if (p[key] !== undefined) start[key] = p[key];
+      if (p.notify_by !== undefined) start.notifyBy = p.notify_by;
+      respond(ctx, await domain.startChat(id, gmsUser(ctx), start));
+    },
+    '/:id/ixn/chat/send': async (ctx, id) => respond(ctx, await domain.send(id, gmsUser(ctx), ctx.state.params.message)),
+    '/:id/ixn/chat/refresh': async (ctx, id) => {
+      const p = ctx.state.params;
+      respond(ctx, await domain.refresh(id, gmsUser(ctx), parsePosition(p.transcriptPosition), p.message));
+    },
+    '/:id/ixn/chat/refreshFromStart': async (ctx, id) => respond(ctx, await domain.refresh(id, gmsUser(ctx), 0)),
+    '/:id/ixn/chat/startTyping': async (ctx, id) => respond(ctx, await domain.typing(id, gmsUser(ctx), true)),
+    '/:id/ixn/chat/stopTyping': async (ctx, id) => respond(ctx, await domain.typing(id, gmsUser(ctx), false)),
+    '/:id/ixn/chat/disconnect': async (ctx, id) =>
+      respond(ctx, await domain.disconnect(id, gmsUser(ctx), ctx.state.params.message)),
+  };
 
-  router.post('/:id/ixn/chat/send', async (ctx) => {
-    respond(ctx, await domain.send(ctx.params.id, gmsUser(ctx), ctx.state.params.message));
-  });
+  // The per-session limit is keyed by the session id the path names, decoded, so that no other spelling
+  // of the same path (case, percent-encoding) gets a bucket of its own.
+  const call = (ctx: Context, route: string, param: string): Promise<void> => {
+    if (route !== '/:name') limits.checkSession(ctx.state.clientAddress, param);
+    return calls[route](ctx, param);
+  };
 
-  router.post('/:id/ixn/chat/refresh', async (ctx) => {
-    const p = ctx.state.params;
-    respond(ctx, await domain.refresh(ctx.params.id, gmsUser(ctx), parsePosition(p.transcriptPosition), p.message));
-  });
-
-  router.post('/:id/ixn/chat/refreshFromStart', async (ctx) => {
-    respond(ctx, await domain.refresh(ctx.params.id, gmsUser(ctx), 0));
-  });
-
-  router.post('/:id/ixn/chat/startTyping', async (ctx) => {
-    respond(ctx, await domain.typing(ctx.params.id, gmsUser(ctx), true));
-  });
-
-  router.post('/:id/ixn/chat/stopTyping', async (ctx) => {
-    respond(ctx, await domain.typing(ctx.params.id, gmsUser(ctx), false));
-  });
-
-  router.post('/:id/ixn/chat/disconnect', async (ctx) => {
-    respond(ctx, await domain.disconnect(ctx.params.id, gmsUser(ctx), ctx.state.params.message));
-  });
-
-  return router;
+  const router = new Router({ prefix: BASE });
+  for (const route of Object.keys(calls)) {
+    router.post(route, (ctx) => call(ctx, route, route === '/:name' ? ctx.params.name : ctx.params.id));
+  }
+  const match = customerPaths(BASE, Object.keys(calls));
+  return {
+    router,
+    dispatch: (ctx, next) => {
+      const found = ctx.method === 'POST' ? match(ctx.path) : undefined;
+      if (!found) return next();
+      // Named as the router would name it, for the request metrics.
+      ctx._matchedRoute = BASE + found.route;
+      return call(ctx, found.route, found.param);
+    },
+  };
 }
 
 function respond(ctx: Context, view: ChatView): void {
