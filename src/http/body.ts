@@ -32,7 +32,7 @@ declare module 'koa' {
 
 export interface BodyOptions {
   limitBytes: number;
-  /** Requests whose body their route reads itself (file uploads): only their query string is read here. */
+  /** Multipart requests whose body their route reads itself (file uploads): only their query string is read here. */
   leaveBody?: (ctx: Context) => boolean;
 }
 
@@ -47,11 +47,11 @@ export function paramsReader({ limitBytes, leaveBody }: BodyOptions): ParamsRead
     // Most calls have no query string: no parse then.
     const query = ctx.querystring;
     if (query !== '') merge(params, Object.fromEntries(new URLSearchParams(query)));
-    if (hasBody(ctx) && !leaveBody?.(ctx)) {
+    if (hasBody(ctx)) {
       // The media type alone, compared as type-is would (case-insensitive), without its parse per call.
       const type = ctx.request.type.trim().toLowerCase();
       if (type === 'multipart/form-data') {
-        merge(params, await readMultipart(ctx, limitBytes));
+        if (!leaveBody?.(ctx)) merge(params, await readMultipart(ctx, limitBytes));
       } else if (type === '' || TEXT_TYPES.has(type)) {
         const text = (ctx.state.bodyText = await readBodyText(ctx.req, limitBytes));
         merge(params, decode(text, type === 'application/json'));

@@ -31,6 +31,7 @@ export function customerPaths(prefix: string, routes: string[]): (path: string) 
 }
 
 function decoded(text: string): string {
+  if (!text.includes('%')) return text;
   try {
     return decodeURIComponent(text);
   } catch {
