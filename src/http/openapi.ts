@@ -1057,13 +1057,13 @@ function v2Download(): Operation {
   };
 }
 
-/** GET /openapi.json: the document, built once. */
+/** GET /openapi.json: the document, built when first asked for (not at every start) and kept. */
 export function openApiRoutes(): Router {
   const router = new Router();
-  const body = JSON.stringify(openApiDocument());
+  let body: string | undefined;
   router.get('/openapi.json', (ctx) => {
     ctx.type = 'application/json';
-    ctx.body = body;
+    ctx.body = body ??= JSON.stringify(openApiDocument());
   });
   return router;
 }
