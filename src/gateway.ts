@@ -9,7 +9,7 @@ import Koa from 'koa';
 import { isFileKey } from './chat/chat-files.ts';
 import { ChatDomain, EXPIRY_GRACE_MS } from './chat/chat-service.ts';
 import { ExpirySweeper } from './chat/expiry.ts';
-import { upgradeStore } from './chat/store-upgrade.ts';
+import { checkStoreLayout } from './chat/store-layout.ts';
 import type { Clock, ServiceLookup } from './chat/types.ts';
 import { Registry } from './config/registry.ts';
 import { loadServiceFile, serviceNotices, type ServiceDefinition } from './config/service-file.ts';
@@ -115,6 +115,13 @@ export async function startGateway(
     ...(sqliteFile(settings.storeUrl) ? { cacheEntries: settings.storeCacheEntries } : {}),
     cacheable: (key) => !isFileKey(key),
   });
+  try {
+    await checkStoreLayout(store);
+  } catch (err) {
+    await store.close();
+    await redis?.close();
+    throw err;
+  }
 
   // Read only at scrape time, once the sweeper and the CometD endpoint below exist.
   const storeFile = sqliteFile(settings.storeUrl);
@@ -212,7 +219,6 @@ export async function startGateway(
     clientLimits: settings.perAddress,
     push: pushRule,
   });
-  await upgradeStore(store, domain);
 
   // Koa's own view of the client (ctx.ip) follows the same proxy settings as clientAddress.
   const app = new Koa({ proxy: settings.proxy.trust, proxyIpHeader: settings.proxy.ipHeader, maxIpsCount: settings.proxy.hops });

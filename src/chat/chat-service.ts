@@ -377,7 +377,7 @@ export class ChatDomain {
     });
   }
 
-  // ---- keeping the sets derived from the sessions (the sweeper, and a store written by an earlier version) ----
+  // ---- keeping the sets derived from the sessions (the sweeper) ----
 
   /** Puts a chat in, or takes it out of, one of the sets derived from its session (a queue, a census set), as its session says, under its lock. */
   async repairMember(set: string, chatSessionId: string): Promise<void> {
@@ -388,14 +388,6 @@ export class ChatDomain {
       const mine = current?.chat?.chatSessionId === chatSessionId ? current : undefined;
       return { result: undefined, also: [placeIn(mine, set, chatSessionId, serviceId)] };
     });
-  }
-
-  /** Adds every set membership a stored session stands for (a session stored before the sets existed). */
-  reindex(id: string): Promise<void> {
-    return this.store.update<ServiceSession, void>(sessionKey(id), (current) => ({
-      result: undefined,
-      also: indexOps(undefined, current),
-    }));
   }
 
   // ---- the shell ----

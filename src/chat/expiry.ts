@@ -283,8 +283,7 @@ export class ExpirySweeper {
 
   /**
    * A queue (or census set) holds exactly the chats its sessions say, as every change writes both
-   * together; what a session left when its store TTL ran out with no node sweeping (or a store written
-   * by an earlier version) is repaired here. Chats that changed since the scan read them are checked
+   * together; what a session left when its store TTL ran out with no node sweeping is repaired here. Chats that changed since the scan read them are checked
    * again under their lock, so a chat started or taken meanwhile stays as it is.
    */
   private async repairSet(set: string, scanned: Set<string>): Promise<void> {
