@@ -114,7 +114,7 @@ function jsonBody(ctx: Context): Json {
       'Send the body as application/json (or application/merge-patch+json for PATCH).',
     );
   }
-  const text = ctx.state.bodyText ?? '';
+  const text = typeof ctx.request.body === 'string' ? ctx.request.body : '';
   if (text.trim() === '') throw new GatewayError('InvalidParameter', 'The body is empty: send a JSON object.');
   let value: Json;
   try {

@@ -2,9 +2,9 @@
 // form content type, and the query string all become one flat map of strings (ctx.state.params, set in edge.ts).
 
 import type { Context } from 'koa';
+import bodyParser from 'koa-bodyparser';
 import busboy from 'busboy';
 import { GatewayError } from '../errors.ts';
-import { readBodyText } from './body-text.ts';
 
 export type Params = Record<string, string>;
 
@@ -25,8 +25,6 @@ export const MAX_JSON_DEPTH = 32;
 declare module 'koa' {
   interface DefaultState {
     params: Params;
-    /** The body as read, when it was text (admin-api.ts parses it as JSON itself). */
-    bodyText?: string;
   }
 }
 
@@ -42,6 +40,15 @@ export type ParamsReader = (ctx: Context) => Promise<Params>;
 export function paramsReader({ limitBytes, leaveBody }: BodyOptions): ParamsReader {
   // Every body is read as text and decoded here, so that a JSON object sent with the form content
   // type parses like any JSON, and one JSON parser decides what happens to __proto__ keys.
+  const readText = bodyParser({
+    enableTypes: ['text'],
+    extendTypes: { text: [...TEXT_TYPES] },
+    textLimit: String(limitBytes),
+    onerror: (err: Error & { status?: number; type?: string }) => {
+      throw translate(err);
+    },
+  });
+
   return async (ctx) => {
     const params: Params = Object.create(null) as Params;
     // Most calls have no query string: no parse then.
@@ -53,8 +60,9 @@ export function paramsReader({ limitBytes, leaveBody }: BodyOptions): ParamsRead
       if (type === 'multipart/form-data') {
         if (!leaveBody?.(ctx)) merge(params, await readMultipart(ctx, limitBytes));
       } else if (type === '' || TEXT_TYPES.has(type)) {
-        const text = (ctx.state.bodyText = await readBodyText(ctx.req, limitBytes));
-        merge(params, decode(text, type === 'application/json'));
+        if (type === '') ctx.request.headers['content-type'] = 'text/plain';
+        await readText(ctx, () => Promise.resolve());
+        merge(params, decode(ctx.request.body, type === 'application/json'));
       } else {
         throw new GatewayError(
           'UnsupportedMediaType',
@@ -72,8 +80,8 @@ function hasBody(ctx: Context): boolean {
 }
 
 /** A body's text (JSON, or a form that may really be a JSON object) → flat params. */
-function decode(body: string, json: boolean): Params {
-  const text = body.trim();
+function decode(body: unknown, json: boolean): Params {
+  const text = typeof body === 'string' ? body.trim() : '';
   if (text === '') return {};
   if (json || text.startsWith('{')) return flatten(parseJson(text));
   return Object.fromEntries(new URLSearchParams(text));
@@ -184,6 +192,12 @@ function readMultipart(ctx: Context, limitBytes: number): Promise<Params> {
 
 function tooLarge(limitBytes: number): GatewayError {
   return new GatewayError('PayloadTooLarge', `The body is larger than ${limitBytes} bytes.`);
+}
+
+function translate(err: Error & { status?: number; type?: string }): GatewayError {
+  if (err.status === 413) return new GatewayError('PayloadTooLarge', 'The body is larger than the configured limit.');
+  if (err.status === 415) return new GatewayError('UnsupportedMediaType', 'This content type or charset is not supported.');
+  return new GatewayError('InvalidParameter', 'The body cannot be parsed.');
 }
 
 /** Flags arrive as strings: "true", "True" and "1" are true. */
