@@ -1,8 +1,8 @@
 // `npm run build`: compiles src/ to dist/ with tsc (source maps; a type error stops the build), copies
 // src/'s other files (the web pages, not the `.dev.mjs` starters used only from src/) beside the compiled
-// modules, and generates the validators of schemas/ (config/schema-compiler.ts). With `--if-stale` (what `npm start` and the command-line tools run first) it builds only when
-// dist/ is missing or older than a source file, so `npm install && npm start` works on a fresh checkout
-// and after every edit or pull.
+// modules, and generates the validators of schemas/ (config/schema-compiler.ts). With `--if-stale` (what
+// `npm start` and the command-line tools run first) it builds only when dist/ is missing or older than a
+// source file, so `npm install && npm start` works on a fresh checkout and after every edit or pull.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -69,7 +69,7 @@ async function build() {
   copyAssets(SRC, DIST);
   // The schemas' validators, generated once here instead of compiled at every start (config/schemas.ts).
   const compiler = await import(pathToFileURL(path.join(DIST, 'config', 'schema-compiler.js')).href);
-  fs.writeFileSync(path.join(DIST, 'config', 'schema-validators.js'), compiler.validatorsModule());
+  compiler.writeValidatorsModule();
   fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 }
 

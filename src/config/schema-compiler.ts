@@ -5,7 +5,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 // A CommonJS module: its function is both the module and its `default`, which is how TypeScript sees it.
 import standalone from 'ajv/dist/standalone/index.js';
-import { SCHEMA_NAMES, schemaFor } from './schema-files.ts';
+import fs from 'node:fs';
+import { GENERATED_VALIDATORS, SCHEMA_NAMES, schemaFor } from './schema-files.ts';
 
 function schemaAjv(source: boolean): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, ...(source ? { code: { source, esm: true } } : {}) });
@@ -21,8 +22,12 @@ export function compileValidator(name: string): ValidateFunction {
   return ajv.compile(schemaFor(name));
 }
 
-/** An ES module whose default export maps each schema's name to its validator (the build writes it). */
-export function validatorsModule(): string {
+/** Writes the ES module whose default export maps each schema's name to its validator (the build runs it). */
+export function writeValidatorsModule(): void {
+  fs.writeFileSync(GENERATED_VALIDATORS, validatorsModule());
+}
+
+function validatorsModule(): string {
   const build = schemaAjv(true);
   const exports: Record<string, string> = {};
   SCHEMA_NAMES.forEach((name, i) => {

@@ -12,6 +12,9 @@ export const SCHEMA_NAMES = fs
   .filter((file) => file.endsWith('.schema.json'))
   .map((file) => file.slice(0, -'.schema.json'.length));
 
+/** Where the build writes the validators it generates from them (schema-compiler.ts), beside the compiled code. */
+export const GENERATED_VALIDATORS = fileURLToPath(new URL('./schema-validators.js', import.meta.url));
+
 const schemas = new Map<string, SchemaObject>();
 
 /** `schemas/<name>.schema.json`, read once. */

@@ -3,11 +3,8 @@
 // src/ (tsx), compiled with ajv at first use. Either way each is made once and kept.
 
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-
-/** Where the build writes the generated validators (schema-compiler.ts). */
-export const GENERATED_VALIDATORS = fileURLToPath(new URL('./schema-validators.js', import.meta.url));
+import { GENERATED_VALIDATORS } from './schema-files.ts';
 
 const generated = fs.existsSync(GENERATED_VALIDATORS)
   ? ((await import(GENERATED_VALIDATORS)) as { default: Record<string, ValidateFunction> }).default
