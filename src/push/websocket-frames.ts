@@ -38,7 +38,8 @@ export class MessageGate {
     private readonly check: MessageCheck,
   ) {}
 
-  feed(chunk: Uint8Array): GateVerdict {
+  /** Counts and judges a chunk of the client's bytes (held as they are: a socket's chunks are never reused). */
+  feed(chunk: Buffer): GateVerdict {
     const pass: Buffer[] = [];
     let i = 0;
     while (!this.closed && i < chunk.length) {
@@ -63,7 +64,7 @@ export class MessageGate {
         this.offset = 0;
       } else {
         const take = Math.min(this.remaining, chunk.length - i);
-        const bytes = Buffer.from(chunk.subarray(i, i + take));
+        const bytes = chunk.subarray(i, i + take);
         i += take;
         this.remaining -= take;
         if (isData(this.frame.opcode)) {
