@@ -1,5 +1,5 @@
 // `npm run build`: compiles src/ to dist/ with tsc (source maps; a type error stops the build), copies
-// src/'s other files (the web pages, not the `.dev.mjs` starters used only from src/) beside the compiled
+// src/'s other files (the web pages, the checkpoint worker's plain module) beside the compiled
 // modules, and generates the validators of schemas/ (config/schema-compiler.ts). With `--if-stale` (what
 // `npm start` and the command-line tools run first) it builds only when dist/ is missing or older than a
 // source file, so `npm install && npm start` works on a fresh checkout and after every edit or pull.
@@ -42,7 +42,7 @@ function copyAssets(from, to) {
     const source = path.join(from, entry.name);
     const target = path.join(to, entry.name);
     if (entry.isDirectory()) copyAssets(source, target);
-    else if (!entry.name.endsWith('.ts') && !entry.name.endsWith('.dev.mjs')) {
+    else if (!entry.name.endsWith('.ts')) {
       fs.mkdirSync(to, { recursive: true });
       fs.copyFileSync(source, target);
     }

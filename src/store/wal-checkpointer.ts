@@ -10,7 +10,18 @@
 // the few pages the last passive one had not copied yet).
 
 import { Worker } from 'node:worker_threads';
-import type { CheckpointWorkerData, CheckpointWorkerMessage } from './wal-checkpoint-worker.ts';
+
+/** What the worker thread is given. */
+export interface CheckpointWorkerData {
+  file: string;
+  intervalMs: number;
+  busyTimeoutMs: number;
+  /** Past this size the log is emptied and truncated. */
+  walLimitBytes: number;
+}
+
+/** What the worker tells its owner: it is ready, or a checkpoint failed. */
+export type CheckpointWorkerMessage = { ready: true } | { error: string };
 
 export interface Checkpointer {
   /** Runs a last checkpoint and closes the worker's connection. */
@@ -18,12 +29,12 @@ export interface Checkpointer {
 }
 
 /**
- * The worker module beside this one: compiled in dist/, or, when the gateway runs from its TypeScript
- * sources (tests, `npm run dev`), through a starter that gives the worker thread tsx's loader.
+ * The worker module beside this one, plain JavaScript in src/ and dist/ alike. It takes none of the
+ * process's flags: a TypeScript loader the process was started with (`--import tsx`: tests, `npm run dev`)
+ * would be loaded into the thread again, for a module that needs none.
  */
 function startWorker(workerData: CheckpointWorkerData): Worker {
-  const entry = import.meta.url.endsWith('.ts') ? './wal-checkpoint-worker.dev.mjs' : './wal-checkpoint-worker.js';
-  return new Worker(new URL(entry, import.meta.url), { workerData });
+  return new Worker(new URL('./wal-checkpoint-worker.mjs', import.meta.url), { workerData, execArgv: [] });
 }
 
 export function startCheckpointer(

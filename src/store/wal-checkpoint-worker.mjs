@@ -1,29 +1,21 @@
 // The worker thread of the WAL checkpointer (wal-checkpointer.ts): its own connection to the SQLite file,
 // a PASSIVE checkpoint every interval (TRUNCATE once the log is past its size limit), and a last one when
-// told to stop.
+// told to stop. Plain JavaScript, the same file from src/ as from dist/, so that the thread never needs a
+// TypeScript loader (one costs a thread far more CPU at its start than its checkpoints ever do).
 
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-export interface CheckpointWorkerData {
-  file: string;
-  intervalMs: number;
-  busyTimeoutMs: number;
-  /** Past this size the log is emptied and truncated. */
-  walLimitBytes: number;
-}
-
-/** What the worker tells its owner: it is ready, or a checkpoint failed. */
-export type CheckpointWorkerMessage = { ready: true } | { error: string };
-
 const port = parentPort;
-if (!port) throw new Error('wal-checkpoint-worker.ts runs as a worker thread only');
-const { file, intervalMs, busyTimeoutMs, walLimitBytes } = workerData as CheckpointWorkerData;
+if (!port) throw new Error('wal-checkpoint-worker.mjs runs as a worker thread only');
+/** @type {import('./wal-checkpointer.ts').CheckpointWorkerData} */
+const { file, intervalMs, busyTimeoutMs, walLimitBytes } = workerData;
 const db = new Database(file, { timeout: busyTimeoutMs });
-const tell = (message: CheckpointWorkerMessage): void => port.postMessage(message);
+/** @param {import('./wal-checkpointer.ts').CheckpointWorkerMessage} message */
+const tell = (message) => port.postMessage(message);
 
-function walBytes(): number {
+function walBytes() {
   try {
     return fs.statSync(`${file}-wal`).size;
   } catch {
@@ -31,7 +23,7 @@ function walBytes(): number {
   }
 }
 
-function checkpoint(): void {
+function checkpoint() {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
     if (walBytes() > walLimitBytes) db.pragma('wal_checkpoint(TRUNCATE)');
