@@ -18,10 +18,16 @@ import { rejection } from './helpers/rejection.ts';
 const START = Date.parse('2026-11-24T19:49:03Z');
 const GRACE_MS = 60_000;
 
-const STORES: { name: string; open: () => Promise<Store> }[] = [
-  { name: 'memory store', open: () => openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent') }) },
+/** `cached`: the store holds values in this process (Store.peek), as the embedded one does. */
+const STORES: { name: string; cached: boolean; open: () => Promise<Store> }[] = [
+  {
+    name: 'memory store',
+    cached: false,
+    open: () => openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent') }),
+  },
   {
     name: 'cached store, frozen values',
+    cached: true,
     open: () =>
       openStore({ url: 'memory://', prefix: 'test', log: createLogger('silent'), cacheEntries: 1000, freezeValues: true }),
   },
@@ -257,6 +263,73 @@ for (const kind of STORES)
         expect(await expireDue()).to.equal(1);
         // Removing the rest is not awaited by the sweep: wait for it, however busy the machine.
         await eventually(async () => (await keysOf()).length === 0, 3000, 'the chunks to be removed');
+      });
+    });
+
+    describe('polls', () => {
+      /** Holds the session's lock, as a change in progress does, until `release` is called. */
+      function holdLock(id: string): { release: () => void; done: Promise<void> } {
+        let release = (): void => undefined;
+        const done = store.update<ServiceSession, void>(
+          `session:${id}`,
+          () => new Promise((resolve) => (release = () => resolve({ result: undefined }))),
+        );
+        return { release: () => release(), done };
+      }
+      const settled = async (p: Promise<unknown>): Promise<boolean> => {
+        let done = false;
+        void p.then(() => (done = true));
+        for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+        return done;
+      };
+
+      it(`a poll with nothing to write is answered ${kind.cached ? 'from memory, without waiting for a change in progress' : 'under the lock'}, and the change shows in the next one`, async () => {
+        const { id, view } = await startChat();
+        await domain.refresh(id, undefined, undefined);
+        const lock = holdLock(id);
+        await new Promise((resolve) => setImmediate(resolve));
+        const poll = domain.refresh(id, undefined, undefined);
+        try {
+          expect(await settled(poll)).to.equal(kind.cached);
+        } finally {
+          lock.release();
+        }
+        await lock.done;
+        expect((await poll).events).to.deep.equal([]);
+        await domain.accept(view.chat.chatSessionId, { id: 'alice', nickname: 'Alice' });
+        const next = await domain.refresh(id, undefined, undefined);
+        expect(next.events.map((e) => e.type)).to.deep.equal(['Notice.Joined']);
+        expect((await domain.refresh(id, undefined, undefined)).events).to.deep.equal([]);
+      });
+
+      it('a poll that extends the stored expiry waits for the lock and writes it', async () => {
+        const { id } = await startChat();
+        now += 5_000;
+        const lock = holdLock(id);
+        await new Promise((resolve) => setImmediate(resolve));
+        const poll = domain.refresh(id, undefined, undefined);
+        try {
+          expect(await settled(poll)).to.equal(false);
+        } finally {
+          lock.release();
+        }
+        await poll;
+        expect((await store.get<ServiceSession>(`session:${id}`))?.expiresAt).to.equal(now + service.ttl * 1000);
+      });
+
+      it('a poll within the slack leaves the stored expiry as written, and refuses what it refused under the lock', async () => {
+        const { id } = await startChat();
+        const written = (await store.get<ServiceSession>(`session:${id}`))?.expiresAt;
+        now += 500;
+        await domain.refresh(id, undefined, undefined);
+        expect((await store.get<ServiceSession>(`session:${id}`))?.expiresAt).to.equal(written);
+        const owned = await domain.createSession(service, {}, 'user-1');
+        await domain.startChat(owned.id, 'user-1', { userData: {} });
+        expect((await rejection(domain.refresh(owned.id, 'user-2', undefined))).exception).to.equal('Forbidden');
+        service = { ...service, disconnectedStatus: 400 };
+        await domain.disconnect(id, undefined);
+        now += 10;
+        expect((await rejection(domain.refresh(id, undefined, undefined))).exception).to.equal('ChatEnded');
       });
     });
 

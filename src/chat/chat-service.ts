@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Change, Store } from '../store/store.ts';
 import type {
   Chat,
   ChatEvent,
@@ -202,14 +202,20 @@ export class ChatDomain {
   }
 
   refresh(id: string, gmsUser: string | undefined, position: number | undefined, message?: string): Promise<ChatView> {
-    return this.customer(id, gmsUser, (session) => {
-      const chat = startedChat(session);
-      if (chat.state === 'ended' && this.options(session).disconnectedStatus === 400) {
-        throw new GatewayError('ChatEnded', 'The chat has ended.');
-      }
-      const command: Command = message !== undefined && message !== '' ? { kind: 'send', text: message } : { kind: 'seen' };
-      return { command, from: position, pollOnly: true };
-    });
+    const sends = message !== undefined && message !== '';
+    return this.customer(
+      id,
+      gmsUser,
+      (session) => {
+        const chat = startedChat(session);
+        if (chat.state === 'ended' && this.options(session).disconnectedStatus === 400) {
+          throw new GatewayError('ChatEnded', 'The chat has ended.');
+        }
+        const command: Command = sends ? { kind: 'send', text: message } : { kind: 'seen' };
+        return { command, from: position, pollOnly: true };
+      },
+      !sends,
+    );
   }
 
   typing(id: string, gmsUser: string | undefined, started: boolean): Promise<ChatView> {
@@ -421,28 +427,36 @@ export class ChatDomain {
     return ttlSeconds * 1000 + this.graceMs;
   }
 
-  /** A customer's change: their session (alive and theirs), and what they are shown from `from` on. */
+  /**
+   * A customer's change: their session (alive and theirs), and what they are shown from `from` on.
+   * `poll`: a plain poll, whose `decide` only reads (see `change`).
+   */
   private customer(
     id: string,
     gmsUser: string | undefined,
     decide: (session: ServiceSession, now: number) => CustomerStep | Promise<CustomerStep>,
+    poll = false,
   ): Promise<ChatView> {
-    return this.change(sessionKey(id), async (stored, now) => {
-      checkOwner(stored, gmsUser);
-      const step = await decide(stored, now);
-      return {
-        command: step.command,
-        pollOnly: step.pollOnly,
-        // The events the customer is shown; moves the chat's positions past them.
-        view: (session) => {
-          const chat = startedChat(session);
-          const from = step.from ?? chat.clientPosition;
-          if (step.comeBack) chat.awayPosition = undefined;
-          chat.clientPosition = chat.events.length;
-          return { session, chat, events: eventsAfter(chat, from), position: chat.events.length };
-        },
-      };
-    });
+    return this.change(
+      sessionKey(id),
+      async (stored, now) => {
+        checkOwner(stored, gmsUser);
+        const step = await decide(stored, now);
+        return {
+          command: step.command,
+          pollOnly: step.pollOnly,
+          // The events the customer is shown; moves the chat's positions past them.
+          view: (session) => {
+            const chat = startedChat(session);
+            const from = step.from ?? chat.clientPosition;
+            if (step.comeBack) chat.awayPosition = undefined;
+            chat.clientPosition = chat.events.length;
+            return { session, chat, events: eventsAfter(chat, from), position: chat.events.length };
+          },
+        };
+      },
+      poll,
+    );
   }
 
   /** A change no party made (presence, the sweep): nothing is written when the command changes nothing; gone sessions are skipped. */
@@ -468,60 +482,86 @@ export class ChatDomain {
    * One atomic change of a session: loads it whole, applies the command the caller decides on it,
    * extends its time to live, stores the session and everything the change touches in one write, and
    * (once stored, still under its lock) publishes the new events in order.
+   *
+   * `readFirst` (a poll, whose `decide` only reads): when this process holds the session in memory and
+   * the poll would write nothing (nothing new, the stored expiry still within its slack), it is answered
+   * from that snapshot without waiting for the session's lock, as if it came just before any change in
+   * progress; anything else goes through the lock.
    */
-  private change<V>(key: string, decide: (stored: ServiceSession, now: number) => Step<V> | Promise<Step<V>>): Promise<V> {
-    return this.store.update<ServiceSession, V>(key, async (record) => {
-      const now = this.clock.now();
-      if (!record || record.expiresAt <= now) throw sessionNotFound();
-      const stored = await this.records.assemble(record);
-      const step = await decide(stored, now);
-      const outcome = step.command
-        ? apply(stored, step.command, now, this.rules(stored))
-        : { session: stored, events: [], effects: [] };
-      if (step.quiet && outcome.session === stored) {
-        // Nothing was due: the sweep met the session early in a set kept as a lower bound; it goes back to its time.
-        return { result: step.view(stored), ...(step.met ? { also: [placeIn(stored, step.met, stored.id, stored.id)] } : {}) };
-      }
-      // What the shell itself changes (positions, time to live) goes on a copy, never on `stored`.
-      const session =
-        outcome.session !== stored ? outcome.session : stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
-      const view = step.view(session);
-      // Activity extends the session by the service's ttl in force now (spec §3).
-      const ttl = this.options(session).ttl;
-      session.ttl = ttl;
-      session.lastActivity = now;
-      session.expiresAt = now + ttl * 1000;
-      const chat = session.chat;
-      if (
-        // The agents' way in (chat id → session) must live as long as the session (records.write renews it).
-        (chat?.indexExpiresAt ?? Infinity) >= now + this.storeTtl(ttl) &&
-        // The busiest call, a poll with nothing new, costs no write: the stored expiry then lags the last
-        // poll by less than a second (or 1% of the ttl).
-        step.pollOnly &&
-        outcome.session === stored &&
-        chat?.clientPosition === stored.chat?.clientPosition &&
-        chat?.awayPosition === stored.chat?.awayPosition &&
-        ttl === stored.ttl &&
-        session.expiresAt - stored.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10)
-      ) {
-        return { result: view };
-      }
-      const indexBefore = chat?.indexExpiresAt;
-      const written = this.records.write(stored, session, now, this.storeTtl(ttl));
-      // The chat's files live as long as its index (renewed by records.write), like its transcript's chunks.
-      if (chat?.fileIds?.length && chat.indexExpiresAt !== indexBefore) {
-        written.ops.push(...(await this.files.renewal(chat.chatSessionId, chat.fileIds, chat.indexExpiresAt! - now)));
-      }
-      for (const effect of outcome.effects)
-        if (effect.kind === 'deleteFiles') written.ops.push(...this.files.removal(chat?.chatSessionId, effect.fileIds));
-      return {
-        write: written.record,
-        ttlMs: this.storeTtl(ttl),
-        also: written.ops,
-        result: view,
-        committed: this.publisher(session, outcome.events, outcome.effects),
-      };
-    });
+  private async change<V>(
+    key: string,
+    decide: (stored: ServiceSession, now: number) => Step<V> | Promise<Step<V>>,
+    readFirst = false,
+  ): Promise<V> {
+    const held = readFirst ? this.store.peek<ServiceSession>(key) : undefined;
+    if (held && this.pollWritesNothing(held, this.clock.now())) {
+      const change = await this.settle(held, decide);
+      if (!('write' in change) && !('remove' in change) && !change.also && !change.committed) return change.result;
+    }
+    return this.store.update<ServiceSession, V>(key, (record) => this.settle(record, decide));
+  }
+
+  /** Whether a poll of this stored session now leaves its expiry as written (the cheap part of what `settle` checks). */
+  private pollWritesNothing(stored: ServiceSession, now: number): boolean {
+    const ttl = this.options(stored).ttl;
+    return stored.expiresAt > now && now + ttl * 1000 - stored.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10);
+  }
+
+  /** What one change of a stored session decides: the updater of `change`, run under the session's lock. */
+  private async settle<V>(
+    record: ServiceSession | undefined,
+    decide: (stored: ServiceSession, now: number) => Step<V> | Promise<Step<V>>,
+  ): Promise<Change<ServiceSession, V>> {
+    const now = this.clock.now();
+    if (!record || record.expiresAt <= now) throw sessionNotFound();
+    const stored = await this.records.assemble(record);
+    const step = await decide(stored, now);
+    const outcome = step.command
+      ? apply(stored, step.command, now, this.rules(stored))
+      : { session: stored, events: [], effects: [] };
+    if (step.quiet && outcome.session === stored) {
+      // Nothing was due: the sweep met the session early in a set kept as a lower bound; it goes back to its time.
+      return { result: step.view(stored), ...(step.met ? { also: [placeIn(stored, step.met, stored.id, stored.id)] } : {}) };
+    }
+    // What the shell itself changes (positions, time to live) goes on a copy, never on `stored`.
+    const session =
+      outcome.session !== stored ? outcome.session : stored.chat ? { ...stored, chat: { ...stored.chat } } : { ...stored };
+    const view = step.view(session);
+    // Activity extends the session by the service's ttl in force now (spec §3).
+    const ttl = this.options(session).ttl;
+    session.ttl = ttl;
+    session.lastActivity = now;
+    session.expiresAt = now + ttl * 1000;
+    const chat = session.chat;
+    if (
+      // The agents' way in (chat id → session) must live as long as the session (records.write renews it).
+      (chat?.indexExpiresAt ?? Infinity) >= now + this.storeTtl(ttl) &&
+      // The busiest call, a poll with nothing new, costs no write: the stored expiry then lags the last
+      // poll by less than a second (or 1% of the ttl).
+      step.pollOnly &&
+      outcome.session === stored &&
+      chat?.clientPosition === stored.chat?.clientPosition &&
+      chat?.awayPosition === stored.chat?.awayPosition &&
+      ttl === stored.ttl &&
+      session.expiresAt - stored.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10)
+    ) {
+      return { result: view };
+    }
+    const indexBefore = chat?.indexExpiresAt;
+    const written = this.records.write(stored, session, now, this.storeTtl(ttl));
+    // The chat's files live as long as its index (renewed by records.write), like its transcript's chunks.
+    if (chat?.fileIds?.length && chat.indexExpiresAt !== indexBefore) {
+      written.ops.push(...(await this.files.renewal(chat.chatSessionId, chat.fileIds, chat.indexExpiresAt! - now)));
+    }
+    for (const effect of outcome.effects)
+      if (effect.kind === 'deleteFiles') written.ops.push(...this.files.removal(chat?.chatSessionId, effect.fileIds));
+    return {
+      write: written.record,
+      ttlMs: this.storeTtl(ttl),
+      also: written.ops,
+      result: view,
+      committed: this.publisher(session, outcome.events, outcome.effects),
+    };
   }
 
   /** Publishes a committed change's events to the listener, if the machine said so. */

@@ -22,6 +22,7 @@ import { performV2, requestChat, type V2Operation } from './chat-v2-operations.t
 import { CHAT_ID, required, same, type ServiceDefinitions } from './chat-v2-params.ts';
 import { V2_BASE, v2Answer, v2Messages } from './chat-v2-wire.ts';
 import { sendFile } from './file-download.ts';
+import { answerJson } from './json-answer.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { readUpload } from './upload.ts';
 
@@ -72,13 +73,13 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
         : fallback === 'unseen'
           ? v2Messages(view.chat, view.events[0]?.position ?? Infinity)
           : [];
-    ctx.body = v2Answer(view.chat, messages, extra);
+    answerJson(ctx, v2Answer(view.chat, messages, extra));
   };
 
   router.post('/:service', async (ctx) => {
     const client = limits.capped(ctx.state.clientAddress);
     const view = await requestChat(domain, services, ctx.params.service, ctx.state.params, client);
-    ctx.body = v2Answer(view.chat, v2Messages(view.chat, 1));
+    answerJson(ctx, v2Answer(view.chat, v2Messages(view.chat, 1)));
   });
 
   /** A route for one operation; `fallback`: the messages answered when no transcriptPosition is given. */
@@ -123,7 +124,7 @@ export function chatV2Routes(domain: ChatDomain, services: ServiceDefinitions, l
       utcTime: Date.now(),
       userData,
     };
-    ctx.body = { messages: [notice], chatEnded: chat.state === 'ended', statusCode: 0, userData };
+    answerJson(ctx, { messages: [notice], chatEnded: chat.state === 'ended', statusCode: 0, userData });
   });
 
   router.post('/:service/:chatId/file', async (ctx) => {

@@ -11,6 +11,7 @@ import { NAME_PATTERN } from '../config/config-file.ts';
 import { GatewayError } from '../errors.ts';
 import { flag, type Params } from './body.ts';
 import { customerPaths } from './customer-paths.ts';
+import { answerJson } from './json-answer.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { PUSH_PARAMS, pushRegistration } from '../notify/registration.ts';
 
@@ -53,13 +54,13 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
     const session = await domain.createSession(service, data, gmsUser(ctx), limits.capped(ctx.state.clientAddress));
     // GMS answers these two keys, _verbose or not; clients whose JSON mappers refuse unknown keys
     // (Jackson's default) break on anything more, so our extras come only to a client asking for them.
-    ctx.body = {
+    answerJson(ctx, {
       _id: session.id,
       '_chatIxnAPI-CREATE-URL': `${BASE}/${session.id}/ixn/chat`,
       ...(flag(params[GATEWAY_EXTRAS])
         ? { _service: service.name, _ttl: service.ttl, _endpoint: service.endpoint, _data: data }
         : {}),
-    };
+    });
   };
 
   const calls: Record<string, Call> = {
@@ -111,9 +112,12 @@ export function gmsRoutes(domain: ChatDomain, services: ServiceLookup, limits: R
 
 function respond(ctx: Context, view: ChatView): void {
   const body = chatResponse(view.chat, view.events, view.position);
-  ctx.body = flag(ctx.state.params._verbose)
-    ? { ...body, ...verboseExtras(view.session, view.chat), ...chatServerFields(ctx, view) }
-    : body;
+  answerJson(
+    ctx,
+    flag(ctx.state.params._verbose)
+      ? { ...body, ...verboseExtras(view.session, view.chat), ...chatServerFields(ctx, view) }
+      : body,
+  );
 }
 
 /**

@@ -4,8 +4,9 @@
 
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { ChatCensus, SweepResult } from '../chat/expiry.ts';
+import { RequestLatency, type LatencySeries } from './request-latency.ts';
 
 export interface MetricsSources {
   /** The census the expiry sweep last stored (one store read, whichever node took it). */
@@ -16,9 +17,9 @@ export interface MetricsSources {
   storeDisk?: () => { database: number; wal: number };
 }
 
-/** One request series: its latency histogram, already labelled, and its requests not yet added to the counter. */
+/** One request series: its latency, and its requests not yet added to the counter. */
 interface Series {
-  latency: { observe(seconds: number): void };
+  latency: LatencySeries;
   requests: { inc(n: number): void };
   unscraped: number;
 }
@@ -28,7 +29,8 @@ const METHODS = new Set(['GET', 'POST', 'OPTIONS', 'HEAD', 'PUT', 'DELETE', 'PAT
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly latency: Histogram<'method' | 'route'>;
+  /** Kept apart from the registry, which writes it at a scrape (request-latency.ts). */
+  private readonly latency = new RequestLatency();
   private readonly configChanges: Counter<'kind' | 'outcome'>;
   private readonly sweeps: Counter;
   private readonly sweepExpired: Counter;
@@ -51,13 +53,6 @@ export class GatewayMetrics {
           s.unscraped = 0;
         }
       },
-    });
-    this.latency = new Histogram({
-      name: 'gms_http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by method and route pattern.',
-      labelNames: ['method', 'route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
     });
     this.configChanges = new Counter({
       name: 'gms_config_changes_total',
@@ -179,7 +174,7 @@ export class GatewayMetrics {
     let series = this.series.get(key);
     if (!series) {
       series = {
-        latency: this.latency.labels(method, route),
+        latency: this.latency.of(method, route),
         requests: this.requests.labels(method, route, String(status)),
         unscraped: 0,
       };
@@ -209,7 +204,7 @@ export class GatewayMetrics {
     const router = new Router();
     router.get('/metrics', guard, async (ctx) => {
       ctx.type = this.registry.contentType;
-      ctx.body = await this.registry.metrics();
+      ctx.body = `${await this.registry.metrics()}\n${this.latency.text()}\n`;
     });
     return router;
   }

@@ -72,6 +72,10 @@ export class KvStore implements Store {
     return row?.value;
   }
 
+  peek<T>(key: string): T | undefined {
+    return this.cache?.get<T>(key)?.value;
+  }
+
   set<T>(key: string, value: T, ttlMs: number): Promise<void> {
     return this.write([{ kind: 'set', key, value, ttlMs }]);
   }

@@ -37,6 +37,11 @@ export type Updater<T, R> = (current: T | undefined) => Change<T, R> | Promise<C
 export interface Store {
   /** A shared snapshot: read it, never change it. */
   get<T>(key: string): Promise<T | undefined>;
+  /**
+   * The value this process holds in memory for `key`, without reading the backend: a shared snapshot
+   * as current as `get`'s, or undefined when none is held here (never held by a store other nodes write).
+   */
+  peek<T>(key: string): T | undefined;
   /** From this call on `value` belongs to the store: the caller must not change it any more. */
   set<T>(key: string, value: T, ttlMs: number): Promise<void>;
   delete(key: string): Promise<void>;
