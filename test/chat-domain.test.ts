@@ -302,6 +302,22 @@ for (const kind of STORES)
         expect((await domain.refresh(id, undefined, undefined)).events).to.deep.equal([]);
       });
 
+      it(`a Chat API v2 refresh (seen) is a poll too${kind.cached ? ', answered from memory when it has nothing to write' : ''}`, async () => {
+        const { id } = await startChat();
+        await domain.seen(id, undefined);
+        const lock = holdLock(id);
+        await new Promise((resolve) => setImmediate(resolve));
+        const poll = domain.seen(id, undefined);
+        try {
+          expect(await settled(poll)).to.equal(kind.cached);
+        } finally {
+          lock.release();
+        }
+        expect((await poll).position).to.equal(1);
+        const session = await domain.createSession(service, {});
+        expect((await rejection(domain.seen(session.id, undefined))).exception).to.equal('ChatNotStarted');
+      });
+
       it('a poll that extends the stored expiry waits for the lock and writes it', async () => {
         const { id } = await startChat();
         now += 5_000;

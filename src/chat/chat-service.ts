@@ -218,6 +218,11 @@ export class ChatDomain {
     );
   }
 
+  /** A customer's call that only says they are there (Chat API v2's refresh and read receipt): answered as a poll. */
+  seen(id: string, gmsUser: string | undefined): Promise<ChatView> {
+    return this.customer(id, gmsUser, () => ({ command: { kind: 'seen' }, pollOnly: true }), true);
+  }
+
   typing(id: string, gmsUser: string | undefined, started: boolean): Promise<ChatView> {
     return this.customer(id, gmsUser, () => ({ command: { kind: 'typing', started } }));
   }

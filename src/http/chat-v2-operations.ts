@@ -85,10 +85,10 @@ export async function performV2(
   switch (operation) {
     case 'refresh':
       // A message may ride on a refresh (as some WebChat builds send it).
-      return p.message?.trim() ? domain.send(id, gmsUser, p.message) : domain.customerChange(id, gmsUser, () => ({}));
+      return p.message?.trim() ? domain.send(id, gmsUser, p.message) : domain.seen(id, gmsUser);
     case 'readReceipt':
       // Acknowledged; the gateway keeps no read receipts.
-      return domain.customerChange(id, gmsUser, () => ({}));
+      return domain.seen(id, gmsUser);
     case 'sendMessage':
       return domain.send(id, gmsUser, p.message);
     case 'startTyping':
