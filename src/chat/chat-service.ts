@@ -509,7 +509,7 @@ export class ChatDomain {
   /** Whether a poll of this stored session now leaves its expiry as written (the cheap part of what `settle` checks). */
   private pollWritesNothing(stored: ServiceSession, now: number): boolean {
     const ttl = this.options(stored).ttl;
-    return stored.expiresAt > now && now + ttl * 1000 - stored.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10);
+    return stored.expiresAt > now && withinPollSlack(stored.expiresAt, now + ttl * 1000, ttl);
   }
 
   /** What one change of a stored session decides: the updater of `change`, run under the session's lock. */
@@ -548,7 +548,7 @@ export class ChatDomain {
       chat?.clientPosition === stored.chat?.clientPosition &&
       chat?.awayPosition === stored.chat?.awayPosition &&
       ttl === stored.ttl &&
-      session.expiresAt - stored.expiresAt < Math.min(POLL_WRITE_SLACK_MS, ttl * 10)
+      withinPollSlack(stored.expiresAt, session.expiresAt, ttl)
     ) {
       return { result: view };
     }
@@ -615,6 +615,11 @@ interface CustomerStep {
 
 /** A poll that moves nothing and extends the expiry by less than this (and 1% of the ttl) is not written back. */
 const POLL_WRITE_SLACK_MS = 1000;
+
+/** Whether a poll moving a session's expiry from `storedExpiresAt` to `expiresAt` may leave the stored one as it is. */
+function withinPollSlack(storedExpiresAt: number, expiresAt: number, ttlSeconds: number): boolean {
+  return expiresAt - storedExpiresAt < Math.min(POLL_WRITE_SLACK_MS, ttlSeconds * 10);
+}
 
 function checkOwner(session: ServiceSession, gmsUser: string | undefined): void {
   if (session.gmsUser !== undefined && session.gmsUser !== gmsUser) {
